@@ -1,0 +1,47 @@
+# The verbs of memento-rtl. Generated files go to build/; nothing generated is tracked by git.
+SHELL := /bin/bash
+CARGO ?= cargo
+MEMENTO := target/release/memento
+SEEDS ?= 64
+OPS ?= 100000
+JOBS ?= $(shell nproc)
+TOOLS := verilator yosys iverilog z3 gtkwave g++ make
+
+.PHONY: all deps build verilog lint synth regress test replay clean
+
+all: regress
+
+# Install the Debian tools when any is missing (idempotent).
+deps:
+	@for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing=1; done; \
+	 [ -f /usr/include/zlib.h ] || missing=1; \
+	 if [ -n "$$missing" ]; then ./scripts/install-deps.sh; fi
+
+build: deps
+	$(CARGO) build --release --bin memento
+
+verilog: build
+	$(MEMENTO) emit --out build/verilog
+
+lint: verilog
+	$(MEMENTO) lint --dir build/verilog
+
+synth: verilog
+	$(MEMENTO) synth --dir build/verilog
+
+# The main job: emit, verilate (inside the build), run the randomized regression, write the report.
+regress: verilog
+	$(MEMENTO) regress --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress.json
+
+test: deps
+	$(CARGO) test --release --workspace
+	$(MAKE) lint
+
+replay: build
+	@for t in traces/*.rep.gz; do \
+	  n=$$(basename $$t .rep.gz); \
+	  $(MEMENTO) replay $$t --log build/replay/$$n.log || exit 1; \
+	done
+
+clean:
+	rm -rf build

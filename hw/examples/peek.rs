@@ -1,0 +1,3 @@
+fn main() {
+    print!("{}", memento_hw::emit::verilog(memento_hw::emit::Design::ObjectAlloc, &Default::default()).unwrap());
+}

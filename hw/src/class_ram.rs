@@ -1,0 +1,129 @@
+//! Class-indexed storage shared by the HOT and the class table.
+//!
+//! ```text
+//!             +-----------+
+//!  rd_index ->| class_ram |----> rd_data   entry rd_index of the previous cycle (registered read)
+//!  wr_en   -->|  RAM x64  |----> rd_valid  that entry was written since the last clear
+//!  wr_index ->|  valid[64]|
+//!  wr_data -->|           |
+//!  clear_all->+-----------+
+//! ```
+//!
+//! A synchronous 64-entry RAM read one cycle after the address is presented, write-first: a read
+//! issued in the same cycle as a write of the same entry returns the new value, so back-to-back
+//! commands of one class see each other's updates. Validity sits in a 64-bit flop vector, so
+//! `clear_all` (function exit) empties every entry in one cycle instead of 64 RAM writes; a read
+//! issued in the clearing cycle already sees the entry invalid.
+//!
+//! Storage: `64 * D::BITS` RAM bits, `D::BITS + 65` flops.
+//!
+//! Like rust-hdl's own `RAM`, this is a memory primitive written as a Verilog template: both
+//! outputs come straight from flops, in their own `always` block, so the combinational logic
+//! around it never forms a loop through it.
+
+use rust_hdl::prelude::*;
+
+/// A class-indexed write-first RAM with a one-cycle clear.
+#[derive(LogicBlock)]
+pub struct ClassRam<D: Synth> {
+    pub clock: Signal<In, Clock>,
+    pub rst: Signal<In, Bit>,
+    pub rd_index: Signal<In, Bits<6>>,
+    pub rd_data: Signal<Out, D>,
+    pub rd_valid: Signal<Out, Bit>,
+    pub wr_en: Signal<In, Bit>,
+    pub wr_index: Signal<In, Bits<6>>,
+    pub wr_data: Signal<In, D>,
+    pub clear_all: Signal<In, Bit>,
+    _mem: Box<[D; 64]>,
+    _valid: u64,
+}
+
+impl<D: Synth> Default for ClassRam<D> {
+    fn default() -> Self {
+        ClassRam {
+            clock: Default::default(),
+            rst: Default::default(),
+            rd_index: Default::default(),
+            rd_data: Default::default(),
+            rd_valid: Default::default(),
+            wr_en: Default::default(),
+            wr_index: Default::default(),
+            wr_data: Default::default(),
+            clear_all: Default::default(),
+            _mem: Box::new([D::default(); 64]),
+            _valid: 0,
+        }
+    }
+}
+
+impl<D: Synth> Logic for ClassRam<D> {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            let rd = self.rd_index.val().index();
+            let wr = self.wr_index.val().index();
+            let same = self.wr_en.val() && wr == rd;
+            let clear = self.clear_all.val() || self.rst.val();
+            self.rd_data.next = if same { self.wr_data.val() } else { self._mem[rd] };
+            self.rd_valid.next = !clear && (same || self._valid & (1 << rd) != 0);
+            if self.wr_en.val() {
+                self._mem[wr] = self.wr_data.val();
+                self._valid |= 1 << wr;
+            }
+            if clear {
+                self._valid = 0;
+            }
+        }
+    }
+
+    fn connect(&mut self) {
+        self.rd_data.connect();
+        self.rd_valid.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(format!(
+            "\
+reg [{msb}:0] mem[0:63];
+reg [63:0] valid;
+wire clear = clear_all | rst;
+wire same = wr_en & (wr_index == rd_index);
+
+initial begin
+   valid = 64'h0;
+   rd_valid = 1'b0;
+end
+
+always @(posedge clock) begin
+   if (wr_en) begin
+      mem[wr_index] <= wr_data;
+   end
+   rd_data <= same ? wr_data : mem[rd_index];
+   rd_valid <= ~clear & (same | valid[rd_index]);
+   if (clear) begin
+      valid <= 64'h0;
+   end else if (wr_en) begin
+      valid[wr_index] <= 1'b1;
+   end
+end
+",
+            msb = D::BITS - 1
+        ))
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "class_ram".into(),
+            clock: "clock".into(),
+            inputs: vec![
+                "rd_index".into(),
+                "wr_en".into(),
+                "wr_index".into(),
+                "wr_data".into(),
+                "clear_all".into(),
+                "rst".into(),
+            ],
+            outputs: vec!["rd_data".into(), "rd_valid".into()],
+        }]
+    }
+}

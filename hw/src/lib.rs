@@ -1,0 +1,16 @@
+//! The Memento hardware blocks, described with rust-hdl, and their Verilog emission.
+//!
+//! One file per block: [`size_class`], [`hot`], [`lowest_free`], [`slot_calc`], [`class_table`]
+//! (with the shared [`class_ram`] storage) and the control FSM in [`object_alloc`]. [`params`]
+//! holds the generator parameters and their checks, [`emit`] writes Verilog.
+pub mod class_ram;
+pub mod class_table;
+pub mod emit;
+pub mod hot;
+pub mod lowest_free;
+pub mod object_alloc;
+pub mod params;
+pub mod size_class;
+pub mod slot_calc;
+
+pub use params::{ParamError, Params};

@@ -1,0 +1,533 @@
+//! The object allocator (HOA): `obj.alloc size` and `obj.free ptr` served from arenas whose
+//! headers are cached in the HOT.
+//!
+//! ```text
+//!                  +---------------------------------------------+
+//!  cfg_*      ---->|                                             |
+//!  cmd_valid  ---->|  size_class   lowest_free   slot_calc       |----> rsp_valid
+//!  cmd_ready  <----|                                             |<---- rsp_ready
+//!  cmd_op/arg ---->|  hot (64 x 320b)   class_table (64 x 96b)   |----> rsp_status / rsp_ptr
+//!                  |                                             |
+//!  hdr_req_*  <----|               control FSM                   |----> arena_req_valid / va
+//!  hdr_rsp_*  ---->|                                             |<---- arena_req_ready
+//!                  |                                             |<---- arena_rsp_valid
+//!                  +---------------------------------------------+----> arena_rsp_ready
+//! ```
+//!
+//! Ports (one clock, synchronous active-high `rst`, valid/ready everywhere):
+//! - `cfg_valid`, `cfg_sel`, `cfg_data`: config write; `cfg_sel = 0` sets `MRS`, the region base.
+//! - `cmd_*`: `op` 0 ALLOC (`arg` = size), 1 FREE (`arg` = pointer), 2 EXIT; op 3 is answered INVALID.
+//! - `rsp_*`: `status` 0 OK, 1 FALLBACK, 2 INVALID, 3 DOUBLE_FREE; `ptr` the object (ALLOC OK), else 0.
+//!   Responses come back in command order.
+//! - `hdr_req_*`: read (`write` = 0) or write one 64-byte header line at virtual address `addr`.
+//!   `hdr_rsp_*` returns read data; writes have no response.
+//! - `arena_req_*`: ask the page allocator to map the first page of a new arena at `va`;
+//!   `arena_rsp_valid` says it is mapped (its header reads as zero).
+//!
+//! Latency: a command that hits the HOT is answered the cycle after it is accepted, and a new
+//! command is accepted in the cycle a hit answers, so hits run at one per cycle. A miss stays in
+//! the FSM until its header traffic is done; no command is accepted meanwhile.
+//!
+//! Parameters: `CLASSES`, `OBJS`, `LANE_BITS`, `LINE`, `PAGE` (see [`Params`]); checked by
+//! [`ObjectAlloc::new`].
+
+use crate::class_table::ClassTable;
+use crate::hot::Hot;
+use crate::lowest_free::LowestFree;
+use crate::params::{ParamError, Params};
+use crate::size_class::SizeClass;
+use crate::slot_calc::SlotCalc;
+use rust_hdl::prelude::*;
+
+/// Command opcodes on `cmd_op`.
+pub const OP_ALLOC: u64 = 0;
+pub const OP_FREE: u64 = 1;
+pub const OP_EXIT: u64 = 2;
+/// Response codes on `rsp_status`.
+pub const ST_OK: u64 = 0;
+pub const ST_FALLBACK: u64 = 1;
+pub const ST_INVALID: u64 = 2;
+pub const ST_DOUBLE_FREE: u64 = 3;
+/// Header line fields (bit offsets in the 512-bit little-endian line).
+pub const HDR_BITMAP: usize = 0;
+pub const HDR_NEXT: usize = 256;
+pub const HDR_COUNT: usize = 320;
+pub const HDR_STATE: usize = 336;
+/// Arena states in the header's state byte.
+pub const ARENA_IN_HOT: u64 = 0;
+pub const ARENA_AVAILABLE: u64 = 1;
+pub const ARENA_FULL: u64 = 2;
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum HoaState {
+    Idle,
+    Exec,
+    AllocEvict,
+    PopReq,
+    PopWait,
+    NewReq,
+    NewWait,
+    FreeReq,
+    FreeWait,
+    FreeWrite,
+    Respond,
+}
+
+/// The object allocator.
+#[derive(LogicBlock)]
+pub struct ObjectAlloc {
+    pub clock: Signal<In, Clock>,
+    pub rst: Signal<In, Bit>,
+    pub cfg_valid: Signal<In, Bit>,
+    pub cfg_sel: Signal<In, Bits<2>>,
+    pub cfg_data: Signal<In, Bits<64>>,
+    pub cmd_valid: Signal<In, Bit>,
+    pub cmd_ready: Signal<Out, Bit>,
+    pub cmd_op: Signal<In, Bits<2>>,
+    pub cmd_arg: Signal<In, Bits<64>>,
+    pub rsp_valid: Signal<Out, Bit>,
+    pub rsp_ready: Signal<In, Bit>,
+    pub rsp_status: Signal<Out, Bits<2>>,
+    pub rsp_ptr: Signal<Out, Bits<64>>,
+    pub hdr_req_valid: Signal<Out, Bit>,
+    pub hdr_req_ready: Signal<In, Bit>,
+    pub hdr_req_write: Signal<Out, Bit>,
+    pub hdr_req_addr: Signal<Out, Bits<48>>,
+    pub hdr_req_wdata: Signal<Out, Bits<512>>,
+    pub hdr_rsp_valid: Signal<In, Bit>,
+    pub hdr_rsp_ready: Signal<Out, Bit>,
+    pub hdr_rsp_rdata: Signal<In, Bits<512>>,
+    pub arena_req_valid: Signal<Out, Bit>,
+    pub arena_req_ready: Signal<In, Bit>,
+    pub arena_req_va: Signal<Out, Bits<48>>,
+    pub arena_rsp_valid: Signal<In, Bit>,
+    pub arena_rsp_ready: Signal<Out, Bit>,
+
+    size_class: SizeClass,
+    lowest_free: LowestFree,
+    slot_calc: SlotCalc,
+    hot: Hot,
+    class_table: ClassTable,
+
+    state: DFF<HoaState>,
+    mrs: DFF<Bits<48>>,
+    ex_op: DFF<Bits<2>>,
+    ex_arg: DFF<Bits<64>>,
+    ex_cls: DFF<Bits<6>>,
+    ex_oversize: DFF<Bit>,
+    use_pop: DFF<Bit>,
+    src_va: DFF<Bits<48>>,
+    rsp_status_q: DFF<Bits<2>>,
+    line_q: DFF<Bits<512>>,
+
+    lane_bits: Constant<Bits<8>>,
+    region_log2: Constant<Bits<8>>,
+    class_mask: Constant<Bits<64>>,
+    lane_mask: Constant<Bits<64>>,
+    lane_size: Constant<Bits<48>>,
+    line: Constant<Bits<48>>,
+
+    accept: Signal<Local, Bit>,
+    done: Signal<Local, Bit>,
+    ptr_cls: Signal<Local, Bits<64>>,
+    dec_cls: Signal<Local, Bits<6>>,
+    lane_off: Signal<Local, Bits<64>>,
+    hot_base: Signal<Local, Bits<48>>,
+    hot_count: Signal<Local, Bits<9>>,
+    hot_dirty: Signal<Local, Bit>,
+    hot_bitmap: Signal<Local, Bits<256>>,
+    hot_live: Signal<Local, Bit>,
+    ct_head: Signal<Local, Bits<48>>,
+    ct_bump: Signal<Local, Bits<48>>,
+    lane_base: Signal<Local, Bits<48>>,
+    stride: Signal<Local, Bits<48>>,
+    next_bump: Signal<Local, Bits<48>>,
+    alloc_off: Signal<Local, Bits<32>>,
+    alloc_ptr: Signal<Local, Bits<64>>,
+    free_base: Signal<Local, Bits<48>>,
+    free_invalid: Signal<Local, Bit>,
+    slot_live: Signal<Local, Bit>,
+    rd_bitmap: Signal<Local, Bits<256>>,
+    rd_next: Signal<Local, Bits<64>>,
+    rd_count: Signal<Local, Bits<16>>,
+    rd_state: Signal<Local, Bits<8>>,
+    new_next: Signal<Local, Bits<64>>,
+    new_state: Signal<Local, Bits<8>>,
+}
+
+impl ObjectAlloc {
+    /// Builds the allocator for `p`, refusing a parameter set that does not validate.
+    pub fn new(p: &Params) -> Result<Self, ParamError> {
+        p.validate()?;
+        Ok(ObjectAlloc {
+            clock: Default::default(),
+            rst: Default::default(),
+            cfg_valid: Default::default(),
+            cfg_sel: Default::default(),
+            cfg_data: Default::default(),
+            cmd_valid: Default::default(),
+            cmd_ready: Default::default(),
+            cmd_op: Default::default(),
+            cmd_arg: Default::default(),
+            rsp_valid: Default::default(),
+            rsp_ready: Default::default(),
+            rsp_status: Default::default(),
+            rsp_ptr: Default::default(),
+            hdr_req_valid: Default::default(),
+            hdr_req_ready: Default::default(),
+            hdr_req_write: Default::default(),
+            hdr_req_addr: Default::default(),
+            hdr_req_wdata: Default::default(),
+            hdr_rsp_valid: Default::default(),
+            hdr_rsp_ready: Default::default(),
+            hdr_rsp_rdata: Default::default(),
+            arena_req_valid: Default::default(),
+            arena_req_ready: Default::default(),
+            arena_req_va: Default::default(),
+            arena_rsp_valid: Default::default(),
+            arena_rsp_ready: Default::default(),
+            size_class: SizeClass::new(p),
+            lowest_free: LowestFree::new(p),
+            slot_calc: SlotCalc::new(p),
+            hot: Default::default(),
+            class_table: Default::default(),
+            state: Default::default(),
+            mrs: Default::default(),
+            ex_op: Default::default(),
+            ex_arg: Default::default(),
+            ex_cls: Default::default(),
+            ex_oversize: Default::default(),
+            use_pop: Default::default(),
+            src_va: Default::default(),
+            rsp_status_q: Default::default(),
+            line_q: Default::default(),
+            lane_bits: Constant::new((p.lane_bits as u64).to_bits()),
+            region_log2: Constant::new((p.region_log2() as u64).to_bits()),
+            class_mask: Constant::new((p.classes as u64 - 1).to_bits()),
+            lane_mask: Constant::new(((1u64 << p.lane_bits) - 1).to_bits()),
+            lane_size: Constant::new((1u64 << p.lane_bits).to_bits()),
+            line: Constant::new(p.line.to_bits()),
+            accept: Default::default(),
+            done: Default::default(),
+            ptr_cls: Default::default(),
+            dec_cls: Default::default(),
+            lane_off: Default::default(),
+            hot_base: Default::default(),
+            hot_count: Default::default(),
+            hot_dirty: Default::default(),
+            hot_bitmap: Default::default(),
+            hot_live: Default::default(),
+            ct_head: Default::default(),
+            ct_bump: Default::default(),
+            lane_base: Default::default(),
+            stride: Default::default(),
+            next_bump: Default::default(),
+            alloc_off: Default::default(),
+            alloc_ptr: Default::default(),
+            free_base: Default::default(),
+            free_invalid: Default::default(),
+            slot_live: Default::default(),
+            rd_bitmap: Default::default(),
+            rd_next: Default::default(),
+            rd_count: Default::default(),
+            rd_state: Default::default(),
+            new_next: Default::default(),
+            new_state: Default::default(),
+        })
+    }
+}
+
+impl Logic for ObjectAlloc {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // Field offsets are literals here (rust-hdl emits a named constant as a signal name):
+        // HOT entry base 0, count 48, dirty 57, bitmap 64; class table head 0, bump 48;
+        // header line bitmap 0, next 256, count 320, state 336; ops 0 ALLOC 1 FREE 2 EXIT;
+        // status 0 OK 1 FALLBACK 2 INVALID 3 DOUBLE_FREE; arena state 1 AVAILABLE 2 FULL.
+        dff_setup!(
+            self, clock, state, mrs, ex_op, ex_arg, ex_cls, ex_oversize, use_pop, src_va,
+            rsp_status_q, line_q
+        );
+        clock!(self, clock, hot, class_table);
+        self.hot.rst.next = self.rst.val();
+        self.class_table.rst.next = self.rst.val();
+
+        // Combinational sub-blocks take their inputs from flops and ports only, assigned first,
+        // so that Verilator orders the parent's block after theirs without a false loop.
+        self.size_class.size.next = self.cmd_arg.val();
+        self.lowest_free.bitmap.next = self.hot.rd_data.val().get_bits::<256>(64);
+        self.slot_calc.cls.next = self.ex_cls.q.val();
+        self.lane_off.next = self.ex_arg.q.val() & self.lane_mask.val();
+        self.slot_calc.lane_off.next = self.lane_off.val().get_bits::<48>(0);
+
+        // Defaults: every output and sub-block input is assigned before any branch.
+        self.cmd_ready.next = false;
+        self.rsp_valid.next = false;
+        self.rsp_status.next = self.rsp_status_q.q.val();
+        self.rsp_ptr.next = 0.into();
+        self.hdr_req_valid.next = false;
+        self.hdr_req_write.next = false;
+        self.hdr_req_addr.next = self.src_va.q.val();
+        self.hdr_req_wdata.next = self.line_q.q.val();
+        self.hdr_rsp_ready.next = false;
+        self.arena_req_valid.next = false;
+        self.arena_req_va.next = self.src_va.q.val();
+        self.arena_rsp_ready.next = false;
+        self.hot.wr_en.next = false;
+        self.hot.wr_index.next = self.ex_cls.q.val();
+        self.hot.wr_data.next = 0.into();
+        self.hot.clear_all.next = false;
+        self.class_table.wr_en.next = false;
+        self.class_table.wr_index.next = self.ex_cls.q.val();
+        self.class_table.wr_data.next = 0.into();
+        self.class_table.clear_all.next = false;
+
+        if self.cfg_valid.val() & (self.cfg_sel.val() == 0) {
+            self.mrs.d.next = self.cfg_data.val().get_bits::<48>(0);
+        }
+
+        // The command being decoded this cycle (a new one is read from the RAMs while it is
+        // accepted; the one in execution keeps its class on the read port).
+        self.ptr_cls.next = (self.cmd_arg.val() >> self.lane_bits.val()) & self.class_mask.val();
+        self.dec_cls.next = self.size_class.cls.val();
+        if self.cmd_op.val() == 1 {
+            self.dec_cls.next = self.ptr_cls.val().get_bits::<6>(0);
+        }
+
+        // The entry of the executing command's class.
+        self.hot_base.next = self.hot.rd_data.val().get_bits::<48>(0);
+        self.hot_count.next = self.hot.rd_data.val().get_bits::<9>(48);
+        self.hot_dirty.next = self.hot.rd_data.val().get_bit(57);
+        self.hot_bitmap.next = self.hot.rd_data.val().get_bits::<256>(64);
+        self.hot_live.next = self.hot.rd_valid.val();
+        self.ct_head.next = 0.into();
+        self.ct_bump.next = 0.into();
+        if self.class_table.rd_valid.val() {
+            self.ct_head.next = self.class_table.rd_data.val().get_bits::<48>(0);
+            self.ct_bump.next = self.class_table.rd_data.val().get_bits::<48>(48);
+        }
+        self.lane_base.next =
+            self.mrs.q.val() + (bit_cast::<48, 6>(self.ex_cls.q.val()) << self.lane_bits.val());
+
+        // Alloc: the lowest free object of the HOT entry, and where a new arena would go.
+        self.alloc_off.next = bit_cast::<16, 8>(self.lowest_free.index.val())
+            * (bit_cast::<16, 6>(self.ex_cls.q.val()) + 1);
+        self.alloc_ptr.next = bit_cast::<64, 48>(self.hot_base.val() + self.line.val())
+            + (bit_cast::<64, 32>(self.alloc_off.val()) << 3);
+        self.stride.next = self.slot_calc.stride_mask.val() + 1;
+        self.next_bump.next = self.ct_bump.val() + self.stride.val();
+
+        // Free: decode the pointer of the executing command.
+        self.free_base.next = self.lane_base.val() + self.slot_calc.arena_off.val();
+        self.free_invalid.next = ((self.ex_arg.q.val() >> self.region_log2.val())
+            != (bit_cast::<64, 48>(self.mrs.q.val()) >> self.region_log2.val()))
+            | self.slot_calc.in_header.val()
+            | self.slot_calc.misaligned.val()
+            | self.slot_calc.past_end.val()
+            | (self.slot_calc.arena_off.val() >= self.ct_bump.val());
+        self.slot_live.next = self.hot_bitmap.val().get_bit(self.slot_calc.slot.val().index());
+
+        // The header line returned by the header port.
+        self.rd_bitmap.next = self.hdr_rsp_rdata.val().get_bits::<256>(0);
+        self.rd_next.next = self.hdr_rsp_rdata.val().get_bits::<64>(256);
+        self.rd_count.next = self.hdr_rsp_rdata.val().get_bits::<16>(320);
+        self.rd_state.next = self.hdr_rsp_rdata.val().get_bits::<8>(336);
+        self.new_next.next = self.rd_next.val();
+        self.new_state.next = self.rd_state.val();
+        if self.rd_state.val() == 2 {
+            self.new_next.next = bit_cast::<64, 48>(self.ct_head.val());
+            self.new_state.next = 1.into();
+        }
+
+        match self.state.q.val() {
+            HoaState::Idle => {
+                self.cmd_ready.next = true;
+            }
+            HoaState::Exec => {
+                if self.ex_op.q.val() == 0 {
+                    if self.ex_oversize.q.val() {
+                        self.rsp_valid.next = true;
+                        self.rsp_status.next = 1.into();
+                    } else if self.hot_live.val() & self.lowest_free.found.val() {
+                        self.rsp_valid.next = true;
+                        self.rsp_status.next = 0.into();
+                        self.rsp_ptr.next = self.alloc_ptr.val();
+                        self.hot.wr_en.next = self.rsp_ready.val();
+                        self.hot.wr_data.next = (bit_cast::<320, 256>(
+                            self.hot_bitmap.val().replace_bit(self.lowest_free.index.val().index(), true),
+                        ) << 64)
+                            | bit_cast::<320, 48>(self.hot_base.val())
+                            | (bit_cast::<320, 9>(self.hot_count.val() + 1) << 48)
+                            | (bit_cast::<320, 1>(true.into()) << 57);
+                    } else if (self.ct_head.val() != 0) | (self.next_bump.val() <= self.lane_size.val()) {
+                        // Miss with somewhere to go: the available list first, else a new arena.
+                        self.use_pop.d.next = self.ct_head.val() != 0;
+                        self.src_va.d.next = self.lane_base.val() + self.ct_bump.val();
+                        if self.ct_head.val() != 0 {
+                            self.src_va.d.next = self.ct_head.val();
+                        }
+                        if self.hot_live.val() & self.hot_dirty.val() {
+                            self.state.d.next = HoaState::AllocEvict;
+                        } else if self.ct_head.val() != 0 {
+                            self.state.d.next = HoaState::PopReq;
+                        } else {
+                            self.state.d.next = HoaState::NewReq;
+                        }
+                    } else {
+                        // The lane has no room for another arena: software serves it.
+                        self.rsp_valid.next = true;
+                        self.rsp_status.next = 1.into();
+                    }
+                } else if self.ex_op.q.val() == 1 {
+                    if self.free_invalid.val() {
+                        self.rsp_valid.next = true;
+                        self.rsp_status.next = 2.into();
+                    } else if self.hot_live.val() & (self.hot_base.val() == self.free_base.val()) {
+                        self.rsp_valid.next = true;
+                        if self.slot_live.val() {
+                            self.rsp_status.next = 0.into();
+                            self.hot.wr_en.next = self.rsp_ready.val();
+                            self.hot.wr_data.next = (bit_cast::<320, 256>(
+                                self.hot_bitmap.val().replace_bit(self.slot_calc.slot.val().index(), false),
+                            ) << 64)
+                                | bit_cast::<320, 48>(self.hot_base.val())
+                                | (bit_cast::<320, 9>(self.hot_count.val() - 1) << 48)
+                                | (bit_cast::<320, 1>(true.into()) << 57);
+                        } else {
+                            self.rsp_status.next = 3.into();
+                        }
+                    } else {
+                        self.src_va.d.next = self.free_base.val();
+                        self.state.d.next = HoaState::FreeReq;
+                    }
+                } else if self.ex_op.q.val() == 2 {
+                    self.rsp_valid.next = true;
+                    self.rsp_status.next = 0.into();
+                    self.hot.clear_all.next = self.rsp_ready.val();
+                    self.class_table.clear_all.next = self.rsp_ready.val();
+                } else {
+                    self.rsp_valid.next = true;
+                    self.rsp_status.next = 2.into();
+                }
+            }
+            HoaState::AllocEvict => {
+                // The full entry leaves the HOT: its header becomes FULL with no next arena.
+                self.hdr_req_valid.next = true;
+                self.hdr_req_write.next = true;
+                self.hdr_req_addr.next = self.hot_base.val();
+                self.hdr_req_wdata.next = bit_cast::<512, 256>(self.hot_bitmap.val())
+                    | (bit_cast::<512, 9>(self.hot_count.val()) << 320)
+                    | (bit_cast::<512, 8>(2.into()) << 336);
+                if self.hdr_req_ready.val() {
+                    if self.use_pop.q.val() {
+                        self.state.d.next = HoaState::PopReq;
+                    } else {
+                        self.state.d.next = HoaState::NewReq;
+                    }
+                }
+            }
+            HoaState::PopReq => {
+                self.hdr_req_valid.next = true;
+                if self.hdr_req_ready.val() {
+                    self.state.d.next = HoaState::PopWait;
+                }
+            }
+            HoaState::PopWait => {
+                self.hdr_rsp_ready.next = true;
+                if self.hdr_rsp_valid.val() {
+                    self.hot.wr_en.next = true;
+                    self.hot.wr_data.next = (bit_cast::<320, 256>(self.rd_bitmap.val()) << 64)
+                        | bit_cast::<320, 48>(self.src_va.q.val())
+                        | (bit_cast::<320, 9>(self.rd_count.val().get_bits::<9>(0)) << 48);
+                    self.class_table.wr_en.next = true;
+                    self.class_table.wr_data.next = bit_cast::<96, 48>(self.rd_next.val().get_bits::<48>(0))
+                        | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                    self.state.d.next = HoaState::Exec;
+                }
+            }
+            HoaState::NewReq => {
+                self.arena_req_valid.next = true;
+                if self.arena_req_ready.val() {
+                    self.state.d.next = HoaState::NewWait;
+                }
+            }
+            HoaState::NewWait => {
+                self.arena_rsp_ready.next = true;
+                if self.arena_rsp_valid.val() {
+                    self.hot.wr_en.next = true;
+                    self.hot.wr_data.next = bit_cast::<320, 48>(self.src_va.q.val());
+                    self.class_table.wr_en.next = true;
+                    self.class_table.wr_data.next = bit_cast::<96, 48>(self.ct_head.val())
+                        | (bit_cast::<96, 48>(self.next_bump.val()) << 48);
+                    self.state.d.next = HoaState::Exec;
+                }
+            }
+            HoaState::FreeReq => {
+                self.hdr_req_valid.next = true;
+                if self.hdr_req_ready.val() {
+                    self.state.d.next = HoaState::FreeWait;
+                }
+            }
+            HoaState::FreeWait => {
+                self.hdr_rsp_ready.next = true;
+                if self.hdr_rsp_valid.val() {
+                    if self.rd_bitmap.val().get_bit(self.slot_calc.slot.val().index()) {
+                        self.line_q.d.next = bit_cast::<512, 256>(
+                            self.rd_bitmap.val().replace_bit(self.slot_calc.slot.val().index(), false),
+                        ) | (bit_cast::<512, 64>(self.new_next.val()) << 256)
+                            | (bit_cast::<512, 16>(self.rd_count.val() - 1) << 320)
+                            | (bit_cast::<512, 8>(self.new_state.val()) << 336);
+                        if self.rd_state.val() == 2 {
+                            // A full arena with a free slot joins the front of the available list.
+                            self.class_table.wr_en.next = true;
+                            self.class_table.wr_data.next = bit_cast::<96, 48>(self.src_va.q.val())
+                                | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                        }
+                        self.state.d.next = HoaState::FreeWrite;
+                    } else {
+                        self.rsp_status_q.d.next = 3.into();
+                        self.state.d.next = HoaState::Respond;
+                    }
+                }
+            }
+            HoaState::FreeWrite => {
+                self.hdr_req_valid.next = true;
+                self.hdr_req_write.next = true;
+                if self.hdr_req_ready.val() {
+                    self.rsp_status_q.d.next = 0.into();
+                    self.state.d.next = HoaState::Respond;
+                }
+            }
+            HoaState::Respond => {
+                self.rsp_valid.next = true;
+            }
+            _ => {
+                self.state.d.next = HoaState::Idle;
+            }
+        }
+
+        // Handshakes: a response leaves when taken; a new command enters when the FSM is idle
+        // or its current command answers this cycle.
+        self.done.next = self.rsp_valid.val() & self.rsp_ready.val();
+        if self.done.val() {
+            self.state.d.next = HoaState::Idle;
+            self.cmd_ready.next = true;
+        }
+        self.accept.next = self.cmd_valid.val() & self.cmd_ready.val();
+        self.hot.rd_index.next = self.ex_cls.q.val();
+        self.class_table.rd_index.next = self.ex_cls.q.val();
+        if self.accept.val() {
+            self.state.d.next = HoaState::Exec;
+            self.ex_op.d.next = self.cmd_op.val();
+            self.ex_arg.d.next = self.cmd_arg.val();
+            self.ex_oversize.d.next = self.size_class.oversize.val();
+            self.ex_cls.d.next = self.dec_cls.val();
+            self.hot.rd_index.next = self.dec_cls.val();
+            self.class_table.rd_index.next = self.dec_cls.val();
+        }
+        if self.rst.val() {
+            self.state.d.next = HoaState::Idle;
+            self.mrs.d.next = 0.into();
+        }
+    }
+}

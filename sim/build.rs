@@ -1,0 +1,289 @@
+//! Emits the Verilog of every design, verilates it and compiles it with the C++ shim.
+//!
+//! The compiled model is cached under `build/sim/<design>-<key>/`, where the key hashes the
+//! Verilog text, the Verilator flags, the shim template and `verilator --version`. When all four
+//! are unchanged a rebuild reuses the archive and runs neither Verilator nor the C++ compiler.
+
+use memento_hw::emit::{verilog, Design};
+use memento_hw::Params;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const FLAGS: &[&str] = &[
+    "--cc",
+    "-O3",
+    "--x-assign",
+    "fast",
+    "--x-initial",
+    "fast",
+    "--noassert",
+    "-Wno-fatal",
+    "-Wno-WIDTH",
+    "--trace-fst",
+    "--trace-structs",
+];
+const SHIM_TEMPLATE: &str = include_str!("src/shim.cpp.in");
+
+struct PortDecl {
+    name: String,
+    input: bool,
+    width: u32,
+}
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let root = manifest.parent().unwrap().to_path_buf();
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    println!("cargo:rerun-if-changed=src/shim.cpp.in");
+    println!("cargo:rerun-if-changed=../hw/lint/waivers.vlt");
+    println!("cargo:rerun-if-env-changed=PATH");
+
+    let version = run_capture(Command::new("verilator").arg("--version")).unwrap_or_else(|e| {
+        panic!("verilator not found ({e}): run `make deps` or scripts/install-deps.sh first")
+    });
+    let verilator_root = run_capture(Command::new("verilator").arg("--getenv").arg("VERILATOR_ROOT"))
+        .unwrap()
+        .trim()
+        .to_string();
+
+    let mut bindings = String::new();
+    let rt_lib = build_runtime(&root, &verilator_root, &version);
+    for design in Design::ALL {
+        let name = design.name();
+        let text = verilog(design, &Params::default()).expect("default parameters validate");
+        let vdir = root.join("build/verilog");
+        std::fs::create_dir_all(&vdir).unwrap();
+        let vfile = vdir.join(format!("{name}.v"));
+        if std::fs::read_to_string(&vfile).ok().as_deref() != Some(text.as_str()) {
+            std::fs::write(&vfile, &text).unwrap();
+        }
+        let ports = parse_ports(&text, name);
+        let shim = render_shim(name, &ports);
+        let key = hash(&[text.as_bytes(), FLAGS.join(" ").as_bytes(), shim.as_bytes(), version.as_bytes()]);
+        let cache = root.join("build/sim").join(format!("{name}-{}", &key[..16]));
+        let lib = format!("memento_{name}");
+        if !cache.join(format!("lib{lib}.a")).exists() {
+            verilate(name, &vfile, &cache);
+            compile_model(name, &cache, &shim, &verilator_root, &lib);
+        }
+        println!("cargo:rustc-link-search=native={}", cache.display());
+        println!("cargo:rustc-link-lib=static={lib}");
+        write_bindings(&mut bindings, name, &ports);
+    }
+    println!("cargo:rustc-link-search=native={}", rt_lib.0.display());
+    println!("cargo:rustc-link-lib=static={}", rt_lib.1);
+    println!("cargo:rustc-link-lib=stdc++");
+    println!("cargo:rustc-link-lib=z");
+    println!("cargo:rustc-link-lib=pthread");
+    println!("cargo:rustc-link-lib=atomic");
+    std::fs::write(out_dir.join("bindings.rs"), bindings).unwrap();
+}
+
+fn run_capture(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd.output().map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn hash(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The Verilator runtime (verilated.cpp, FST writer), built once per Verilator version.
+fn build_runtime(root: &Path, verilator_root: &str, version: &str) -> (PathBuf, String) {
+    let key = hash(&[version.as_bytes(), b"runtime-v1"]);
+    let dir = root.join("build/sim").join(format!("runtime-{}", &key[..16]));
+    let lib = "memento_verilated".to_string();
+    if !dir.join(format!("lib{lib}.a")).exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        let inc = Path::new(verilator_root).join("include");
+        let mut b = cc::Build::new();
+        b.cpp(true)
+            .std("c++17")
+            .opt_level(2)
+            .warnings(false)
+            .cargo_metadata(false)
+            .out_dir(&dir)
+            .include(&inc)
+            .include(inc.join("vltstd"))
+            .define("VM_TRACE", "1")
+            .define("VM_TRACE_FST", "1")
+            .file(inc.join("verilated.cpp"))
+            .file(inc.join("verilated_fst_c.cpp"))
+            .file(inc.join("verilated_threads.cpp"));
+        b.compile(&lib);
+    }
+    (dir, lib)
+}
+
+fn verilate(name: &str, vfile: &Path, cache: &Path) {
+    let obj = cache.join("obj");
+    std::fs::create_dir_all(&obj).unwrap();
+    let status = Command::new("verilator")
+        .args(FLAGS)
+        .arg("--prefix")
+        .arg(format!("V{name}"))
+        .arg("--top-module")
+        .arg(name)
+        .arg("--Mdir")
+        .arg(&obj)
+        .arg(vfile)
+        .status()
+        .expect("run verilator");
+    assert!(status.success(), "verilator failed on {}", vfile.display());
+}
+
+fn compile_model(name: &str, cache: &Path, shim: &str, verilator_root: &str, lib: &str) {
+    let obj = cache.join("obj");
+    let shim_path = cache.join(format!("{name}_shim.cpp"));
+    std::fs::write(&shim_path, shim).unwrap();
+    let classes = std::fs::read_to_string(obj.join(format!("V{name}_classes.mk"))).unwrap();
+    let mut files = vec![];
+    for var in ["VM_CLASSES_FAST", "VM_CLASSES_SLOW", "VM_SUPPORT_FAST", "VM_SUPPORT_SLOW"] {
+        files.extend(make_list(&classes, var));
+    }
+    let inc = Path::new(verilator_root).join("include");
+    let mut b = cc::Build::new();
+    b.cpp(true)
+        .std("c++17")
+        .opt_level(2)
+        .warnings(false)
+        .cargo_metadata(false)
+        .out_dir(cache)
+        .include(&inc)
+        .include(inc.join("vltstd"))
+        .include(&obj)
+        .define("VM_TRACE", "1")
+        .define("VM_TRACE_FST", "1")
+        .file(&shim_path);
+    for f in files {
+        b.file(obj.join(format!("{f}.cpp")));
+    }
+    b.compile(lib);
+}
+
+/// The words of a `VAR += a b c` list in a Verilator `_classes.mk`.
+fn make_list(mk: &str, var: &str) -> Vec<String> {
+    let mut out = vec![];
+    let mut active = false;
+    for line in mk.lines() {
+        let t = line.trim();
+        if t.starts_with(var) && t.contains('=') {
+            active = true;
+            continue;
+        }
+        if active {
+            let word = t.trim_end_matches('\\').trim();
+            if !word.is_empty() {
+                out.push(word.to_string());
+            }
+            if !t.ends_with('\\') {
+                active = false;
+            }
+        }
+    }
+    out
+}
+
+/// Port declarations of the top module, in order, from rust-hdl's `input wire [N:0] name;` lines.
+fn parse_ports(text: &str, name: &str) -> Vec<PortDecl> {
+    let start = text.find(&format!("module {name}(")).expect("top module");
+    let body = &text[start..];
+    let end = body.find("endmodule").unwrap();
+    let mut ports = vec![];
+    for line in body[..end].lines() {
+        let t = line.trim().trim_end_matches(';');
+        let (input, rest) = if let Some(r) = t.strip_prefix("input wire") {
+            (true, r)
+        } else if let Some(r) = t.strip_prefix("output reg") {
+            (false, r)
+        } else if let Some(r) = t.strip_prefix("output wire") {
+            (false, r)
+        } else {
+            continue;
+        };
+        let rest = rest.trim();
+        let (width, pname) = if let Some(r) = rest.strip_prefix('[') {
+            let close = r.find(']').unwrap();
+            let msb: u32 = r[..close].split(':').next().unwrap().trim().parse().unwrap();
+            (msb + 1, r[close + 1..].trim())
+        } else {
+            (1, rest)
+        };
+        ports.push(PortDecl { name: pname.to_string(), input, width });
+    }
+    ports
+}
+
+fn render_shim(name: &str, ports: &[PortDecl]) -> String {
+    let mut poke = String::new();
+    let mut peek = String::new();
+    for (id, p) in ports.iter().enumerate() {
+        let n = &p.name;
+        if p.width > 64 {
+            let words = p.width.div_ceil(32);
+            if p.input {
+                let _ = writeln!(poke, "    case {id}: for (int i = 0; i < {words}; ++i) m->top->{n}[i] = w[i]; break;");
+            }
+            let _ = writeln!(peek, "    case {id}: for (int i = 0; i < {words}; ++i) w[i] = m->top->{n}[i]; break;");
+        } else {
+            if p.input && n != "clock" {
+                let _ = writeln!(poke, "    case {id}: m->top->{n} = (uint64_t)w[0] | ((uint64_t)w[1] << 32); break;");
+            }
+            let _ = writeln!(peek, "    case {id}: {{ uint64_t v = m->top->{n}; w[0] = (uint32_t)v; w[1] = (uint32_t)(v >> 32); }} break;");
+        }
+    }
+    SHIM_TEMPLATE
+        .replace("@NAME@", name)
+        .replace("@POKE_CASES@", &poke)
+        .replace("@PEEK_CASES@", &peek)
+}
+
+fn write_bindings(out: &mut String, name: &str, ports: &[PortDecl]) {
+    let _ = writeln!(out, "/// Ports and entry points of the `{name}` model.");
+    let _ = writeln!(out, "pub mod {name} {{");
+    let _ = writeln!(out, "    use crate::Port;");
+    for (id, p) in ports.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "    pub const {}: Port = Port {{ id: {id}, width: {}, input: {}, name: \"{}\" }};",
+            p.name.to_uppercase(),
+            p.width,
+            p.input,
+            p.name
+        );
+    }
+    let list: Vec<String> = ports.iter().map(|p| p.name.to_uppercase()).collect();
+    let _ = writeln!(out, "    pub const PORTS: &[Port] = &[{}];", list.join(", "));
+    let _ = writeln!(out, "    extern \"C\" {{");
+    for f in [
+        "fn {n}_new() -> *mut core::ffi::c_void;",
+        "fn {n}_free(m: *mut core::ffi::c_void);",
+        "fn {n}_settle(m: *mut core::ffi::c_void);",
+        "fn {n}_step(m: *mut core::ffi::c_void);",
+        "fn {n}_poke(m: *mut core::ffi::c_void, port: u32, words: *const u32);",
+        "fn {n}_peek(m: *mut core::ffi::c_void, port: u32, words: *mut u32);",
+        "fn {n}_trace_open(m: *mut core::ffi::c_void, path: *const core::ffi::c_char) -> i32;",
+        "fn {n}_trace_close(m: *mut core::ffi::c_void);",
+    ] {
+        let _ = writeln!(out, "        pub {}", f.replace("{n}", name));
+    }
+    let _ = writeln!(out, "    }}");
+    let _ = writeln!(
+        out,
+        "    pub const VTABLE: crate::VTable = crate::VTable {{ name: \"{name}\", new: {name}_new, free: {name}_free, settle: {name}_settle, step: {name}_step, poke: {name}_poke, peek: {name}_peek, trace_open: {name}_trace_open, trace_close: {name}_trace_close, ports: PORTS }};"
+    );
+    let _ = writeln!(out, "}}");
+}

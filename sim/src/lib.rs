@@ -1,0 +1,183 @@
+//! Verilator models of the Memento designs and a safe handle to drive them from Rust.
+//!
+//! `build.rs` verilates the Verilog that `memento-hw` emits and links it with a generated C++
+//! shim. [`Model`] owns one Verilated instance (with its own `VerilatedContext`) and offers:
+//! poke inputs, [`Model::settle`] the combinational logic, peek outputs, [`Model::step`] one
+//! clock edge, and waveforms on and off ([`Model::trace_on`]).
+//!
+//! A cycle is: poke the inputs, `settle()`, peek outputs (they may depend on this cycle's inputs),
+//! then `step()`.
+
+use std::ffi::{c_char, c_void, CString};
+use std::path::{Path, PathBuf};
+
+/// A port of a generated top module.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    pub id: u32,
+    pub width: u32,
+    pub input: bool,
+    pub name: &'static str,
+}
+
+impl Port {
+    /// 32-bit words the port's value occupies.
+    pub fn words(&self) -> usize {
+        self.width.div_ceil(32).max(2) as usize
+    }
+}
+
+/// The entry points of one compiled model.
+#[doc(hidden)]
+pub struct VTable {
+    pub name: &'static str,
+    pub new: unsafe extern "C" fn() -> *mut c_void,
+    pub free: unsafe extern "C" fn(*mut c_void),
+    pub settle: unsafe extern "C" fn(*mut c_void),
+    pub step: unsafe extern "C" fn(*mut c_void),
+    pub poke: unsafe extern "C" fn(*mut c_void, u32, *const u32),
+    pub peek: unsafe extern "C" fn(*mut c_void, u32, *mut u32),
+    pub trace_open: unsafe extern "C" fn(*mut c_void, *const c_char) -> i32,
+    pub trace_close: unsafe extern "C" fn(*mut c_void),
+    pub ports: &'static [Port],
+}
+
+include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+
+/// Waveform file formats.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum WaveFormat {
+    /// FST, written directly by Verilator (compact).
+    Fst,
+    /// VCD, converted from FST with GTKWave's `fst2vcd` when tracing stops.
+    Vcd,
+}
+
+impl WaveFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            WaveFormat::Fst => "fst",
+            WaveFormat::Vcd => "vcd",
+        }
+    }
+}
+
+struct Tracing {
+    path: PathBuf,
+    format: WaveFormat,
+}
+
+/// One running instance of a Verilated design.
+pub struct Model {
+    raw: *mut c_void,
+    vt: &'static VTable,
+    cycle: u64,
+    tracing: Option<Tracing>,
+}
+
+// The Verilated instance has its own context and is only touched through `&mut self`.
+unsafe impl Send for Model {}
+
+impl Model {
+    /// A fresh instance of the design whose entry points are `vt` (for example
+    /// `&memento_sim::object_alloc::VTABLE`).
+    pub fn new(vt: &'static VTable) -> Self {
+        let raw = unsafe { (vt.new)() };
+        assert!(!raw.is_null(), "model {} failed to construct", vt.name);
+        Model { raw, vt, cycle: 0, tracing: None }
+    }
+
+    /// Name of the design.
+    pub fn name(&self) -> &'static str {
+        self.vt.name
+    }
+
+    /// Rising edges since construction.
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// Drives an input of up to 64 bits.
+    pub fn poke(&mut self, port: Port, value: u64) {
+        debug_assert!(port.input, "{} is an output", port.name);
+        debug_assert!(port.width <= 64, "{} is wide: use poke_wide", port.name);
+        let w = [value as u32, (value >> 32) as u32];
+        unsafe { (self.vt.poke)(self.raw, port.id, w.as_ptr()) }
+    }
+
+    /// Drives a wide input from little-endian 32-bit words.
+    pub fn poke_wide(&mut self, port: Port, words: &[u32]) {
+        assert!(port.input, "{} is an output", port.name);
+        assert!(words.len() >= port.width.div_ceil(32) as usize, "{} needs {} bits", port.name, port.width);
+        unsafe { (self.vt.poke)(self.raw, port.id, words.as_ptr()) }
+    }
+
+    /// Samples a port of up to 64 bits.
+    pub fn peek(&mut self, port: Port) -> u64 {
+        debug_assert!(port.width <= 64, "{} is wide: use peek_wide", port.name);
+        let mut w = [0u32; 2];
+        unsafe { (self.vt.peek)(self.raw, port.id, w.as_mut_ptr()) }
+        w[0] as u64 | ((w[1] as u64) << 32)
+    }
+
+    /// Samples a wide port into little-endian 32-bit words.
+    pub fn peek_wide(&mut self, port: Port, words: &mut [u32]) {
+        assert!(words.len() >= port.width.div_ceil(32) as usize, "{} needs {} bits", port.name, port.width);
+        unsafe { (self.vt.peek)(self.raw, port.id, words.as_mut_ptr()) }
+    }
+
+    /// Evaluates the combinational logic for the inputs poked so far.
+    pub fn settle(&mut self) {
+        unsafe { (self.vt.settle)(self.raw) }
+    }
+
+    /// One rising clock edge.
+    pub fn step(&mut self) {
+        unsafe { (self.vt.step)(self.raw) }
+        self.cycle += 1;
+    }
+
+    /// Starts writing a waveform to `path` (its extension is replaced by the format's).
+    pub fn trace_on(&mut self, path: &Path, format: WaveFormat) -> std::io::Result<PathBuf> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let target = path.with_extension(format.extension());
+        let fst = path.with_extension("fst");
+        let c = CString::new(fst.to_string_lossy().as_bytes()).expect("path without NUL");
+        if unsafe { (self.vt.trace_open)(self.raw, c.as_ptr()) } != 0 {
+            return Err(std::io::Error::other(format!("cannot open {}", fst.display())));
+        }
+        self.tracing = Some(Tracing { path: fst, format });
+        Ok(target)
+    }
+
+    /// Stops tracing and finishes the file (converting to VCD if that was asked for).
+    pub fn trace_off(&mut self) -> std::io::Result<()> {
+        unsafe { (self.vt.trace_close)(self.raw) }
+        if let Some(t) = self.tracing.take() {
+            if t.format == WaveFormat::Vcd {
+                let vcd = t.path.with_extension("vcd");
+                let status = std::process::Command::new("fst2vcd")
+                    .arg("-f")
+                    .arg(&t.path)
+                    .arg("-o")
+                    .arg(&vcd)
+                    .status()
+                    .map_err(|e| std::io::Error::other(format!("fst2vcd (from gtkwave): {e}")))?;
+                if !status.success() {
+                    return Err(std::io::Error::other(format!("fst2vcd failed on {}", t.path.display())));
+                }
+                std::fs::remove_file(&t.path)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        let _ = self.trace_off();
+        unsafe { (self.vt.free)(self.raw) }
+    }
+}

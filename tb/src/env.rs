@@ -1,0 +1,134 @@
+//! Environment models around the object allocator: header memory with random latency and
+//! stalls, and the new-arena responder that stands in for the page allocator.
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::{HashMap, VecDeque};
+
+/// Timing of the environment, in cycles and probabilities.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EnvTiming {
+    /// Header read latency: uniform in `hdr_lat_min..=hdr_lat_max` cycles from request to data.
+    pub hdr_lat_min: u64,
+    pub hdr_lat_max: u64,
+    /// Probability that the header port refuses a request in a cycle.
+    pub hdr_stall: f64,
+    /// Probability that the header read data is held back one more cycle when due.
+    pub hdr_rsp_stall: f64,
+    /// New-arena answer delay, uniform in `arena_lat_min..=arena_lat_max` (an empty pool is a
+    /// long delay).
+    pub arena_lat_min: u64,
+    pub arena_lat_max: u64,
+    pub arena_stall: f64,
+    /// Probability that the core does not take a response in a cycle.
+    pub rsp_stall: f64,
+    /// Probability that the core has no command ready in a cycle (a bubble).
+    pub cmd_bubble: f64,
+}
+
+impl EnvTiming {
+    /// Random stalls on every port at once.
+    pub fn stressed() -> Self {
+        EnvTiming {
+            hdr_lat_min: 1,
+            hdr_lat_max: 12,
+            hdr_stall: 0.3,
+            hdr_rsp_stall: 0.2,
+            arena_lat_min: 1,
+            arena_lat_max: 60,
+            arena_stall: 0.3,
+            rsp_stall: 0.25,
+            cmd_bubble: 0.2,
+        }
+    }
+
+    /// No stalls: the header port answers in a fixed number of cycles, the core never waits.
+    pub fn fixed(hdr_latency: u64, arena_latency: u64) -> Self {
+        EnvTiming {
+            hdr_lat_min: hdr_latency,
+            hdr_lat_max: hdr_latency,
+            hdr_stall: 0.0,
+            hdr_rsp_stall: 0.0,
+            arena_lat_min: arena_latency,
+            arena_lat_max: arena_latency,
+            arena_stall: 0.0,
+            rsp_stall: 0.0,
+            cmd_bubble: 0.0,
+        }
+    }
+}
+
+/// Header memory: sparse 64-byte lines, zero where never written, with a read pipeline.
+#[derive(Default)]
+pub struct HeaderMemory {
+    lines: HashMap<u64, [u32; 16]>,
+    reads: VecDeque<(u64, [u32; 16])>,
+}
+
+impl HeaderMemory {
+    pub fn read_now(&self, va: u64) -> [u32; 16] {
+        self.lines.get(&va).copied().unwrap_or([0; 16])
+    }
+
+    pub fn write(&mut self, va: u64, line: [u32; 16]) {
+        self.lines.insert(va, line);
+    }
+
+    /// Queues a read whose data is due at `due`.
+    pub fn start_read(&mut self, va: u64, due: u64) {
+        let data = self.read_now(va);
+        self.reads.push_back((due, data));
+    }
+
+    /// The read data due at `cycle`, if any.
+    pub fn due(&self, cycle: u64) -> Option<&[u32; 16]> {
+        self.reads.front().filter(|(d, _)| *d <= cycle).map(|(_, data)| data)
+    }
+
+    pub fn pop_read(&mut self) {
+        self.reads.pop_front();
+    }
+
+    pub fn reads_in_flight(&self) -> usize {
+        self.reads.len()
+    }
+
+    /// A freshly mapped page reads as zero.
+    pub fn zero_page(&mut self, va: u64, page: u64) {
+        let base = va & !(page - 1);
+        self.lines.retain(|&a, _| a < base || a >= base + page);
+    }
+
+    /// Every page of the region is reclaimed at exit.
+    pub fn clear(&mut self) {
+        self.lines.clear();
+    }
+}
+
+/// The new-arena responder: answers each request after a delay.
+#[derive(Default)]
+pub struct ArenaResponder {
+    pending: VecDeque<u64>,
+}
+
+impl ArenaResponder {
+    pub fn request(&mut self, due: u64) {
+        self.pending.push_back(due);
+    }
+
+    pub fn due(&self, cycle: u64) -> bool {
+        self.pending.front().is_some_and(|&d| d <= cycle)
+    }
+
+    pub fn pop(&mut self) {
+        self.pending.pop_front();
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+pub fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
+    p > 0.0 && rng.gen::<f64>() < p
+}

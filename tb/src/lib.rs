@@ -1,0 +1,10 @@
+//! The Memento testbench: golden models, environment models, stimulus, the Verilator harness
+//! that compares them every cycle, and the reports the `memento` CLI writes.
+pub mod env;
+pub mod harness;
+pub mod model;
+pub mod regress;
+pub mod seed;
+pub mod stats;
+pub mod stimulus;
+pub mod synth;

@@ -1,0 +1,150 @@
+//! `memento`: emit, lint, regress and replay the Memento hardware.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use memento_hw::emit::{verilog, Design};
+use memento_hw::Params;
+use memento_tb::regress::{regress, RegressOptions};
+use memento_tb::seed;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "memento", about = "Generate, lint and verify the Memento hardware")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write the Verilog of every design to build/verilog/.
+    Emit {
+        #[arg(long, default_value = "build/verilog")]
+        out: PathBuf,
+    },
+    /// Run `verilator --lint-only -Wall` on the emitted Verilog with the project's waivers.
+    Lint {
+        #[arg(long, default_value = "build/verilog")]
+        dir: PathBuf,
+    },
+    /// Yosys `synth` of every design: cells, flip-flops and memory bits per block.
+    Synth {
+        #[arg(long, default_value = "build/verilog")]
+        dir: PathBuf,
+        #[arg(long, default_value = "build/report/synth.json")]
+        report: PathBuf,
+    },
+    /// Randomized regression: seeds x commands through the RTL and the golden model.
+    Regress {
+        /// Number of seeds (consecutive from --seed).
+        #[arg(long, default_value_t = 64)]
+        seeds: u64,
+        /// Commands per seed.
+        #[arg(long, default_value_t = 100_000)]
+        ops: u64,
+        /// Parallel jobs (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// First seed (default: MEMENTO_SEED, else random).
+        #[arg(long)]
+        seed: Option<String>,
+        /// Fixed 4-cycle header port and no stalls, instead of random stalls on every port.
+        #[arg(long)]
+        no_stall: bool,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "build/report/regress.json")]
+        report: PathBuf,
+    },
+}
+
+fn root() -> PathBuf {
+    std::env::current_dir().expect("current directory")
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Emit { out } => {
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let params = Params::default();
+            for d in Design::ALL {
+                let text = verilog(d, &params)?;
+                let path = out.join(format!("{}.v", d.name()));
+                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                println!("wrote {}", path.display());
+            }
+        }
+        Cmd::Lint { dir } => {
+            let waivers = root().join("hw/lint/waivers.vlt");
+            for d in Design::ALL {
+                let v = dir.join(format!("{}.v", d.name()));
+                if !v.exists() {
+                    bail!("{} does not exist: run `make verilog` first", v.display());
+                }
+                let st = std::process::Command::new("verilator")
+                    .args(["--lint-only", "-Wall", "--top-module", d.name()])
+                    .arg(&waivers)
+                    .arg(&v)
+                    .status()
+                    .context("running verilator (install it with scripts/install-deps.sh)")?;
+                if !st.success() {
+                    bail!("lint failed on {}", v.display());
+                }
+                println!("lint clean: {}", v.display());
+            }
+        }
+        Cmd::Synth { dir, report } => {
+            let mut all = vec![];
+            for d in Design::ALL {
+                let v = dir.join(format!("{}.v", d.name()));
+                if !v.exists() {
+                    bail!("{} does not exist: run `make verilog` first", v.display());
+                }
+                let rows = memento_tb::synth::synth(&v, d.name(), &root().join("build/synth"))?;
+                println!("{}: Yosys synth", d.name());
+                println!("  {:<16} {:>9} {:>9} {:>12}", "block", "cells", "flops", "memory bits");
+                for r in &rows {
+                    println!("  {:<16} {:>9} {:>9} {:>12}", r.block, r.cells, r.flops, r.memory_bits);
+                }
+                all.push(serde_json::json!({ "design": d.name(), "blocks": rows }));
+            }
+            if let Some(p) = report.parent() {
+                std::fs::create_dir_all(p)?;
+            }
+            std::fs::write(&report, serde_json::to_string_pretty(&all)?)?;
+            println!("report: {}", report.display());
+        }
+        Cmd::Regress { seeds, ops, jobs, seed: s, no_stall, report } => {
+            let first_seed = match s {
+                Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
+                None => seed::seed(),
+            };
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            println!("regress: {seeds} seeds x {ops} commands from seed {first_seed}, {jobs} jobs");
+            let opt = RegressOptions { first_seed, seeds, ops, jobs, stressed: !no_stall, progress: true };
+            let r = regress(&opt, &root());
+            if let Some(dir) = report.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&report, serde_json::to_string_pretty(&r)?)?;
+            let t = &r.totals;
+            println!(
+                "regress: {} passed, {} failed, {} commands, {} cycles in {:.1} s",
+                r.passed, r.failed, t.commands, t.cycles, r.seconds
+            );
+            println!(
+                "  HOT hit rate: alloc {:.1}%, free {:.1}%; arena refills {}, creations {}; header reads {}, writes {}",
+                100.0 * t.alloc_hit_rate(),
+                100.0 * t.free_hit_rate(),
+                t.arena_refills,
+                t.arena_creations,
+                t.header_reads,
+                t.header_writes
+            );
+            println!("  report: {}", report.display());
+            if r.failed > 0 {
+                bail!("{} of {} seeds failed", r.failed, r.seeds);
+            }
+        }
+    }
+    Ok(())
+}

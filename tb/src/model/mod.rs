@@ -1,0 +1,2 @@
+//! Golden models, written from the behavioural contract (docs/design.md), never from the RTL.
+pub mod object_alloc;

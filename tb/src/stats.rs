@@ -1,0 +1,138 @@
+//! Counters and latency histograms of a run, mergeable across runs.
+
+use serde::Serialize;
+
+/// A histogram of command latencies in cycles.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct LatencyHist {
+    counts: Vec<u64>,
+    pub n: u64,
+    pub sum: u64,
+    pub max: u64,
+}
+
+impl LatencyHist {
+    pub fn add(&mut self, cycles: u64) {
+        let i = cycles as usize;
+        if self.counts.len() <= i {
+            self.counts.resize(i + 1, 0);
+        }
+        self.counts[i] += 1;
+        self.n += 1;
+        self.sum += cycles;
+        self.max = self.max.max(cycles);
+    }
+
+    pub fn merge(&mut self, o: &LatencyHist) {
+        if self.counts.len() < o.counts.len() {
+            self.counts.resize(o.counts.len(), 0);
+        }
+        for (a, b) in self.counts.iter_mut().zip(&o.counts) {
+            *a += b;
+        }
+        self.n += o.n;
+        self.sum += o.sum;
+        self.max = self.max.max(o.max);
+    }
+
+    pub fn mean(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.n as f64
+        }
+    }
+
+    /// The smallest latency at or below which a fraction `q` of the commands fall.
+    pub fn quantile(&self, q: f64) -> u64 {
+        let target = (q * self.n as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (lat, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= target {
+                return lat as u64;
+            }
+        }
+        self.max
+    }
+
+    pub fn summary(&self) -> LatencySummary {
+        LatencySummary { n: self.n, mean: self.mean(), p50: self.quantile(0.5), p99: self.quantile(0.99), max: self.max }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencySummary {
+    pub n: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+/// What the hardware did over a run, counted at its ports.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunStats {
+    pub commands: u64,
+    pub cycles: u64,
+    pub allocs: u64,
+    pub allocs_ok: u64,
+    pub alloc_hits: u64,
+    pub frees: u64,
+    pub frees_ok: u64,
+    pub free_hits: u64,
+    pub fallbacks: u64,
+    pub invalid: u64,
+    pub double_frees: u64,
+    pub exits: u64,
+    pub arena_refills: u64,
+    pub arena_creations: u64,
+    pub header_reads: u64,
+    pub header_writes: u64,
+    pub latency_all: LatencyHist,
+    pub latency_alloc: LatencyHist,
+    pub latency_free: LatencyHist,
+    /// Latency of commands that used no port but the command port (HOT hits, rejects, exit).
+    pub latency_hit: LatencyHist,
+}
+
+impl RunStats {
+    pub fn merge(&mut self, o: &RunStats) {
+        self.commands += o.commands;
+        self.cycles += o.cycles;
+        self.allocs += o.allocs;
+        self.allocs_ok += o.allocs_ok;
+        self.alloc_hits += o.alloc_hits;
+        self.frees += o.frees;
+        self.frees_ok += o.frees_ok;
+        self.free_hits += o.free_hits;
+        self.fallbacks += o.fallbacks;
+        self.invalid += o.invalid;
+        self.double_frees += o.double_frees;
+        self.exits += o.exits;
+        self.arena_refills += o.arena_refills;
+        self.arena_creations += o.arena_creations;
+        self.header_reads += o.header_reads;
+        self.header_writes += o.header_writes;
+        self.latency_all.merge(&o.latency_all);
+        self.latency_alloc.merge(&o.latency_alloc);
+        self.latency_free.merge(&o.latency_free);
+        self.latency_hit.merge(&o.latency_hit);
+    }
+
+    pub fn alloc_hit_rate(&self) -> f64 {
+        ratio(self.alloc_hits, self.allocs_ok)
+    }
+
+    pub fn free_hit_rate(&self) -> f64 {
+        ratio(self.free_hits, self.frees_ok)
+    }
+}
+
+pub fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}

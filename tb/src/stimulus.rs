@@ -1,0 +1,202 @@
+//! Seeded random command streams, weighted over alloc, free and bad free.
+//!
+//! The stream moves through phases (a few thousand commands each) that change the free order
+//! (LIFO, FIFO, random) and the alloc/free balance, so the live set grows and shrinks, frees
+//! miss the HOT, full arenas join the available list and are popped again.
+
+use crate::harness::{Next, Stimulus};
+use crate::model::object_alloc::{Effects, Geometry, Op, Status};
+use crate::seed;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum FreeOrder {
+    Lifo,
+    Fifo,
+    Random,
+}
+
+/// Weights of the command kinds, in any units.
+#[derive(Clone, Debug)]
+pub struct Mix {
+    pub alloc: u32,
+    pub free: u32,
+    pub bad_free: u32,
+    /// One command in `exit_every` is an EXIT (0: never).
+    pub exit_every: u64,
+}
+
+impl Default for Mix {
+    fn default() -> Self {
+        Mix { alloc: 50, free: 40, bad_free: 10, exit_every: 25_000 }
+    }
+}
+
+/// A random stream of `ops` commands.
+pub struct RandomStream {
+    rng: ChaCha8Rng,
+    g: Geometry,
+    mrs: u64,
+    mix: Mix,
+    remaining: u64,
+    live: VecDeque<u64>,
+    freed: VecDeque<u64>,
+    bumps: Vec<u64>,
+    order: FreeOrder,
+    alloc_bias: u32,
+    phase_left: u64,
+}
+
+impl RandomStream {
+    pub fn new(seed: u64, ops: u64, g: Geometry, mrs: u64, mix: Mix) -> Self {
+        let classes = g.classes as usize;
+        RandomStream {
+            rng: seed::rng(seed, 0x5717),
+            g,
+            mrs,
+            mix,
+            remaining: ops,
+            live: VecDeque::new(),
+            freed: VecDeque::new(),
+            bumps: vec![0; classes],
+            order: FreeOrder::Random,
+            alloc_bias: 0,
+            phase_left: 0,
+        }
+    }
+
+    fn new_phase(&mut self) {
+        self.phase_left = self.rng.gen_range(500..5000);
+        self.order = *[FreeOrder::Lifo, FreeOrder::Fifo, FreeOrder::Random].choose(&mut self.rng).unwrap();
+        self.alloc_bias = *[0, 0, 20, 40].choose(&mut self.rng).unwrap();
+    }
+
+    fn size(&mut self) -> u64 {
+        let max = 8 * self.g.classes;
+        match self.rng.gen_range(0..100) {
+            0..=4 => {
+                if self.rng.gen_bool(0.8) {
+                    self.rng.gen_range(max + 1..=4 * max)
+                } else {
+                    self.rng.gen_range(max + 1..=u64::MAX)
+                }
+            }
+            5..=6 => 0,
+            7..=56 => self.rng.gen_range(1..=64.min(max)),
+            _ => {
+                let c = self.rng.gen_range(0..self.g.classes);
+                8 * c + self.rng.gen_range(1..=8)
+            }
+        }
+    }
+
+    fn class_of(&self, ptr: u64) -> u64 {
+        (ptr - self.mrs) >> self.g.lane_bits
+    }
+
+    fn take_live(&mut self) -> Option<u64> {
+        match self.order {
+            FreeOrder::Lifo => self.live.pop_back(),
+            FreeOrder::Fifo => self.live.pop_front(),
+            FreeOrder::Random => {
+                if self.live.is_empty() {
+                    return None;
+                }
+                let i = self.rng.gen_range(0..self.live.len());
+                self.live.swap_remove_back(i)
+            }
+        }
+    }
+
+    fn bad_free(&mut self) -> u64 {
+        let region = self.g.region_bytes();
+        let sample = self.live.get(self.rng.gen_range(0..self.live.len().max(1))).copied();
+        let kind = self.rng.gen_range(0..6);
+        match (kind, sample) {
+            (0, _) | (_, None) => match self.rng.gen_range(0..3) {
+                0 => self.rng.gen_range(0..self.mrs),
+                1 => self.mrs + region + self.rng.gen_range(0..1 << 20),
+                _ => self.mrs.wrapping_sub(8),
+            },
+            (1, Some(ptr)) => {
+                let base = ptr & !(self.g.stride(self.class_of(ptr)) - 1);
+                base + self.rng.gen_range(0..self.g.line)
+            }
+            (2, Some(ptr)) => {
+                let size = self.g.obj_size(self.class_of(ptr));
+                ptr + self.rng.gen_range(1..size)
+            }
+            (3, Some(ptr)) => {
+                let c = self.class_of(ptr);
+                let base = ptr & !(self.g.stride(c) - 1);
+                let end = base + self.g.line + self.g.objs * self.g.obj_size(c);
+                let room = (base + self.g.stride(c) - end) / self.g.obj_size(c);
+                if room == 0 {
+                    end
+                } else {
+                    end + self.rng.gen_range(0..room) * self.g.obj_size(c)
+                }
+            }
+            (4, Some(ptr)) => {
+                let c = self.class_of(ptr);
+                self.mrs + (c << self.g.lane_bits) + self.bumps[c as usize] + self.g.line
+            }
+            _ => self.freed.get(self.rng.gen_range(0..self.freed.len().max(1))).copied().unwrap_or(self.mrs),
+        }
+    }
+}
+
+impl Stimulus for RandomStream {
+    fn next(&mut self) -> Next {
+        if self.remaining == 0 {
+            return Next::Done;
+        }
+        self.remaining -= 1;
+        if self.phase_left == 0 {
+            self.new_phase();
+        }
+        self.phase_left -= 1;
+        if self.mix.exit_every > 0 && self.rng.gen_range(0..self.mix.exit_every) == 0 {
+            return Next::Cmd(Op::Exit);
+        }
+        let total = self.mix.alloc + self.alloc_bias + self.mix.free + self.mix.bad_free;
+        let r = self.rng.gen_range(0..total);
+        if r < self.mix.alloc + self.alloc_bias || self.live.is_empty() && r < total - self.mix.bad_free {
+            let size = self.size();
+            return Next::Cmd(Op::Alloc(size));
+        }
+        if r < total - self.mix.bad_free {
+            let ptr = self.take_live().expect("live set is not empty");
+            if self.freed.len() >= 64 {
+                self.freed.pop_front();
+            }
+            self.freed.push_back(ptr);
+            return Next::Cmd(Op::Free(ptr));
+        }
+        let ptr = self.bad_free();
+        Next::Cmd(Op::Free(ptr))
+    }
+
+    fn issued(&mut self, op: Op, expected: &Effects) {
+        match op {
+            Op::Alloc(_) if expected.rsp.status == Status::Ok => {
+                let ptr = expected.rsp.ptr;
+                let c = self.class_of(ptr) as usize;
+                let arena_end = (ptr & !(self.g.stride(c as u64) - 1)) - self.mrs - ((c as u64) << self.g.lane_bits)
+                    + self.g.stride(c as u64);
+                self.bumps[c] = self.bumps[c].max(arena_end);
+                self.freed.retain(|&f| f != ptr);
+                self.live.push_back(ptr);
+            }
+            Op::Exit => {
+                self.live.clear();
+                self.freed.clear();
+                self.bumps.iter_mut().for_each(|b| *b = 0);
+            }
+            _ => {}
+        }
+    }
+}

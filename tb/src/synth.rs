@@ -1,0 +1,67 @@
+//! `make synth`: Yosys `synth` of each emitted design, with cells, flip-flops and memory bits per
+//! block (module). Memory bits come from a pass that stops after `proc`, while memories are still memories; cells and flops
+//! from the full `synth`, where memories have become flops and logic.
+
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+#[derive(Debug, Serialize)]
+pub struct BlockArea {
+    pub block: String,
+    pub cells: u64,
+    pub flops: u64,
+    pub memory_bits: u64,
+}
+
+fn yosys_stat(verilog: &Path, top: &str, script: &str, out: &Path) -> Result<Value> {
+    let cmd = format!(
+        "read_verilog {}; hierarchy -top {top}; {script}; tee -q -o {} stat -json",
+        verilog.display(),
+        out.display()
+    );
+    let st = Command::new("yosys")
+        .args(["-q", "-p", &cmd])
+        .status()
+        .context("running yosys (install it with scripts/install-deps.sh)")?;
+    if !st.success() {
+        bail!("yosys failed on {}", verilog.display());
+    }
+    let text = std::fs::read_to_string(out).with_context(|| format!("reading {}", out.display()))?;
+    // Yosys 0.23 writes its hierarchy listing as bare text inside the "design" object of
+    // `stat -json`; only the "modules" object (which closes first) is well-formed, so parse that.
+    let modules_end = text.find("\n   },").with_context(|| format!("no modules object in {}", out.display()))?;
+    let json = format!("{}\n   }}\n}}", &text[..modules_end]);
+    serde_json::from_str(&json).with_context(|| format!("parsing {}", out.display()))
+}
+
+/// Synthesizes `top` from `verilog` and returns one row per module, the top last.
+pub fn synth(verilog: &Path, top: &str, work: &Path) -> Result<Vec<BlockArea>> {
+    std::fs::create_dir_all(work)?;
+    let mem = yosys_stat(verilog, top, "proc", &work.join(format!("{top}.mem.json")))?;
+    let full = yosys_stat(verilog, top, &format!("synth -top {top}"), &work.join(format!("{top}.synth.json")))?;
+    let mut rows = vec![];
+    let modules = full["modules"].as_object().context("yosys stat has no modules")?;
+    for (name, m) in modules {
+        let name = name.trim_start_matches('\\');
+        let by_type = m["num_cells_by_type"].as_object().cloned().unwrap_or_default();
+        let mut cells = 0;
+        let mut flops = 0;
+        for (ty, n) in &by_type {
+            let n = n.as_u64().unwrap_or(0);
+            if ty.starts_with('$') {
+                cells += n;
+                if ty.contains("DFF") || ty.contains("DLATCH") {
+                    flops += n;
+                }
+            }
+        }
+        let memory_bits = mem["modules"][format!("\\{name}")]["num_memory_bits"].as_u64().unwrap_or(0);
+        let block = name.strip_prefix(&format!("{top}$")).unwrap_or(name).to_string();
+        rows.push(BlockArea { block, cells, flops, memory_bits });
+    }
+    rows.sort_by_key(|r| (r.block == top, r.block.clone()));
+    Ok(rows)
+}
