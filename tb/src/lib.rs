@@ -8,3 +8,4 @@ pub mod seed;
 pub mod stats;
 pub mod stimulus;
 pub mod synth;
+pub mod trace;

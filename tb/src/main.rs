@@ -34,6 +34,20 @@ enum Cmd {
         #[arg(long, default_value = "build/report/synth.json")]
         report: PathBuf,
     },
+    /// Replay a real program's allocation trace through the RTL and the golden model.
+    Replay {
+        /// Trace file (malloc-lab format, gzip or plain).
+        trace: PathBuf,
+        /// Write the command log (`OP ARG STATUS PTR LATENCY`, one line per command).
+        #[arg(long)]
+        log: Option<PathBuf>,
+        /// Random stalls on every port instead of a 4-cycle header port and a 30-cycle arena port.
+        #[arg(long)]
+        stall: bool,
+        /// Seed of the environment's randomness (default: MEMENTO_SEED, else random).
+        #[arg(long)]
+        seed: Option<String>,
+    },
     /// Randomized regression: seeds x commands through the RTL and the golden model.
     Regress {
         /// Number of seeds (consecutive from --seed).
@@ -59,6 +73,61 @@ enum Cmd {
 
 fn root() -> PathBuf {
     std::env::current_dir().expect("current directory")
+}
+
+fn replay(path: &std::path::Path, log: Option<&std::path::Path>, stall: bool, s: Option<String>) -> Result<()> {
+    use memento_tb::env::EnvTiming;
+    use memento_tb::harness::{run, RunConfig};
+    let seed = match s {
+        Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
+        None => seed::seed(),
+    };
+    let t = memento_tb::trace::read(path)?;
+    let timing = if stall { EnvTiming::stressed() } else { EnvTiming::fixed(4, 30) };
+    let cfg = RunConfig::new(seed, timing);
+    let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
+    let mut writer = match log {
+        Some(p) => {
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
+        }
+        None => None,
+    };
+    let started = std::time::Instant::now();
+    let res = run(&cfg, &mut stim, writer.as_mut().map(|w| w as &mut dyn std::io::Write));
+    let stats = match res {
+        Ok(s) => s,
+        Err(m) => {
+            let again = format!(
+                "cargo run --release --bin memento -- replay {} --seed {seed}{}",
+                path.display(),
+                if stall { " --stall" } else { "" }
+            );
+            bail!("replay of {} disagrees with the model (seed {seed}): {m}\n  replay: {again}", path.display());
+        }
+    };
+    let secs = started.elapsed().as_secs_f64();
+    println!("replay {}: {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)", path.display(), t.ops.len(), stats.commands, stats.cycles, secs);
+    println!(
+        "  allocs {} (OK {}, FALLBACK {}), frees {} (OK {}, rejected {})",
+        stats.allocs, stats.allocs_ok, stats.fallbacks, stats.frees, stats.frees_ok, stats.invalid + stats.double_frees
+    );
+    println!(
+        "  HOT hit rate: alloc {:.2}% (paper 99.8%), free {:.2}% (paper 83%)",
+        100.0 * stats.alloc_hit_rate(),
+        100.0 * stats.free_hit_rate()
+    );
+    println!("  arena refills {} (available-list pops), arena creations {}", stats.arena_refills, stats.arena_creations);
+    for (name, h) in [("all", &stats.latency_all), ("alloc", &stats.latency_alloc), ("free", &stats.latency_free)] {
+        let s = h.summary();
+        println!("  cycles per command ({name:>5}): mean {:.2}, p50 {}, p99 {}, max {}", s.mean, s.p50, s.p99, s.max);
+    }
+    if let Some(p) = log {
+        println!("  command log: {}", p.display());
+    }
+    Ok(())
 }
 
 fn main() -> Result<()> {
@@ -113,6 +182,7 @@ fn main() -> Result<()> {
             std::fs::write(&report, serde_json::to_string_pretty(&all)?)?;
             println!("report: {}", report.display());
         }
+        Cmd::Replay { trace, log, stall, seed: s } => replay(&trace, log.as_deref(), stall, s)?,
         Cmd::Regress { seeds, ops, jobs, seed: s, no_stall, report } => {
             let first_seed = match s {
                 Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
