@@ -43,10 +43,14 @@ fn main() {
     let version = run_capture(Command::new("verilator").arg("--version")).unwrap_or_else(|e| {
         panic!("verilator not found ({e}): run `make deps` or scripts/install-deps.sh first")
     });
-    let verilator_root = run_capture(Command::new("verilator").arg("--getenv").arg("VERILATOR_ROOT"))
-        .unwrap()
-        .trim()
-        .to_string();
+    let verilator_root = run_capture(
+        Command::new("verilator")
+            .arg("--getenv")
+            .arg("VERILATOR_ROOT"),
+    )
+    .unwrap()
+    .trim()
+    .to_string();
 
     let mut bindings = String::new();
     let rt_lib = build_runtime(&root, &verilator_root, &version);
@@ -61,8 +65,15 @@ fn main() {
         }
         let ports = parse_ports(&text, name);
         let shim = render_shim(name, &ports);
-        let key = hash(&[text.as_bytes(), FLAGS.join(" ").as_bytes(), shim.as_bytes(), version.as_bytes()]);
-        let cache = root.join("build/sim").join(format!("{name}-{}", &key[..16]));
+        let key = hash(&[
+            text.as_bytes(),
+            FLAGS.join(" ").as_bytes(),
+            shim.as_bytes(),
+            version.as_bytes(),
+        ]);
+        let cache = root
+            .join("build/sim")
+            .join(format!("{name}-{}", &key[..16]));
         let lib = format!("memento_{name}");
         if !cache.join(format!("lib{lib}.a")).exists() {
             verilate(name, &vfile, &cache);
@@ -104,7 +115,9 @@ fn hash(parts: &[&[u8]]) -> String {
 /// The Verilator runtime (verilated.cpp, FST writer), built once per Verilator version.
 fn build_runtime(root: &Path, verilator_root: &str, version: &str) -> (PathBuf, String) {
     let key = hash(&[version.as_bytes(), b"runtime-v1"]);
-    let dir = root.join("build/sim").join(format!("runtime-{}", &key[..16]));
+    let dir = root
+        .join("build/sim")
+        .join(format!("runtime-{}", &key[..16]));
     let lib = "memento_verilated".to_string();
     if !dir.join(format!("lib{lib}.a")).exists() {
         std::fs::create_dir_all(&dir).unwrap();
@@ -151,7 +164,12 @@ fn compile_model(name: &str, cache: &Path, shim: &str, verilator_root: &str, lib
     std::fs::write(&shim_path, shim).unwrap();
     let classes = std::fs::read_to_string(obj.join(format!("V{name}_classes.mk"))).unwrap();
     let mut files = vec![];
-    for var in ["VM_CLASSES_FAST", "VM_CLASSES_SLOW", "VM_SUPPORT_FAST", "VM_SUPPORT_SLOW"] {
+    for var in [
+        "VM_CLASSES_FAST",
+        "VM_CLASSES_SLOW",
+        "VM_SUPPORT_FAST",
+        "VM_SUPPORT_SLOW",
+    ] {
         files.extend(make_list(&classes, var));
     }
     let inc = Path::new(verilator_root).join("include");
@@ -217,12 +235,22 @@ fn parse_ports(text: &str, name: &str) -> Vec<PortDecl> {
         let rest = rest.trim();
         let (width, pname) = if let Some(r) = rest.strip_prefix('[') {
             let close = r.find(']').unwrap();
-            let msb: u32 = r[..close].split(':').next().unwrap().trim().parse().unwrap();
+            let msb: u32 = r[..close]
+                .split(':')
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
             (msb + 1, r[close + 1..].trim())
         } else {
             (1, rest)
         };
-        ports.push(PortDecl { name: pname.to_string(), input, width });
+        ports.push(PortDecl {
+            name: pname.to_string(),
+            input,
+            width,
+        });
     }
     ports
 }
@@ -237,10 +265,16 @@ fn render_shim(name: &str, ports: &[PortDecl]) -> String {
             if p.input {
                 let _ = writeln!(poke, "    case {id}: for (int i = 0; i < {words}; ++i) m->top->{n}[i] = w[i]; break;");
             }
-            let _ = writeln!(peek, "    case {id}: for (int i = 0; i < {words}; ++i) w[i] = m->top->{n}[i]; break;");
+            let _ = writeln!(
+                peek,
+                "    case {id}: for (int i = 0; i < {words}; ++i) w[i] = m->top->{n}[i]; break;"
+            );
         } else {
             if p.input && n != "clock" {
-                let _ = writeln!(poke, "    case {id}: m->top->{n} = (uint64_t)w[0] | ((uint64_t)w[1] << 32); break;");
+                let _ = writeln!(
+                    poke,
+                    "    case {id}: m->top->{n} = (uint64_t)w[0] | ((uint64_t)w[1] << 32); break;"
+                );
             }
             let _ = writeln!(peek, "    case {id}: {{ uint64_t v = m->top->{n}; w[0] = (uint32_t)v; w[1] = (uint32_t)(v >> 32); }} break;");
         }
@@ -266,7 +300,11 @@ fn write_bindings(out: &mut String, name: &str, ports: &[PortDecl]) {
         );
     }
     let list: Vec<String> = ports.iter().map(|p| p.name.to_uppercase()).collect();
-    let _ = writeln!(out, "    pub const PORTS: &[Port] = &[{}];", list.join(", "));
+    let _ = writeln!(
+        out,
+        "    pub const PORTS: &[Port] = &[{}];",
+        list.join(", ")
+    );
     let _ = writeln!(out, "    extern \"C\" {{");
     for f in [
         "fn {n}_new() -> *mut core::ffi::c_void;",

@@ -1,3 +1,7 @@
 fn main() {
-    print!("{}", memento_hw::emit::verilog(memento_hw::emit::Design::ObjectAlloc, &Default::default()).unwrap());
+    print!(
+        "{}",
+        memento_hw::emit::verilog(memento_hw::emit::Design::ObjectAlloc, &Default::default())
+            .unwrap()
+    );
 }

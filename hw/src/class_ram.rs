@@ -64,7 +64,11 @@ impl<D: Synth> Logic for ClassRam<D> {
             let wr = self.wr_index.val().index();
             let same = self.wr_en.val() && wr == rd;
             let clear = self.clear_all.val() || self.rst.val();
-            self.rd_data.next = if same { self.wr_data.val() } else { self._mem[rd] };
+            self.rd_data.next = if same {
+                self.wr_data.val()
+            } else {
+                self._mem[rd]
+            };
             self.rd_valid.next = !clear && (same || self._valid & (1 << rd) != 0);
             if self.wr_en.val() {
                 self._mem[wr] = self.wr_data.val();

@@ -17,4 +17,3 @@ use rust_hdl::prelude::*;
 
 /// The HOT storage.
 pub type Hot = ClassRam<Bits<320>>;
-

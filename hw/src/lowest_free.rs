@@ -69,7 +69,10 @@ mod tests {
 
     #[test]
     fn picks_lowest_clear_bit_below_objs() {
-        let p = Params { objs: 64, ..Params::default() };
+        let p = Params {
+            objs: 64,
+            ..Params::default()
+        };
         let mut uut = LowestFree::new(&p);
         uut.connect_all();
         let mut bitmap = Bits::<256>::default();
@@ -77,7 +80,10 @@ mod tests {
             assert_eq!(search(&mut uut, bitmap), (i, true));
             bitmap = bitmap.replace_bit(i, true);
         }
-        assert!(!search(&mut uut, bitmap).1, "a full 64-object arena has no free bit");
+        assert!(
+            !search(&mut uut, bitmap).1,
+            "a full 64-object arena has no free bit"
+        );
         assert_eq!(search(&mut uut, bitmap.replace_bit(17, false)), (17, true));
     }
 }

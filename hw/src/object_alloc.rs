@@ -245,8 +245,18 @@ impl Logic for ObjectAlloc {
         // header line bitmap 0, next 256, count 320, state 336; ops 0 ALLOC 1 FREE 2 EXIT;
         // status 0 OK 1 FALLBACK 2 INVALID 3 DOUBLE_FREE; arena state 1 AVAILABLE 2 FULL.
         dff_setup!(
-            self, clock, state, mrs, ex_op, ex_arg, ex_cls, ex_oversize, use_pop, src_va,
-            rsp_status_q, line_q
+            self,
+            clock,
+            state,
+            mrs,
+            ex_op,
+            ex_arg,
+            ex_cls,
+            ex_oversize,
+            use_pop,
+            src_va,
+            rsp_status_q,
+            line_q
         );
         clock!(self, clock, hot, class_table);
         self.hot.rst.next = self.rst.val();
@@ -325,7 +335,10 @@ impl Logic for ObjectAlloc {
             | self.slot_calc.misaligned.val()
             | self.slot_calc.past_end.val()
             | (self.slot_calc.arena_off.val() >= self.ct_bump.val());
-        self.slot_live.next = self.hot_bitmap.val().get_bit(self.slot_calc.slot.val().index());
+        self.slot_live.next = self
+            .hot_bitmap
+            .val()
+            .get_bit(self.slot_calc.slot.val().index());
 
         // The header line returned by the header port.
         self.rd_bitmap.next = self.hdr_rsp_rdata.val().get_bits::<256>(0);
@@ -354,12 +367,16 @@ impl Logic for ObjectAlloc {
                         self.rsp_ptr.next = self.alloc_ptr.val();
                         self.hot.wr_en.next = self.rsp_ready.val();
                         self.hot.wr_data.next = (bit_cast::<320, 256>(
-                            self.hot_bitmap.val().replace_bit(self.lowest_free.index.val().index(), true),
+                            self.hot_bitmap
+                                .val()
+                                .replace_bit(self.lowest_free.index.val().index(), true),
                         ) << 64)
                             | bit_cast::<320, 48>(self.hot_base.val())
                             | (bit_cast::<320, 9>(self.hot_count.val() + 1) << 48)
                             | (bit_cast::<320, 1>(true.into()) << 57);
-                    } else if (self.ct_head.val() != 0) | (self.next_bump.val() <= self.lane_size.val()) {
+                    } else if (self.ct_head.val() != 0)
+                        | (self.next_bump.val() <= self.lane_size.val())
+                    {
                         // Miss with somewhere to go: the available list first, else a new arena.
                         self.use_pop.d.next = self.ct_head.val() != 0;
                         self.src_va.d.next = self.lane_base.val() + self.ct_bump.val();
@@ -388,7 +405,9 @@ impl Logic for ObjectAlloc {
                             self.rsp_status.next = 0.into();
                             self.hot.wr_en.next = self.rsp_ready.val();
                             self.hot.wr_data.next = (bit_cast::<320, 256>(
-                                self.hot_bitmap.val().replace_bit(self.slot_calc.slot.val().index(), false),
+                                self.hot_bitmap
+                                    .val()
+                                    .replace_bit(self.slot_calc.slot.val().index(), false),
                             ) << 64)
                                 | bit_cast::<320, 48>(self.hot_base.val())
                                 | (bit_cast::<320, 9>(self.hot_count.val() - 1) << 48)
@@ -440,8 +459,9 @@ impl Logic for ObjectAlloc {
                         | bit_cast::<320, 48>(self.src_va.q.val())
                         | (bit_cast::<320, 9>(self.rd_count.val().get_bits::<9>(0)) << 48);
                     self.class_table.wr_en.next = true;
-                    self.class_table.wr_data.next = bit_cast::<96, 48>(self.rd_next.val().get_bits::<48>(0))
-                        | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                    self.class_table.wr_data.next =
+                        bit_cast::<96, 48>(self.rd_next.val().get_bits::<48>(0))
+                            | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
                     self.state.d.next = HoaState::Exec;
                 }
             }
@@ -471,9 +491,15 @@ impl Logic for ObjectAlloc {
             HoaState::FreeWait => {
                 self.hdr_rsp_ready.next = true;
                 if self.hdr_rsp_valid.val() {
-                    if self.rd_bitmap.val().get_bit(self.slot_calc.slot.val().index()) {
+                    if self
+                        .rd_bitmap
+                        .val()
+                        .get_bit(self.slot_calc.slot.val().index())
+                    {
                         self.line_q.d.next = bit_cast::<512, 256>(
-                            self.rd_bitmap.val().replace_bit(self.slot_calc.slot.val().index(), false),
+                            self.rd_bitmap
+                                .val()
+                                .replace_bit(self.slot_calc.slot.val().index(), false),
                         ) | (bit_cast::<512, 64>(self.new_next.val()) << 256)
                             | (bit_cast::<512, 16>(self.rd_count.val() - 1) << 320)
                             | (bit_cast::<512, 8>(self.new_state.val()) << 336);

@@ -76,17 +76,30 @@ pub struct ParamError {
 
 impl fmt::Display for ParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "parameter {} = {}: {}", self.param, self.value, self.reason)
+        write!(
+            f,
+            "parameter {} = {}: {}",
+            self.param, self.value, self.reason
+        )
     }
 }
 
 impl std::error::Error for ParamError {}
 
-fn check(ok: bool, param: &'static str, value: u64, reason: impl Into<String>) -> Result<(), ParamError> {
+fn check(
+    ok: bool,
+    param: &'static str,
+    value: u64,
+    reason: impl Into<String>,
+) -> Result<(), ParamError> {
     if ok {
         Ok(())
     } else {
-        Err(ParamError { param, value, reason: reason.into() })
+        Err(ParamError {
+            param,
+            value,
+            reason: reason.into(),
+        })
     }
 }
 
@@ -97,9 +110,16 @@ impl Params {
             (32..=MAX_VA_BITS).contains(&self.va_bits),
             "VA_BITS",
             self.va_bits.into(),
-            format!("must be in 32..={MAX_VA_BITS} (the datapath carries 48-bit virtual addresses)"),
+            format!(
+                "must be in 32..={MAX_VA_BITS} (the datapath carries 48-bit virtual addresses)"
+            ),
         )?;
-        check((32..=52).contains(&self.pa_bits), "PA_BITS", self.pa_bits.into(), "must be in 32..=52")?;
+        check(
+            (32..=52).contains(&self.pa_bits),
+            "PA_BITS",
+            self.pa_bits.into(),
+            "must be in 32..=52",
+        )?;
         check(
             self.line == 64,
             "LINE",
@@ -137,12 +157,35 @@ impl Params {
             self.lane_bits + self.classes.trailing_zeros() < self.va_bits,
             "LANE_BITS",
             self.lane_bits.into(),
-            format!("the region (CLASSES * 2^LANE_BITS) must fit below 2^VA_BITS = 2^{}", self.va_bits),
+            format!(
+                "the region (CLASSES * 2^LANE_BITS) must fit below 2^VA_BITS = 2^{}",
+                self.va_bits
+            ),
         )?;
-        check(self.pool >= 2 && self.pool <= 4096, "POOL", self.pool.into(), "must be in 2..=4096")?;
-        check(self.low < self.high, "LOW", self.low.into(), format!("must be below HIGH = {}", self.high))?;
-        check(self.high <= self.pool, "HIGH", self.high.into(), format!("must be at most POOL = {}", self.pool))?;
-        check(self.bypass >= 1, "BYPASS", self.bypass.into(), "must be at least 1")?;
+        check(
+            self.pool >= 2 && self.pool <= 4096,
+            "POOL",
+            self.pool.into(),
+            "must be in 2..=4096",
+        )?;
+        check(
+            self.low < self.high,
+            "LOW",
+            self.low.into(),
+            format!("must be below HIGH = {}", self.high),
+        )?;
+        check(
+            self.high <= self.pool,
+            "HIGH",
+            self.high.into(),
+            format!("must be at most POOL = {}", self.pool),
+        )?;
+        check(
+            self.bypass >= 1,
+            "BYPASS",
+            self.bypass.into(),
+            "must be at least 1",
+        )?;
         check(
             self.hdc == 0,
             "HDC",
@@ -201,7 +244,10 @@ mod tests {
 
     #[test]
     fn bad_objs_is_named() {
-        let p = Params { objs: 100, ..Params::default() };
+        let p = Params {
+            objs: 100,
+            ..Params::default()
+        };
         let e = p.validate().unwrap_err();
         assert_eq!(e.param, "OBJS");
         assert!(e.to_string().contains("32, 64, 128, 256"));
@@ -209,13 +255,20 @@ mod tests {
 
     #[test]
     fn lane_too_small_for_largest_arena() {
-        let p = Params { lane_bits: 17, ..Params::default() };
+        let p = Params {
+            lane_bits: 17,
+            ..Params::default()
+        };
         assert_eq!(p.validate().unwrap_err().param, "LANE_BITS");
     }
 
     #[test]
     fn watermarks_ordered() {
-        let p = Params { low: 48, high: 16, ..Params::default() };
+        let p = Params {
+            low: 48,
+            high: 16,
+            ..Params::default()
+        };
         assert_eq!(p.validate().unwrap_err().param, "LOW");
     }
 }

@@ -69,7 +69,11 @@ mod tests {
         uut.connect_all();
         assert_eq!(decode(&mut uut, 0), (0, false));
         for size in 1..=512u64 {
-            assert_eq!(decode(&mut uut, size), ((size - 1) / 8, false), "size {size}");
+            assert_eq!(
+                decode(&mut uut, size),
+                ((size - 1) / 8, false),
+                "size {size}"
+            );
         }
         assert!(decode(&mut uut, 513).1);
         assert!(decode(&mut uut, u64::MAX).1);

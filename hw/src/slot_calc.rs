@@ -106,8 +106,8 @@ impl Logic for SlotCalc {
         self.recip.next = self.recip_rom.data.val();
         self.prod_hi.next = self.n.val() * self.recip.val().get_bits::<16>(16);
         self.prod_lo.next = self.n.val() * self.recip.val().get_bits::<16>(0);
-        self.quotient.next = (bit_cast::<64, 32>(self.prod_hi.val()) << 16)
-            + bit_cast::<64, 32>(self.prod_lo.val());
+        self.quotient.next =
+            (bit_cast::<64, 32>(self.prod_hi.val()) << 16) + bit_cast::<64, 32>(self.prod_lo.val());
         self.quot16.next = self.quotient.val().get_bits::<16>(22);
         self.divisor.next = bit_cast::<16, 6>(self.cls.val()) + 1;
         self.back.next = self.quot16.val() * self.divisor.val();
@@ -115,5 +115,59 @@ impl Logic for SlotCalc {
             | (self.back.val() != bit_cast::<32, 16>(self.n.val()));
         self.past_end.next = self.quot16.val() >= self.objs.val();
         self.slot.next = self.quot16.val().get_bits::<8>(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reciprocal is exact for every numerator the block can see and every divisor.
+    #[test]
+    fn reciprocal_divides_exactly() {
+        for d in 1..=64u64 {
+            let m = reciprocal(d);
+            for n in 0..1u64 << 16 {
+                assert_eq!((n * m) >> RECIP_SHIFT, n / d, "n {n} d {d}");
+            }
+        }
+    }
+
+    /// The RTL block, simulated by rust-hdl, against plain division for every class and every
+    /// byte offset of an arena (and of the arena after it, to check the base mask).
+    #[test]
+    fn every_class_and_offset() {
+        let p = Params::default();
+        let mut uut = SlotCalc::new(&p);
+        uut.connect_all();
+        for c in 0..p.classes {
+            let stride = p.stride(c);
+            let size = p.obj_size(c);
+            let arena = 3 * stride;
+            for off in 0..stride {
+                uut.cls.next = (c as u64).to_bits();
+                uut.lane_off.next = (arena + off).to_bits();
+                for _ in 0..4 {
+                    uut.update_all();
+                }
+                let ctx = format!("class {c} offset {off}");
+                assert_eq!(uut.arena_off.val().to_u64(), arena, "{ctx}");
+                assert_eq!(uut.stride_mask.val().to_u64(), stride - 1, "{ctx}");
+                let in_header = off < p.line;
+                assert_eq!(uut.in_header.val(), in_header, "{ctx}");
+                if in_header {
+                    continue;
+                }
+                let q = off - p.line;
+                assert_eq!(uut.misaligned.val(), q % size != 0, "{ctx}");
+                if q % size == 0 {
+                    let slot = q / size;
+                    assert_eq!(uut.past_end.val(), slot >= p.objs as u64, "{ctx}");
+                    if slot < p.objs as u64 {
+                        assert_eq!(uut.slot.val().to_u64(), slot, "{ctx}");
+                    }
+                }
+            }
+        }
     }
 }

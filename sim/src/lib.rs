@@ -84,7 +84,12 @@ impl Model {
     pub fn new(vt: &'static VTable) -> Self {
         let raw = unsafe { (vt.new)() };
         assert!(!raw.is_null(), "model {} failed to construct", vt.name);
-        Model { raw, vt, cycle: 0, tracing: None }
+        Model {
+            raw,
+            vt,
+            cycle: 0,
+            tracing: None,
+        }
     }
 
     /// Name of the design.
@@ -108,7 +113,12 @@ impl Model {
     /// Drives a wide input from little-endian 32-bit words.
     pub fn poke_wide(&mut self, port: Port, words: &[u32]) {
         assert!(port.input, "{} is an output", port.name);
-        assert!(words.len() >= port.width.div_ceil(32) as usize, "{} needs {} bits", port.name, port.width);
+        assert!(
+            words.len() >= port.width.div_ceil(32) as usize,
+            "{} needs {} bits",
+            port.name,
+            port.width
+        );
         unsafe { (self.vt.poke)(self.raw, port.id, words.as_ptr()) }
     }
 
@@ -122,7 +132,12 @@ impl Model {
 
     /// Samples a wide port into little-endian 32-bit words.
     pub fn peek_wide(&mut self, port: Port, words: &mut [u32]) {
-        assert!(words.len() >= port.width.div_ceil(32) as usize, "{} needs {} bits", port.name, port.width);
+        assert!(
+            words.len() >= port.width.div_ceil(32) as usize,
+            "{} needs {} bits",
+            port.name,
+            port.width
+        );
         unsafe { (self.vt.peek)(self.raw, port.id, words.as_mut_ptr()) }
     }
 
@@ -146,7 +161,10 @@ impl Model {
         let fst = path.with_extension("fst");
         let c = CString::new(fst.to_string_lossy().as_bytes()).expect("path without NUL");
         if unsafe { (self.vt.trace_open)(self.raw, c.as_ptr()) } != 0 {
-            return Err(std::io::Error::other(format!("cannot open {}", fst.display())));
+            return Err(std::io::Error::other(format!(
+                "cannot open {}",
+                fst.display()
+            )));
         }
         self.tracing = Some(Tracing { path: fst, format });
         Ok(target)
@@ -166,7 +184,10 @@ impl Model {
                     .status()
                     .map_err(|e| std::io::Error::other(format!("fst2vcd (from gtkwave): {e}")))?;
                 if !status.success() {
-                    return Err(std::io::Error::other(format!("fst2vcd failed on {}", t.path.display())));
+                    return Err(std::io::Error::other(format!(
+                        "fst2vcd failed on {}",
+                        t.path.display()
+                    )));
                 }
                 std::fs::remove_file(&t.path)?;
             }

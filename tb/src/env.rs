@@ -82,7 +82,10 @@ impl HeaderMemory {
 
     /// The read data due at `cycle`, if any.
     pub fn due(&self, cycle: u64) -> Option<&[u32; 16]> {
-        self.reads.front().filter(|(d, _)| *d <= cycle).map(|(_, data)| data)
+        self.reads
+            .front()
+            .filter(|(d, _)| *d <= cycle)
+            .map(|(_, data)| data)
     }
 
     pub fn pop_read(&mut self) {

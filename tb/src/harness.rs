@@ -3,10 +3,14 @@
 //! against the golden model the cycle it happens.
 
 use crate::env::{chance, ArenaResponder, EnvTiming, HeaderMemory};
-use crate::model::object_alloc::{Effects, Geometry, HeaderWrite, ObjectAllocModel, Op, Response, Status};
+use crate::model::object_alloc::{
+    Effects, Geometry, HeaderWrite, ObjectAllocModel, Op, Response, Status,
+};
 use crate::seed;
 use crate::stats::RunStats;
-use memento_hw::object_alloc::{OP_ALLOC, OP_EXIT, OP_FREE, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK};
+use memento_hw::object_alloc::{
+    OP_ALLOC, OP_EXIT, OP_FREE, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
+};
 use memento_hw::Params;
 use memento_sim::object_alloc as p;
 use memento_sim::{Model, WaveFormat};
@@ -42,6 +46,7 @@ pub struct TraceWindow {
 }
 
 /// One run's set-up.
+#[derive(Clone)]
 pub struct RunConfig {
     pub params: Params,
     pub mrs: u64,
@@ -54,7 +59,14 @@ pub struct RunConfig {
 
 impl RunConfig {
     pub fn new(seed: u64, timing: EnvTiming) -> Self {
-        RunConfig { params: Params::default(), mrs: 1 << 44, timing, seed, trace: None, watchdog: 20_000 }
+        RunConfig {
+            params: Params::default(),
+            mrs: 1 << 44,
+            timing,
+            seed,
+            trace: None,
+            watchdog: 20_000,
+        }
     }
 }
 
@@ -114,213 +126,337 @@ fn fmt_write(w: &HeaderWrite) -> String {
     )
 }
 
-/// Runs a stimulus through the hardware and the model, comparing every response and header write.
-/// Writes one command-log line per response to `log` when given.
-pub fn run(cfg: &RunConfig, stim: &mut dyn Stimulus, mut log: Option<&mut dyn Write>) -> Result<RunStats, Box<Mismatch>> {
-    let t = &cfg.timing;
-    let mut rng = seed::rng(cfg.seed, 0xe7);
-    let mut golden = ObjectAllocModel::new(Geometry::from(&cfg.params), cfg.mrs);
-    let mut dut = Model::new(&p::VTABLE);
-    let mut mem = HeaderMemory::default();
-    let mut arena = ArenaResponder::default();
-    let mut stats = RunStats::default();
-    let mut pending: VecDeque<Pending> = VecDeque::new();
-    let mut writes: VecDeque<(u64, HeaderWrite)> = VecDeque::new();
-    let mut cur: Option<Op> = None;
-    let mut issued = 0u64;
-    let mut stim_done = false;
-    let mut wide = [0u32; 16];
-    let page = cfg.params.page;
+/// The hardware, the golden model and the environment, kept between runs so that a stream can be
+/// fed in pieces (proptest drives it one command at a time).
+pub struct Bench {
+    cfg: RunConfig,
+    rng: rand_chacha::ChaCha8Rng,
+    golden: ObjectAllocModel,
+    dut: Model,
+    mem: HeaderMemory,
+    arena: ArenaResponder,
+    pending: VecDeque<Pending>,
+    writes: VecDeque<(u64, HeaderWrite)>,
+    issued: u64,
+    start: u64,
+}
 
-    // Reset, then configure MRS.
-    dut.poke(p::RST, 1);
-    for _ in 0..2 {
+impl Bench {
+    /// Builds the model, resets it and configures `MRS`.
+    pub fn new(cfg: RunConfig) -> Self {
+        let mut dut = Model::new(&p::VTABLE);
+        dut.poke(p::RST, 1);
+        for _ in 0..2 {
+            dut.settle();
+            dut.step();
+        }
+        dut.poke(p::RST, 0);
+        dut.poke(p::CFG_VALID, 1);
+        dut.poke(p::CFG_SEL, 0);
+        dut.poke(p::CFG_DATA, cfg.mrs);
         dut.settle();
         dut.step();
+        dut.poke(p::CFG_VALID, 0);
+        let start = dut.cycle();
+        Bench {
+            rng: seed::rng(cfg.seed, 0xe7),
+            golden: ObjectAllocModel::new(Geometry::from(&cfg.params), cfg.mrs),
+            dut,
+            mem: HeaderMemory::default(),
+            arena: ArenaResponder::default(),
+            pending: VecDeque::new(),
+            writes: VecDeque::new(),
+            issued: 0,
+            start,
+            cfg,
+        }
     }
-    dut.poke(p::RST, 0);
-    dut.poke(p::CFG_VALID, 1);
-    dut.poke(p::CFG_SEL, 0);
-    dut.poke(p::CFG_DATA, cfg.mrs);
-    dut.settle();
-    dut.step();
-    dut.poke(p::CFG_VALID, 0);
-    let start = dut.cycle();
 
-    let fail = |cycle: u64, command: u64, op: Op, what: &str, expected: String, got: String| {
-        Box::new(Mismatch { cycle, command, op: fmt_op(op), what: what.into(), expected, got })
-    };
+    /// The golden model, as it stands after the commands issued so far.
+    pub fn golden(&self) -> &ObjectAllocModel {
+        &self.golden
+    }
 
-    loop {
-        let cycle = dut.cycle() - start;
-        if let Some(w) = &cfg.trace {
-            if cycle == w.from {
-                let _ = dut.trace_on(&w.path, w.format);
-            }
-            if cycle == w.to {
-                let _ = dut.trace_off();
-            }
-        }
-        // Drive this cycle's inputs.
-        if cur.is_none() && !stim_done && !chance(&mut rng, t.cmd_bubble) {
-            match stim.next() {
-                Next::Cmd(op) => cur = Some(op),
-                Next::Wait => {}
-                Next::Done => stim_done = true,
-            }
-        }
-        if stim_done && cur.is_none() && pending.is_empty() {
-            break;
-        }
-        let (opc, arg) = match cur {
-            Some(Op::Alloc(s)) => (OP_ALLOC, s),
-            Some(Op::Free(ptr)) => (OP_FREE, ptr),
-            Some(Op::Exit) => (OP_EXIT, 0),
-            None => (0, 0),
+    /// Cycles since reset and configuration.
+    pub fn cycle(&self) -> u64 {
+        self.dut.cycle() - self.start
+    }
+
+    /// Runs a stimulus until it is done and every command has answered, comparing every response
+    /// and header write. Writes one command-log line per response to `log` when given.
+    pub fn run(
+        &mut self,
+        stim: &mut dyn Stimulus,
+        mut log: Option<&mut dyn Write>,
+    ) -> Result<RunStats, Box<Mismatch>> {
+        let Bench {
+            cfg,
+            rng,
+            golden,
+            dut,
+            mem,
+            arena,
+            pending,
+            writes,
+            issued,
+            start,
+            ..
+        } = self;
+        let start = *start;
+        let t = &cfg.timing;
+        let mut stats = RunStats::default();
+        let mut cur: Option<Op> = None;
+        let mut stim_done = false;
+        let mut wide = [0u32; 16];
+        let page = cfg.params.page;
+        let first_cycle = dut.cycle();
+
+        let fail = |cycle: u64, command: u64, op: Op, what: &str, expected: String, got: String| {
+            Box::new(Mismatch {
+                cycle,
+                command,
+                op: fmt_op(op),
+                what: what.into(),
+                expected,
+                got,
+            })
         };
-        dut.poke(p::CMD_VALID, cur.is_some() as u64);
-        dut.poke(p::CMD_OP, opc);
-        dut.poke(p::CMD_ARG, arg);
-        let rsp_ready = !chance(&mut rng, t.rsp_stall);
-        dut.poke(p::RSP_READY, rsp_ready as u64);
-        let hdr_req_ready = !chance(&mut rng, t.hdr_stall);
-        dut.poke(p::HDR_REQ_READY, hdr_req_ready as u64);
-        let hdr_data = mem.due(cycle).copied().filter(|_| !chance(&mut rng, t.hdr_rsp_stall));
-        dut.poke(p::HDR_RSP_VALID, hdr_data.is_some() as u64);
-        dut.poke_wide(p::HDR_RSP_RDATA, &hdr_data.unwrap_or([0; 16]));
-        let arena_req_ready = !chance(&mut rng, t.arena_stall);
-        dut.poke(p::ARENA_REQ_READY, arena_req_ready as u64);
-        let arena_rsp = arena.due(cycle);
-        dut.poke(p::ARENA_RSP_VALID, arena_rsp as u64);
-        dut.settle();
 
-        // Sample this cycle's handshakes.
-        if let Some(front) = pending.front_mut() {
-            if dut.peek(p::HDR_REQ_VALID) == 1 && hdr_req_ready {
-                front.port_traffic = true;
-                let va = dut.peek(p::HDR_REQ_ADDR);
-                if dut.peek(p::HDR_REQ_WRITE) == 1 {
-                    dut.peek_wide(p::HDR_REQ_WDATA, &mut wide);
-                    let got = HeaderWrite { va, line: bytes(&wide) };
-                    stats.header_writes += 1;
-                    match writes.pop_front() {
-                        Some((_, exp)) if exp == got => {}
-                        Some((_, exp)) => return Err(fail(cycle, front.index, front.op, "header write differs", fmt_write(&exp), fmt_write(&got))),
-                        None => return Err(fail(cycle, front.index, front.op, "unexpected header write", "no write".into(), fmt_write(&got))),
-                    }
-                    mem.write(va, wide);
-                } else {
-                    stats.header_reads += 1;
-                    if matches!(front.op, Op::Alloc(_)) {
-                        front.refill = true;
-                    }
-                    let lat = rng.gen_range(t.hdr_lat_min..=t.hdr_lat_max);
-                    mem.start_read(va, cycle + lat);
+        loop {
+            let cycle = dut.cycle() - start;
+            if let Some(w) = &cfg.trace {
+                if cycle == w.from {
+                    let _ = dut.trace_on(&w.path, w.format);
+                }
+                if cycle == w.to {
+                    let _ = dut.trace_off();
                 }
             }
-            if dut.peek(p::ARENA_REQ_VALID) == 1 && arena_req_ready {
-                front.port_traffic = true;
-                stats.arena_creations += 1;
-                mem.zero_page(dut.peek(p::ARENA_REQ_VA), page);
-                arena.request(cycle + rng.gen_range(t.arena_lat_min..=t.arena_lat_max));
+            // Drive this cycle's inputs.
+            if cur.is_none() && !stim_done && !chance(rng, t.cmd_bubble) {
+                match stim.next() {
+                    Next::Cmd(op) => cur = Some(op),
+                    Next::Wait => {}
+                    Next::Done => stim_done = true,
+                }
             }
-        }
-        if hdr_data.is_some() && dut.peek(p::HDR_RSP_READY) == 1 {
-            mem.pop_read();
-        }
-        if arena_rsp && dut.peek(p::ARENA_RSP_READY) == 1 {
-            arena.pop();
-        }
-        if dut.peek(p::RSP_VALID) == 1 && rsp_ready {
-            let status = match dut.peek(p::RSP_STATUS) {
-                ST_OK => Status::Ok,
-                ST_FALLBACK => Status::Fallback,
-                ST_INVALID => Status::Invalid,
-                ST_DOUBLE_FREE => Status::DoubleFree,
-                _ => unreachable!("2-bit status"),
+            if stim_done && cur.is_none() && pending.is_empty() {
+                break;
+            }
+            let (opc, arg) = match cur {
+                Some(Op::Alloc(s)) => (OP_ALLOC, s),
+                Some(Op::Free(ptr)) => (OP_FREE, ptr),
+                Some(Op::Exit) => (OP_EXIT, 0),
+                None => (0, 0),
             };
-            let got = Response { status, ptr: dut.peek(p::RSP_PTR) };
-            let Some(done) = pending.pop_front() else {
-                return Err(fail(cycle, issued, Op::Exit, "response with no command outstanding", "nothing".into(), fmt_rsp(got)));
-            };
-            if got != done.expected.rsp {
-                return Err(fail(cycle, done.index, done.op, "response differs", fmt_rsp(done.expected.rsp), fmt_rsp(got)));
-            }
-            if let Some((_, w)) = writes.front().filter(|(i, _)| *i == done.index) {
-                return Err(fail(cycle, done.index, done.op, "response before its header write", fmt_write(w), "no write".into()));
-            }
-            let lat = cycle - done.accepted;
-            stats.commands += 1;
-            stats.latency_all.add(lat);
-            match done.op {
-                Op::Alloc(_) => {
-                    stats.allocs += 1;
-                    stats.latency_alloc.add(lat);
-                    if status == Status::Ok {
-                        stats.allocs_ok += 1;
-                        stats.alloc_hits += !done.port_traffic as u64;
-                        stats.arena_refills += done.refill as u64;
+            dut.poke(p::CMD_VALID, cur.is_some() as u64);
+            dut.poke(p::CMD_OP, opc);
+            dut.poke(p::CMD_ARG, arg);
+            let rsp_ready = !chance(rng, t.rsp_stall);
+            dut.poke(p::RSP_READY, rsp_ready as u64);
+            let hdr_req_ready = !chance(rng, t.hdr_stall);
+            dut.poke(p::HDR_REQ_READY, hdr_req_ready as u64);
+            let hdr_data = mem
+                .due(cycle)
+                .copied()
+                .filter(|_| !chance(rng, t.hdr_rsp_stall));
+            dut.poke(p::HDR_RSP_VALID, hdr_data.is_some() as u64);
+            dut.poke_wide(p::HDR_RSP_RDATA, &hdr_data.unwrap_or([0; 16]));
+            let arena_req_ready = !chance(rng, t.arena_stall);
+            dut.poke(p::ARENA_REQ_READY, arena_req_ready as u64);
+            let arena_rsp = arena.due(cycle);
+            dut.poke(p::ARENA_RSP_VALID, arena_rsp as u64);
+            dut.settle();
+
+            // Sample this cycle's handshakes.
+            if let Some(front) = pending.front_mut() {
+                if dut.peek(p::HDR_REQ_VALID) == 1 && hdr_req_ready {
+                    front.port_traffic = true;
+                    let va = dut.peek(p::HDR_REQ_ADDR);
+                    if dut.peek(p::HDR_REQ_WRITE) == 1 {
+                        dut.peek_wide(p::HDR_REQ_WDATA, &mut wide);
+                        let got = HeaderWrite {
+                            va,
+                            line: bytes(&wide),
+                        };
+                        stats.header_writes += 1;
+                        match writes.pop_front() {
+                            Some((_, exp)) if exp == got => {}
+                            Some((_, exp)) => {
+                                return Err(fail(
+                                    cycle,
+                                    front.index,
+                                    front.op,
+                                    "header write differs",
+                                    fmt_write(&exp),
+                                    fmt_write(&got),
+                                ))
+                            }
+                            None => {
+                                return Err(fail(
+                                    cycle,
+                                    front.index,
+                                    front.op,
+                                    "unexpected header write",
+                                    "no write".into(),
+                                    fmt_write(&got),
+                                ))
+                            }
+                        }
+                        mem.write(va, wide);
+                    } else {
+                        stats.header_reads += 1;
+                        if matches!(front.op, Op::Alloc(_)) {
+                            front.refill = true;
+                        }
+                        let lat = rng.gen_range(t.hdr_lat_min..=t.hdr_lat_max);
+                        mem.start_read(va, cycle + lat);
                     }
                 }
-                Op::Free(_) => {
-                    stats.frees += 1;
-                    stats.latency_free.add(lat);
-                    if status == Status::Ok {
-                        stats.frees_ok += 1;
-                        stats.free_hits += !done.port_traffic as u64;
-                    }
-                }
-                Op::Exit => {
-                    stats.exits += 1;
-                    mem.clear();
+                if dut.peek(p::ARENA_REQ_VALID) == 1 && arena_req_ready {
+                    front.port_traffic = true;
+                    stats.arena_creations += 1;
+                    mem.zero_page(dut.peek(p::ARENA_REQ_VA), page);
+                    arena.request(cycle + rng.gen_range(t.arena_lat_min..=t.arena_lat_max));
                 }
             }
-            match status {
-                Status::Fallback => stats.fallbacks += 1,
-                Status::Invalid => stats.invalid += 1,
-                Status::DoubleFree => stats.double_frees += 1,
-                Status::Ok => {}
+            if hdr_data.is_some() && dut.peek(p::HDR_RSP_READY) == 1 {
+                mem.pop_read();
             }
-            if !done.port_traffic {
-                stats.latency_hit.add(lat);
+            if arena_rsp && dut.peek(p::ARENA_RSP_READY) == 1 {
+                arena.pop();
             }
-            if let Some(l) = log.as_mut() {
-                let (name, a) = done.op.log_fields();
-                let _ = writeln!(l, "{name} {a:x} {} {:x} {lat}", status.name(), got.ptr);
-            }
-            stim.answered(done.op, got);
-        }
-        if let Some(op) = cur.filter(|_| dut.peek(p::CMD_READY) == 1) {
-            let expected = golden.apply(op);
-            for w in &expected.writes {
-                writes.push_back((issued, *w));
-            }
-            stim.issued(op, &expected);
-            pending.push_back(Pending { index: issued, op, accepted: cycle, expected, port_traffic: false, refill: false });
-            issued += 1;
-            cur = None;
-        }
-        if let Some(front) = pending.front() {
-            if cycle - front.accepted > cfg.watchdog {
-                let waiting = if mem.reads_in_flight() > 0 {
-                    "the header port's read response (hdr_rsp)"
-                } else if arena.in_flight() > 0 {
-                    "the new-arena response (arena_rsp)"
-                } else {
-                    "the response port (rsp): the allocator never answered"
+            if dut.peek(p::RSP_VALID) == 1 && rsp_ready {
+                let status = match dut.peek(p::RSP_STATUS) {
+                    ST_OK => Status::Ok,
+                    ST_FALLBACK => Status::Fallback,
+                    ST_INVALID => Status::Invalid,
+                    ST_DOUBLE_FREE => Status::DoubleFree,
+                    _ => unreachable!("2-bit status"),
                 };
-                return Err(fail(
-                    cycle,
-                    front.index,
-                    front.op,
-                    "watchdog: no response",
-                    format!("a response within {} cycles", cfg.watchdog),
-                    format!("still waiting on {waiting}"),
-                ));
+                let got = Response {
+                    status,
+                    ptr: dut.peek(p::RSP_PTR),
+                };
+                let Some(done) = pending.pop_front() else {
+                    return Err(fail(
+                        cycle,
+                        *issued,
+                        Op::Exit,
+                        "response with no command outstanding",
+                        "nothing".into(),
+                        fmt_rsp(got),
+                    ));
+                };
+                if got != done.expected.rsp {
+                    return Err(fail(
+                        cycle,
+                        done.index,
+                        done.op,
+                        "response differs",
+                        fmt_rsp(done.expected.rsp),
+                        fmt_rsp(got),
+                    ));
+                }
+                if let Some((_, w)) = writes.front().filter(|(i, _)| *i == done.index) {
+                    return Err(fail(
+                        cycle,
+                        done.index,
+                        done.op,
+                        "response before its header write",
+                        fmt_write(w),
+                        "no write".into(),
+                    ));
+                }
+                let lat = cycle - done.accepted;
+                stats.commands += 1;
+                stats.latency_all.add(lat);
+                match done.op {
+                    Op::Alloc(_) => {
+                        stats.allocs += 1;
+                        stats.latency_alloc.add(lat);
+                        if status == Status::Ok {
+                            stats.allocs_ok += 1;
+                            stats.alloc_hits += !done.port_traffic as u64;
+                            stats.arena_refills += done.refill as u64;
+                        }
+                    }
+                    Op::Free(_) => {
+                        stats.frees += 1;
+                        stats.latency_free.add(lat);
+                        if status == Status::Ok {
+                            stats.frees_ok += 1;
+                            stats.free_hits += !done.port_traffic as u64;
+                        }
+                    }
+                    Op::Exit => {
+                        stats.exits += 1;
+                        mem.clear();
+                    }
+                }
+                match status {
+                    Status::Fallback => stats.fallbacks += 1,
+                    Status::Invalid => stats.invalid += 1,
+                    Status::DoubleFree => stats.double_frees += 1,
+                    Status::Ok => {}
+                }
+                if !done.port_traffic {
+                    stats.latency_hit.add(lat);
+                }
+                if let Some(l) = log.as_mut() {
+                    let (name, a) = done.op.log_fields();
+                    let _ = writeln!(l, "{name} {a:x} {} {:x} {lat}", status.name(), got.ptr);
+                }
+                stim.answered(done.op, got);
             }
+            if let Some(op) = cur.filter(|_| dut.peek(p::CMD_READY) == 1) {
+                let expected = golden.apply(op);
+                for w in &expected.writes {
+                    writes.push_back((*issued, *w));
+                }
+                stim.issued(op, &expected);
+                pending.push_back(Pending {
+                    index: *issued,
+                    op,
+                    accepted: cycle,
+                    expected,
+                    port_traffic: false,
+                    refill: false,
+                });
+                *issued += 1;
+                cur = None;
+            }
+            if let Some(front) = pending.front() {
+                if cycle - front.accepted > cfg.watchdog {
+                    let waiting = if mem.reads_in_flight() > 0 {
+                        "the header port's read response (hdr_rsp)"
+                    } else if arena.in_flight() > 0 {
+                        "the new-arena response (arena_rsp)"
+                    } else {
+                        "the response port (rsp): the allocator never answered"
+                    };
+                    return Err(fail(
+                        cycle,
+                        front.index,
+                        front.op,
+                        "watchdog: no response",
+                        format!("a response within {} cycles", cfg.watchdog),
+                        format!("still waiting on {waiting}"),
+                    ));
+                }
+            }
+            dut.step();
         }
-        dut.step();
+        stats.cycles = dut.cycle() - first_cycle;
+        Ok(stats)
     }
-    stats.cycles = dut.cycle() - start;
-    Ok(stats)
+}
+
+/// Runs a stimulus on a fresh bench.
+pub fn run(
+    cfg: &RunConfig,
+    stim: &mut dyn Stimulus,
+    log: Option<&mut dyn Write>,
+) -> Result<RunStats, Box<Mismatch>> {
+    Bench::new(cfg.clone()).run(stim, log)
 }

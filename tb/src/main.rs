@@ -9,7 +9,10 @@ use memento_tb::seed;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "memento", about = "Generate, lint and verify the Memento hardware")]
+#[command(
+    name = "memento",
+    about = "Generate, lint and verify the Memento hardware"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -75,7 +78,12 @@ fn root() -> PathBuf {
     std::env::current_dir().expect("current directory")
 }
 
-fn replay(path: &std::path::Path, log: Option<&std::path::Path>, stall: bool, s: Option<String>) -> Result<()> {
+fn replay(
+    path: &std::path::Path,
+    log: Option<&std::path::Path>,
+    stall: bool,
+    s: Option<String>,
+) -> Result<()> {
     use memento_tb::env::EnvTiming;
     use memento_tb::harness::{run, RunConfig};
     let seed = match s {
@@ -83,7 +91,11 @@ fn replay(path: &std::path::Path, log: Option<&std::path::Path>, stall: bool, s:
         None => seed::seed(),
     };
     let t = memento_tb::trace::read(path)?;
-    let timing = if stall { EnvTiming::stressed() } else { EnvTiming::fixed(4, 30) };
+    let timing = if stall {
+        EnvTiming::stressed()
+    } else {
+        EnvTiming::fixed(4, 30)
+    };
     let cfg = RunConfig::new(seed, timing);
     let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
     let mut writer = match log {
@@ -91,12 +103,18 @@ fn replay(path: &std::path::Path, log: Option<&std::path::Path>, stall: bool, s:
             if let Some(d) = p.parent() {
                 std::fs::create_dir_all(d)?;
             }
-            Some(std::io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
+            Some(std::io::BufWriter::new(
+                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            ))
         }
         None => None,
     };
     let started = std::time::Instant::now();
-    let res = run(&cfg, &mut stim, writer.as_mut().map(|w| w as &mut dyn std::io::Write));
+    let res = run(
+        &cfg,
+        &mut stim,
+        writer.as_mut().map(|w| w as &mut dyn std::io::Write),
+    );
     let stats = match res {
         Ok(s) => s,
         Err(m) => {
@@ -105,24 +123,49 @@ fn replay(path: &std::path::Path, log: Option<&std::path::Path>, stall: bool, s:
                 path.display(),
                 if stall { " --stall" } else { "" }
             );
-            bail!("replay of {} disagrees with the model (seed {seed}): {m}\n  replay: {again}", path.display());
+            bail!(
+                "replay of {} disagrees with the model (seed {seed}): {m}\n  replay: {again}",
+                path.display()
+            );
         }
     };
     let secs = started.elapsed().as_secs_f64();
-    println!("replay {}: {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)", path.display(), t.ops.len(), stats.commands, stats.cycles, secs);
+    println!(
+        "replay {}: {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)",
+        path.display(),
+        t.ops.len(),
+        stats.commands,
+        stats.cycles,
+        secs
+    );
     println!(
         "  allocs {} (OK {}, FALLBACK {}), frees {} (OK {}, rejected {})",
-        stats.allocs, stats.allocs_ok, stats.fallbacks, stats.frees, stats.frees_ok, stats.invalid + stats.double_frees
+        stats.allocs,
+        stats.allocs_ok,
+        stats.fallbacks,
+        stats.frees,
+        stats.frees_ok,
+        stats.invalid + stats.double_frees
     );
     println!(
         "  HOT hit rate: alloc {:.2}% (paper 99.8%), free {:.2}% (paper 83%)",
         100.0 * stats.alloc_hit_rate(),
         100.0 * stats.free_hit_rate()
     );
-    println!("  arena refills {} (available-list pops), arena creations {}", stats.arena_refills, stats.arena_creations);
-    for (name, h) in [("all", &stats.latency_all), ("alloc", &stats.latency_alloc), ("free", &stats.latency_free)] {
+    println!(
+        "  arena refills {} (available-list pops), arena creations {}",
+        stats.arena_refills, stats.arena_creations
+    );
+    for (name, h) in [
+        ("all", &stats.latency_all),
+        ("alloc", &stats.latency_alloc),
+        ("free", &stats.latency_free),
+    ] {
         let s = h.summary();
-        println!("  cycles per command ({name:>5}): mean {:.2}, p50 {}, p99 {}, max {}", s.mean, s.p50, s.p99, s.max);
+        println!(
+            "  cycles per command ({name:>5}): mean {:.2}, p50 {}, p99 {}, max {}",
+            s.mean, s.p50, s.p99, s.max
+        );
     }
     if let Some(p) = log {
         println!("  command log: {}", p.display());
@@ -138,7 +181,8 @@ fn main() -> Result<()> {
             for d in Design::ALL {
                 let text = verilog(d, &params)?;
                 let path = out.join(format!("{}.v", d.name()));
-                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
                 println!("wrote {}", path.display());
             }
         }
@@ -170,9 +214,15 @@ fn main() -> Result<()> {
                 }
                 let rows = memento_tb::synth::synth(&v, d.name(), &root().join("build/synth"))?;
                 println!("{}: Yosys synth", d.name());
-                println!("  {:<16} {:>9} {:>9} {:>12}", "block", "cells", "flops", "memory bits");
+                println!(
+                    "  {:<16} {:>9} {:>9} {:>12}",
+                    "block", "cells", "flops", "memory bits"
+                );
                 for r in &rows {
-                    println!("  {:<16} {:>9} {:>9} {:>12}", r.block, r.cells, r.flops, r.memory_bits);
+                    println!(
+                        "  {:<16} {:>9} {:>9} {:>12}",
+                        r.block, r.cells, r.flops, r.memory_bits
+                    );
                 }
                 all.push(serde_json::json!({ "design": d.name(), "blocks": rows }));
             }
@@ -182,15 +232,38 @@ fn main() -> Result<()> {
             std::fs::write(&report, serde_json::to_string_pretty(&all)?)?;
             println!("report: {}", report.display());
         }
-        Cmd::Replay { trace, log, stall, seed: s } => replay(&trace, log.as_deref(), stall, s)?,
-        Cmd::Regress { seeds, ops, jobs, seed: s, no_stall, report } => {
+        Cmd::Replay {
+            trace,
+            log,
+            stall,
+            seed: s,
+        } => replay(&trace, log.as_deref(), stall, s)?,
+        Cmd::Regress {
+            seeds,
+            ops,
+            jobs,
+            seed: s,
+            no_stall,
+            report,
+        } => {
             let first_seed = match s {
                 Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
                 None => seed::seed(),
             };
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
             println!("regress: {seeds} seeds x {ops} commands from seed {first_seed}, {jobs} jobs");
-            let opt = RegressOptions { first_seed, seeds, ops, jobs, stressed: !no_stall, progress: true };
+            let opt = RegressOptions {
+                first_seed,
+                seeds,
+                ops,
+                jobs,
+                stressed: !no_stall,
+                progress: true,
+            };
             let r = regress(&opt, &root());
             if let Some(dir) = report.parent() {
                 std::fs::create_dir_all(dir)?;

@@ -52,7 +52,9 @@ pub struct RegressReport {
 /// The command that replays one seed of a regression.
 pub fn replay_command(seed: u64, ops: u64, stressed: bool) -> String {
     let timing = if stressed { "" } else { " --no-stall" };
-    format!("cargo run --release --bin memento -- regress --seed {seed} --seeds 1 --ops {ops}{timing}")
+    format!(
+        "cargo run --release --bin memento -- regress --seed {seed} --seeds 1 --ops {ops}{timing}"
+    )
 }
 
 fn timing(stressed: bool) -> EnvTiming {
@@ -64,15 +66,32 @@ fn timing(stressed: bool) -> EnvTiming {
 }
 
 /// Runs one seed; with `wave`, traces the window ending at `wave`'s cycle.
-pub fn run_seed(seed: u64, ops: u64, stressed: bool, trace: Option<TraceWindow>) -> Result<RunStats, Box<Mismatch>> {
+pub fn run_seed(
+    seed: u64,
+    ops: u64,
+    stressed: bool,
+    trace: Option<TraceWindow>,
+) -> Result<RunStats, Box<Mismatch>> {
     let mut cfg = RunConfig::new(seed, timing(stressed));
     cfg.trace = trace;
-    let mut stim = RandomStream::new(seed, ops, Geometry::from(&cfg.params), cfg.mrs, Mix::default());
+    let mut stim = RandomStream::new(
+        seed,
+        ops,
+        Geometry::from(&cfg.params),
+        cfg.mrs,
+        Mix::default(),
+    );
     harness::run(&cfg, &mut stim, None)
 }
 
 /// Re-runs a failing seed and writes the waveform of its last [`WAVE_WINDOW`] cycles.
-pub fn wave_of_failure(seed: u64, ops: u64, stressed: bool, fail_cycle: u64, dir: &Path) -> PathBuf {
+pub fn wave_of_failure(
+    seed: u64,
+    ops: u64,
+    stressed: bool,
+    fail_cycle: u64,
+    dir: &Path,
+) -> PathBuf {
     let path = dir.join(format!("seed-{seed}.fst"));
     let window = TraceWindow {
         from: fail_cycle.saturating_sub(WAVE_WINDOW),
@@ -86,11 +105,17 @@ pub fn wave_of_failure(seed: u64, ops: u64, stressed: bool, fail_cycle: u64, dir
 
 pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
     let started = std::time::Instant::now();
-    let bar = if opt.progress { ProgressBar::new(opt.seeds * opt.ops) } else { ProgressBar::hidden() };
+    let bar = if opt.progress {
+        ProgressBar::new(opt.seeds * opt.ops)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {human_pos}/{human_len} commands, {msg}")
-            .unwrap()
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} commands, {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
     );
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());

@@ -10,7 +10,9 @@ pub const SEED_ENV: &str = "MEMENTO_SEED";
 /// The seed for a run: `MEMENTO_SEED` (decimal or 0x-hex) if set, else a new random one.
 pub fn seed() -> u64 {
     match std::env::var(SEED_ENV) {
-        Ok(s) => parse(&s).unwrap_or_else(|| panic!("{SEED_ENV}={s:?} is not a u64 (decimal or 0x-hex)")),
+        Ok(s) => {
+            parse(&s).unwrap_or_else(|| panic!("{SEED_ENV}={s:?} is not a u64 (decimal or 0x-hex)"))
+        }
         Err(_) => fresh(),
     }
 }
@@ -25,7 +27,10 @@ pub fn parse(s: &str) -> Option<u64> {
 
 /// A new seed from the clock and the process id (the seed itself is always reported).
 fn fresh() -> u64 {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos() as u64;
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
     mix(t ^ ((std::process::id() as u64) << 32))
 }
 

@@ -57,7 +57,13 @@ impl LatencyHist {
     }
 
     pub fn summary(&self) -> LatencySummary {
-        LatencySummary { n: self.n, mean: self.mean(), p50: self.quantile(0.5), p99: self.quantile(0.99), max: self.max }
+        LatencySummary {
+            n: self.n,
+            mean: self.mean(),
+            p50: self.quantile(0.5),
+            p99: self.quantile(0.99),
+            max: self.max,
+        }
     }
 }
 

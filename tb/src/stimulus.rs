@@ -31,7 +31,12 @@ pub struct Mix {
 
 impl Default for Mix {
     fn default() -> Self {
-        Mix { alloc: 50, free: 40, bad_free: 10, exit_every: 25_000 }
+        Mix {
+            alloc: 50,
+            free: 40,
+            bad_free: 10,
+            exit_every: 25_000,
+        }
     }
 }
 
@@ -70,7 +75,9 @@ impl RandomStream {
 
     fn new_phase(&mut self) {
         self.phase_left = self.rng.gen_range(500..5000);
-        self.order = *[FreeOrder::Lifo, FreeOrder::Fifo, FreeOrder::Random].choose(&mut self.rng).unwrap();
+        self.order = *[FreeOrder::Lifo, FreeOrder::Fifo, FreeOrder::Random]
+            .choose(&mut self.rng)
+            .unwrap();
         self.alloc_bias = *[0, 0, 20, 40].choose(&mut self.rng).unwrap();
     }
 
@@ -113,7 +120,10 @@ impl RandomStream {
 
     fn bad_free(&mut self) -> u64 {
         let region = self.g.region_bytes();
-        let sample = self.live.get(self.rng.gen_range(0..self.live.len().max(1))).copied();
+        let sample = self
+            .live
+            .get(self.rng.gen_range(0..self.live.len().max(1)))
+            .copied();
         let kind = self.rng.gen_range(0..6);
         match (kind, sample) {
             (0, _) | (_, None) => match self.rng.gen_range(0..3) {
@@ -144,7 +154,11 @@ impl RandomStream {
                 let c = self.class_of(ptr);
                 self.mrs + (c << self.g.lane_bits) + self.bumps[c as usize] + self.g.line
             }
-            _ => self.freed.get(self.rng.gen_range(0..self.freed.len().max(1))).copied().unwrap_or(self.mrs),
+            _ => self
+                .freed
+                .get(self.rng.gen_range(0..self.freed.len().max(1)))
+                .copied()
+                .unwrap_or(self.mrs),
         }
     }
 }
@@ -164,7 +178,9 @@ impl Stimulus for RandomStream {
         }
         let total = self.mix.alloc + self.alloc_bias + self.mix.free + self.mix.bad_free;
         let r = self.rng.gen_range(0..total);
-        if r < self.mix.alloc + self.alloc_bias || self.live.is_empty() && r < total - self.mix.bad_free {
+        if r < self.mix.alloc + self.alloc_bias
+            || self.live.is_empty() && r < total - self.mix.bad_free
+        {
             let size = self.size();
             return Next::Cmd(Op::Alloc(size));
         }
@@ -185,7 +201,9 @@ impl Stimulus for RandomStream {
             Op::Alloc(_) if expected.rsp.status == Status::Ok => {
                 let ptr = expected.rsp.ptr;
                 let c = self.class_of(ptr) as usize;
-                let arena_end = (ptr & !(self.g.stride(c as u64) - 1)) - self.mrs - ((c as u64) << self.g.lane_bits)
+                let arena_end = (ptr & !(self.g.stride(c as u64) - 1))
+                    - self.mrs
+                    - ((c as u64) << self.g.lane_bits)
                     + self.g.stride(c as u64);
                 self.bumps[c] = self.bumps[c].max(arena_end);
                 self.freed.retain(|&f| f != ptr);

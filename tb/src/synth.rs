@@ -29,10 +29,13 @@ fn yosys_stat(verilog: &Path, top: &str, script: &str, out: &Path) -> Result<Val
     if !st.success() {
         bail!("yosys failed on {}", verilog.display());
     }
-    let text = std::fs::read_to_string(out).with_context(|| format!("reading {}", out.display()))?;
+    let text =
+        std::fs::read_to_string(out).with_context(|| format!("reading {}", out.display()))?;
     // Yosys 0.23 writes its hierarchy listing as bare text inside the "design" object of
     // `stat -json`; only the "modules" object (which closes first) is well-formed, so parse that.
-    let modules_end = text.find("\n   },").with_context(|| format!("no modules object in {}", out.display()))?;
+    let modules_end = text
+        .find("\n   },")
+        .with_context(|| format!("no modules object in {}", out.display()))?;
     let json = format!("{}\n   }}\n}}", &text[..modules_end]);
     serde_json::from_str(&json).with_context(|| format!("parsing {}", out.display()))
 }
@@ -41,12 +44,22 @@ fn yosys_stat(verilog: &Path, top: &str, script: &str, out: &Path) -> Result<Val
 pub fn synth(verilog: &Path, top: &str, work: &Path) -> Result<Vec<BlockArea>> {
     std::fs::create_dir_all(work)?;
     let mem = yosys_stat(verilog, top, "proc", &work.join(format!("{top}.mem.json")))?;
-    let full = yosys_stat(verilog, top, &format!("synth -top {top}"), &work.join(format!("{top}.synth.json")))?;
+    let full = yosys_stat(
+        verilog,
+        top,
+        &format!("synth -top {top}"),
+        &work.join(format!("{top}.synth.json")),
+    )?;
     let mut rows = vec![];
-    let modules = full["modules"].as_object().context("yosys stat has no modules")?;
+    let modules = full["modules"]
+        .as_object()
+        .context("yosys stat has no modules")?;
     for (name, m) in modules {
         let name = name.trim_start_matches('\\');
-        let by_type = m["num_cells_by_type"].as_object().cloned().unwrap_or_default();
+        let by_type = m["num_cells_by_type"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         let mut cells = 0;
         let mut flops = 0;
         for (ty, n) in &by_type {
@@ -58,9 +71,19 @@ pub fn synth(verilog: &Path, top: &str, work: &Path) -> Result<Vec<BlockArea>> {
                 }
             }
         }
-        let memory_bits = mem["modules"][format!("\\{name}")]["num_memory_bits"].as_u64().unwrap_or(0);
-        let block = name.strip_prefix(&format!("{top}$")).unwrap_or(name).to_string();
-        rows.push(BlockArea { block, cells, flops, memory_bits });
+        let memory_bits = mem["modules"][format!("\\{name}")]["num_memory_bits"]
+            .as_u64()
+            .unwrap_or(0);
+        let block = name
+            .strip_prefix(&format!("{top}$"))
+            .unwrap_or(name)
+            .to_string();
+        rows.push(BlockArea {
+            block,
+            cells,
+            flops,
+            memory_bits,
+        });
     }
     rows.sort_by_key(|r| (r.block == top, r.block.clone()));
     Ok(rows)

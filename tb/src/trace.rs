@@ -31,7 +31,9 @@ pub fn read(path: &Path) -> Result<Trace> {
         .read_to_end(&mut raw)
         .with_context(|| format!("reading {}", path.display()))?;
     let text: Box<dyn BufRead> = if raw.starts_with(&[0x1f, 0x8b]) {
-        Box::new(BufReader::new(flate2::read::GzDecoder::new(std::io::Cursor::new(raw))))
+        Box::new(BufReader::new(flate2::read::GzDecoder::new(
+            std::io::Cursor::new(raw),
+        )))
     } else {
         Box::new(BufReader::new(std::io::Cursor::new(raw)))
     };
@@ -49,7 +51,12 @@ pub fn parse(input: impl BufRead, name: &str) -> Result<Trace> {
         let line = line.with_context(|| format!("{name}:{n}: not valid text"))?;
         let t = line.trim();
         if header.len() < 4 {
-            let v: u64 = t.parse().with_context(|| format!("{name}:{n}: header line {} must be a number, found {t:?}", header.len() + 1))?;
+            let v: u64 = t.parse().with_context(|| {
+                format!(
+                    "{name}:{n}: header line {} must be a number, found {t:?}",
+                    header.len() + 1
+                )
+            })?;
             header.push(v);
             if header.len() == 4 {
                 ids = header[1] as usize;
@@ -63,13 +70,18 @@ pub fn parse(input: impl BufRead, name: &str) -> Result<Trace> {
         }
         let f: Vec<&str> = t.split_whitespace().collect();
         let id_of = |s: &str| -> Result<usize> {
-            let id: usize = s.parse().with_context(|| format!("{name}:{n}: id {s:?} is not a number"))?;
+            let id: usize = s
+                .parse()
+                .with_context(|| format!("{name}:{n}: id {s:?} is not a number"))?;
             if id >= ids {
                 bail!("{name}:{n}: id {id} is not below the declared {ids} ids");
             }
             Ok(id)
         };
-        let size_of = |s: &str| -> Result<u64> { s.parse().with_context(|| format!("{name}:{n}: size {s:?} is not a number")) };
+        let size_of = |s: &str| -> Result<u64> {
+            s.parse()
+                .with_context(|| format!("{name}:{n}: size {s:?} is not a number"))
+        };
         let op = match (f[0], f.len()) {
             ("a", 3) => {
                 let id = id_of(f[1])?;
@@ -77,7 +89,10 @@ pub fn parse(input: impl BufRead, name: &str) -> Result<Trace> {
                     bail!("{name}:{n}: allocation of id {id}, which is already live");
                 }
                 live[id] = true;
-                TraceOp::Alloc { id, size: size_of(f[2])? }
+                TraceOp::Alloc {
+                    id,
+                    size: size_of(f[2])?,
+                }
             }
             ("f", 2) => {
                 let id = id_of(f[1])?;
@@ -92,9 +107,14 @@ pub fn parse(input: impl BufRead, name: &str) -> Result<Trace> {
                 if !live[id] {
                     bail!("{name}:{n}: realloc of id {id}, which is not live");
                 }
-                TraceOp::Realloc { id, size: size_of(f[2])? }
+                TraceOp::Realloc {
+                    id,
+                    size: size_of(f[2])?,
+                }
             }
-            _ => bail!("{name}:{n}: expected `a <id> <size>`, `f <id>` or `r <id> <size>`, found {t:?}"),
+            _ => bail!(
+                "{name}:{n}: expected `a <id> <size>`, `f <id>` or `r <id> <size>`, found {t:?}"
+            ),
         };
         ops.push(op);
     }
@@ -102,7 +122,10 @@ pub fn parse(input: impl BufRead, name: &str) -> Result<Trace> {
         bail!("{name}: the four header lines are missing");
     }
     if ops.len() != declared_ops {
-        bail!("{name}: header declares {declared_ops} operations, the body has {}", ops.len());
+        bail!(
+            "{name}: header declares {declared_ops} operations, the body has {}",
+            ops.len()
+        );
     }
     Ok(Trace { ids, ops })
 }
@@ -133,7 +156,16 @@ pub struct TraceReplay<'a> {
 impl<'a> TraceReplay<'a> {
     /// A replay into a region at `mrs` whose lanes are `2^lane_bits` bytes.
     pub fn new(trace: &'a Trace, mrs: u64, lane_bits: u32) -> Self {
-        TraceReplay { trace, mrs, lane_bits, pos: 0, objs: vec![Obj::None; trace.ids], queue: VecDeque::new(), in_flight: VecDeque::new(), exited: false }
+        TraceReplay {
+            trace,
+            mrs,
+            lane_bits,
+            pos: 0,
+            objs: vec![Obj::None; trace.ids],
+            queue: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            exited: false,
+        }
     }
 
     fn class(size: u64) -> u64 {
@@ -153,7 +185,9 @@ impl Stimulus for TraceReplay<'_> {
                 break;
             };
             let id = match op {
-                TraceOp::Alloc { id, .. } | TraceOp::Free { id } | TraceOp::Realloc { id, .. } => id,
+                TraceOp::Alloc { id, .. } | TraceOp::Free { id } | TraceOp::Realloc { id, .. } => {
+                    id
+                }
             };
             if self.objs[id] == Obj::Pending {
                 return Next::Wait;
@@ -196,8 +230,44 @@ impl Stimulus for TraceReplay<'_> {
     fn answered(&mut self, op: Op, rsp: Response) {
         if let Op::Alloc(_) = op {
             if let Some(Some(id)) = self.in_flight.pop_front() {
-                self.objs[id] = if rsp.status == Status::Ok { Obj::Hw(rsp.ptr) } else { Obj::Sw };
+                self.objs[id] = if rsp.status == Status::Ok {
+                    Obj::Hw(rsp.ptr)
+                } else {
+                    Obj::Sw
+                };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse(std::io::Cursor::new(text), "t.rep")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn reads_a_small_trace() {
+        let t = parse(
+            std::io::Cursor::new("0\n2\n4\n1\na 0 10\na 1 20\nr 0 30\nf 1\n"),
+            "t.rep",
+        )
+        .unwrap();
+        assert_eq!(t.ops.len(), 4);
+        assert_eq!(t.ops[2], TraceOp::Realloc { id: 0, size: 30 });
+    }
+
+    #[test]
+    fn rejects_bad_input_with_the_line() {
+        assert!(err("0\n1\n1\n1\nx 0 4\n").contains("t.rep:5: expected"));
+        assert!(err("0\n1\n1\n1\nf 0\n").contains("t.rep:5: free of id 0, which is not live"));
+        assert!(err("0\n1\n2\n1\na 0 4\n").contains("declares 2 operations, the body has 1"));
+        assert!(err("0\n1\n1\n1\na 0 big\n").contains("t.rep:5: size \"big\""));
+        assert!(err("0\n1\n1\n1\na 3 4\n").contains("id 3 is not below the declared 1 ids"));
+        assert!(err("0\nx\n").contains("t.rep:2: header line 2"));
     }
 }

@@ -162,7 +162,9 @@ impl Geometry {
         8 * (c + 1)
     }
     pub fn stride(&self, c: u64) -> u64 {
-        (self.line + self.objs * self.obj_size(c)).next_power_of_two().max(self.page)
+        (self.line + self.objs * self.obj_size(c))
+            .next_power_of_two()
+            .max(self.page)
     }
     pub fn region_bytes(&self) -> u64 {
         self.classes << self.lane_bits
@@ -206,9 +208,19 @@ pub struct ObjectAllocModel {
 
 impl ObjectAllocModel {
     pub fn new(g: Geometry, mrs: u64) -> Self {
-        assert_eq!(mrs % g.region_bytes(), 0, "MRS {mrs:#x} must be aligned to the region size");
+        assert_eq!(
+            mrs % g.region_bytes(),
+            0,
+            "MRS {mrs:#x} must be aligned to the region size"
+        );
         let n = g.classes as usize;
-        ObjectAllocModel { g, mrs, hot: vec![None; n], classes: vec![ClassState::default(); n], mem: HashMap::new() }
+        ObjectAllocModel {
+            g,
+            mrs,
+            hot: vec![None; n],
+            classes: vec![ClassState::default(); n],
+            mem: HashMap::new(),
+        }
     }
 
     pub fn apply(&mut self, op: Op) -> Effects {
@@ -224,7 +236,15 @@ impl ObjectAllocModel {
     }
 
     fn alloc(&mut self, size: u64) -> Effects {
-        let fallback = |path| Effects { rsp: Response { status: Status::Fallback, ptr: 0 }, writes: vec![], path, evicted: false };
+        let fallback = |path| Effects {
+            rsp: Response {
+                status: Status::Fallback,
+                ptr: 0,
+            },
+            writes: vec![],
+            path,
+            evicted: false,
+        };
         if size > 8 * self.g.classes {
             return fallback(Path::AllocOversize);
         }
@@ -243,22 +263,38 @@ impl ObjectAllocModel {
             }
             if let Some(old) = self.hot[ci].take() {
                 if old.dirty {
-                    let h = Header { bitmap: old.header.bitmap, next: 0, count: old.header.count, state: FULL };
+                    let h = Header {
+                        bitmap: old.header.bitmap,
+                        next: 0,
+                        count: old.header.count,
+                        state: FULL,
+                    };
                     self.mem.insert(old.base, h);
-                    writes.push(HeaderWrite { va: old.base, line: h.to_line() });
+                    writes.push(HeaderWrite {
+                        va: old.base,
+                        line: h.to_line(),
+                    });
                     evicted = true;
                 }
             }
             if head != 0 {
                 let h = self.mem.get(&head).copied().unwrap_or_default();
                 self.classes[ci].head = h.next;
-                self.hot[ci] = Some(HotEntry { header: h, base: head, dirty: false });
+                self.hot[ci] = Some(HotEntry {
+                    header: h,
+                    base: head,
+                    dirty: false,
+                });
                 path = Path::AllocPop;
             } else {
                 let base = self.lane_base(c) + bump;
                 self.classes[ci].bump = bump + stride;
                 self.mem.remove(&base);
-                self.hot[ci] = Some(HotEntry { header: Header::default(), base, dirty: false });
+                self.hot[ci] = Some(HotEntry {
+                    header: Header::default(),
+                    base,
+                    dirty: false,
+                });
                 path = Path::AllocNew;
             }
         }
@@ -266,11 +302,21 @@ impl ObjectAllocModel {
         let size_c = self.g.obj_size(c);
         let line = self.g.line;
         let e = self.hot[ci].as_mut().unwrap();
-        let i = (0..objs).find(|&i| !e.header.bit(i)).expect("entry with room has a clear bit");
+        let i = (0..objs)
+            .find(|&i| !e.header.bit(i))
+            .expect("entry with room has a clear bit");
         e.header.set_bit(i, true);
         e.header.count += 1;
         e.dirty = true;
-        Effects { rsp: Response { status: Status::Ok, ptr: e.base + line + i * size_c }, writes, path, evicted }
+        Effects {
+            rsp: Response {
+                status: Status::Ok,
+                ptr: e.base + line + i * size_c,
+            },
+            writes,
+            path,
+            evicted,
+        }
     }
 
     /// Classifies a pointer: `Ok((class, arena base, slot))` or why it is invalid.
@@ -288,7 +334,7 @@ impl ObjectAllocModel {
             return Err(InvalidKind::InHeader);
         }
         let size = self.g.obj_size(c);
-        if (o - self.g.line) % size != 0 {
+        if !(o - self.g.line).is_multiple_of(size) {
             return Err(InvalidKind::Misaligned);
         }
         let slot = (o - self.g.line) / size;
@@ -302,7 +348,12 @@ impl ObjectAllocModel {
     }
 
     fn free(&mut self, ptr: u64) -> Effects {
-        let done = |status, path, writes| Effects { rsp: Response { status, ptr: 0 }, writes, path, evicted: false };
+        let done = |status, path, writes| Effects {
+            rsp: Response { status, ptr: 0 },
+            writes,
+            path,
+            evicted: false,
+        };
         let (c, base, slot) = match self.decode(ptr) {
             Ok(d) => d,
             Err(kind) => return done(Status::Invalid, Path::FreeInvalid(kind), vec![]),
@@ -331,14 +382,31 @@ impl ObjectAllocModel {
             path = Path::FreeMissPush;
         }
         self.mem.insert(base, h);
-        done(Status::Ok, path, vec![HeaderWrite { va: base, line: h.to_line() }])
+        done(
+            Status::Ok,
+            path,
+            vec![HeaderWrite {
+                va: base,
+                line: h.to_line(),
+            }],
+        )
     }
 
     fn exit(&mut self) -> Effects {
         self.hot.iter_mut().for_each(|e| *e = None);
-        self.classes.iter_mut().for_each(|c| *c = ClassState::default());
+        self.classes
+            .iter_mut()
+            .for_each(|c| *c = ClassState::default());
         self.mem.clear();
-        Effects { rsp: Response { status: Status::Ok, ptr: 0 }, writes: vec![], path: Path::Exit, evicted: false }
+        Effects {
+            rsp: Response {
+                status: Status::Ok,
+                ptr: 0,
+            },
+            writes: vec![],
+            path: Path::Exit,
+            evicted: false,
+        }
     }
 
     /// Bump pointer of class `c` (lane offset of the next arena).
@@ -359,10 +427,20 @@ mod tests {
     fn first_allocs_follow_the_layout() {
         let mut m = model();
         // Class 2 (24 B) lane starts at MRS + 2 << 32; first object right after the header line.
-        assert_eq!(m.apply(Op::Alloc(18)).rsp, Response { status: Status::Ok, ptr: 0x1002_0000_0040 });
+        assert_eq!(
+            m.apply(Op::Alloc(18)).rsp,
+            Response {
+                status: Status::Ok,
+                ptr: 0x1002_0000_0040
+            }
+        );
         assert_eq!(m.apply(Op::Alloc(24)).rsp.ptr, 0x1002_0000_0058);
         assert_eq!(m.apply(Op::Free(0x1002_0000_0040)).rsp.status, Status::Ok);
-        assert_eq!(m.apply(Op::Alloc(17)).rsp.ptr, 0x1002_0000_0040, "lowest free bit is reused");
+        assert_eq!(
+            m.apply(Op::Alloc(17)).rsp.ptr,
+            0x1002_0000_0040,
+            "lowest free bit is reused"
+        );
         assert_eq!(m.apply(Op::Alloc(513)).rsp.status, Status::Fallback);
         assert_eq!(m.apply(Op::Alloc(0)).rsp.ptr, 0x1000_0000_0040);
     }
@@ -407,6 +485,10 @@ mod tests {
         let p = m.apply(Op::Alloc(100)).rsp.ptr;
         m.apply(Op::Exit);
         assert_eq!(m.apply(Op::Free(p)).rsp.status, Status::Invalid);
-        assert_eq!(m.apply(Op::Alloc(100)).rsp.ptr, p, "the next function starts from the same bump pointer");
+        assert_eq!(
+            m.apply(Op::Alloc(100)).rsp.ptr,
+            p,
+            "the next function starts from the same bump pointer"
+        );
     }
 }

@@ -1,0 +1,260 @@
+//! The object allocator's RTL (Verilated) against its golden model.
+//!
+//! Every random test takes its seed from `MEMENTO_SEED`, or a fresh one that it prints on failure
+//! with the command that replays it.
+
+use memento_sim::WaveFormat;
+use memento_tb::env::EnvTiming;
+use memento_tb::harness::{run, Bench, Next, RunConfig, Stimulus, TraceWindow};
+use memento_tb::model::object_alloc::{Geometry, ObjectAllocModel, Op, Status};
+use memento_tb::seed;
+use memento_tb::stimulus::{Mix, RandomStream};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn replay_hint(test: &str, seed: u64) -> String {
+    format!(
+        "replay: MEMENTO_SEED={seed} cargo test --release -p memento-tb --test object_alloc {test}"
+    )
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+#[test]
+fn random_streams_with_stalls_on_every_port() {
+    let s = seed::seed();
+    for i in 0..4 {
+        let cfg = RunConfig::new(s + i, EnvTiming::stressed());
+        let mut stim = RandomStream::new(
+            s + i,
+            25_000,
+            Geometry::from(&cfg.params),
+            cfg.mrs,
+            Mix::default(),
+        );
+        let stats = run(&cfg, &mut stim, None).unwrap_or_else(|m| {
+            panic!(
+                "seed {}: {m}\n{}",
+                s + i,
+                replay_hint("random_streams_with_stalls_on_every_port", s)
+            )
+        });
+        assert_eq!(stats.commands, 25_000);
+        assert!(
+            stats.header_writes > 0 && stats.header_reads > 0,
+            "the stream exercises the miss paths"
+        );
+        assert!(
+            stats.invalid > 0 && stats.double_frees > 0,
+            "the stream exercises bad frees"
+        );
+    }
+}
+
+#[test]
+fn shared_traces_replay_with_zero_mismatches() {
+    for name in ["ast_fn", "xml_fn", "perl_fn"] {
+        let path = root().join(format!("traces/{name}.rep.gz"));
+        let t = memento_tb::trace::read(&path).unwrap();
+        let cfg = RunConfig::new(1, EnvTiming::fixed(4, 30));
+        let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
+        let stats = run(&cfg, &mut stim, None).unwrap_or_else(|m| panic!("{name}: {m}"));
+        assert_eq!(stats.exits, 1, "{name}: the replay ends with EXIT");
+        assert!(
+            stats.alloc_hit_rate() > 0.99,
+            "{name}: alloc hit rate {}",
+            stats.alloc_hit_rate()
+        );
+    }
+}
+
+#[test]
+fn command_log_is_deterministic_for_a_seed() {
+    let log = |s: u64| {
+        let cfg = RunConfig::new(s, EnvTiming::stressed());
+        let mut stim = RandomStream::new(
+            s,
+            3_000,
+            Geometry::from(&cfg.params),
+            cfg.mrs,
+            Mix::default(),
+        );
+        let mut out = Vec::new();
+        run(&cfg, &mut stim, Some(&mut out)).unwrap();
+        out
+    };
+    let s = seed::seed();
+    assert_eq!(
+        log(s),
+        log(s),
+        "{}",
+        replay_hint("command_log_is_deterministic_for_a_seed", s)
+    );
+}
+
+#[test]
+fn waveform_window_is_written_in_fst_and_vcd() {
+    let s = seed::seed();
+    for format in [WaveFormat::Fst, WaveFormat::Vcd] {
+        let path = root().join(format!(
+            "build/waves/test-window-{s}.{}",
+            format.extension()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let mut cfg = RunConfig::new(s, EnvTiming::stressed());
+        cfg.trace = Some(TraceWindow {
+            from: 100,
+            to: 300,
+            path: path.clone(),
+            format,
+        });
+        let mut stim = RandomStream::new(
+            s,
+            1_000,
+            Geometry::from(&cfg.params),
+            cfg.mrs,
+            Mix::default(),
+        );
+        run(&cfg, &mut stim, None).unwrap();
+        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(meta.len() > 1000, "{} holds a waveform", path.display());
+        if format == WaveFormat::Vcd {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.contains("cmd_valid") && text.contains("#"),
+                "VCD has signals and time steps"
+            );
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+}
+
+/// A stimulus of exactly one command.
+struct Once(Option<Op>);
+
+impl Stimulus for Once {
+    fn next(&mut self) -> Next {
+        match self.0.take() {
+            Some(op) => Next::Cmd(op),
+            None => Next::Done,
+        }
+    }
+}
+
+/// The environment seed of the state-machine test (init_test has no other way in).
+static ENV_SEED: AtomicU64 = AtomicU64::new(0);
+
+#[derive(Clone, Debug)]
+struct RefState {
+    model: ObjectAllocModel,
+    live: Vec<u64>,
+}
+
+struct Reference;
+
+impl ReferenceStateMachine for Reference {
+    type State = RefState;
+    type Transition = Op;
+
+    fn init_state() -> BoxedStrategy<RefState> {
+        let g = Geometry::from(&memento_hw::Params::default());
+        Just(RefState {
+            model: ObjectAllocModel::new(g, 1 << 44),
+            live: vec![],
+        })
+        .boxed()
+    }
+
+    fn transitions(state: &RefState) -> BoxedStrategy<Op> {
+        // Two small classes most of the time, so arenas fill, leave the HOT and come back.
+        let size = prop_oneof![8 => 1u64..=16, 2 => 0u64..=600];
+        let alloc = size.prop_map(Op::Alloc);
+        let raw =
+            prop_oneof![any::<u64>(), (1u64 << 44)..(1u64 << 44) + (1 << 40)].prop_map(Op::Free);
+        if state.live.is_empty() {
+            prop_oneof![8 => alloc, 1 => raw, 1 => Just(Op::Exit)].boxed()
+        } else {
+            let live = proptest::sample::select(state.live.clone());
+            let near =
+                (live.clone(), -80i64..80).prop_map(|(p, d)| Op::Free(p.wrapping_add_signed(d)));
+            prop_oneof![
+                10 => alloc,
+                8 => live.prop_map(Op::Free),
+                2 => near,
+                1 => raw,
+                1 => Just(Op::Exit),
+            ]
+            .boxed()
+        }
+    }
+
+    fn apply(mut state: RefState, op: &Op) -> RefState {
+        let e = state.model.apply(*op);
+        match *op {
+            Op::Alloc(_) if e.rsp.status == Status::Ok => state.live.push(e.rsp.ptr),
+            Op::Free(p) if e.rsp.status == Status::Ok => state.live.retain(|&x| x != p),
+            Op::Exit => state.live.clear(),
+            _ => {}
+        }
+        state
+    }
+}
+
+struct Hardware;
+
+impl StateMachineTest for Hardware {
+    type SystemUnderTest = Bench;
+    type Reference = Reference;
+
+    fn init_test(_: &RefState) -> Bench {
+        Bench::new(RunConfig::new(
+            ENV_SEED.load(Ordering::SeqCst),
+            EnvTiming::stressed(),
+        ))
+    }
+
+    fn apply(mut bench: Bench, _: &RefState, op: Op) -> Bench {
+        if let Err(m) = bench.run(&mut Once(Some(op)), None) {
+            panic!("{m}");
+        }
+        bench
+    }
+}
+
+#[test]
+fn state_machine_against_the_model_shrinks() {
+    let s = seed::seed();
+    ENV_SEED.store(s, Ordering::SeqCst);
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&s.to_le_bytes());
+    let config = Config {
+        cases: 24,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(
+        config.clone(),
+        TestRng::from_seed(RngAlgorithm::ChaCha, &key),
+    );
+    let result = runner.run(
+        &Reference::sequential_strategy(1..400),
+        |(state, transitions, seen)| {
+            Hardware::test_sequential(config.clone(), state, transitions, seen);
+            Ok(())
+        },
+    );
+    if let Err(e) = result {
+        panic!(
+            "{e}\n{}",
+            replay_hint("state_machine_against_the_model_shrinks", s)
+        );
+    }
+}
