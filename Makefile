@@ -7,7 +7,7 @@ OPS ?= 100000
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth regress test replay clean
+.PHONY: all deps build verilog lint synth regress test replay bench-latency clean
 
 all: regress
 
@@ -45,3 +45,7 @@ replay: build
 
 clean:
 	rm -rf build
+
+# Latency of the object allocator with the header port at 4 cycles (a benchmark, not a test).
+bench-latency: build
+	$(MEMENTO) latency --commands 1000000 --hdr-latency 4

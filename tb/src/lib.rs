@@ -2,6 +2,7 @@
 //! that compares them every cycle, and the reports the `memento` CLI writes.
 pub mod env;
 pub mod harness;
+pub mod latency;
 pub mod model;
 pub mod regress;
 pub mod seed;

@@ -51,6 +51,13 @@ enum Cmd {
         #[arg(long)]
         seed: Option<String>,
     },
+    /// Latency benchmark: HOT-hit latency and back-to-back throughput, header port at 4 cycles.
+    Latency {
+        #[arg(long, default_value_t = 1_000_000)]
+        commands: u64,
+        #[arg(long, default_value_t = 4)]
+        hdr_latency: u64,
+    },
     /// Randomized regression: seeds x commands through the RTL and the golden model.
     Regress {
         /// Number of seeds (consecutive from --seed).
@@ -238,6 +245,25 @@ fn main() -> Result<()> {
             stall,
             seed: s,
         } => replay(&trace, log.as_deref(), stall, s)?,
+        Cmd::Latency { commands, hdr_latency } => {
+            let started = std::time::Instant::now();
+            let r = memento_tb::latency::bench(commands, hdr_latency)?;
+            let h = r.hits.latency_hit.summary();
+            let hits_cpc = r.hits.cycles as f64 / r.hits.commands as f64;
+            let miss_cpc = r.misses.cycles as f64 / r.misses.commands as f64;
+            println!("latency bench, header port answering in {hdr_latency} cycles, no stalls");
+            println!(
+                "  HOT hits: {} commands, accept-to-response latency mean {:.3}, p50 {}, p99 {}, max {} cycles",
+                h.n, h.mean, h.p50, h.p99, h.max
+            );
+            println!("  back-to-back hits: {} commands in {} cycles = {hits_cpc:.4} cycles per command", r.hits.commands, r.hits.cycles);
+            let m = r.misses.latency_free.summary();
+            println!(
+                "  baseline, FIFO frees that miss the HOT: {} commands in {} cycles = {miss_cpc:.4} cycles per command (free latency mean {:.2}, max {})",
+                r.misses.commands, r.misses.cycles, m.mean, m.max
+            );
+            println!("  ratio baseline / hits: {:.2}x  ({:.1} s)", miss_cpc / hits_cpc, started.elapsed().as_secs_f64());
+        }
         Cmd::Regress {
             seeds,
             ops,
