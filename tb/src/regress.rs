@@ -145,9 +145,11 @@ pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
                     }
                     Err(m) => {
                         let replay = replay_command(seed, opt.ops, opt.stressed);
-                        bar.println(format!("FAIL seed {seed}: {m}\n  replay: {replay}"));
                         let wave = wave_of_failure(seed, opt.ops, opt.stressed, m.cycle, &waves);
-                        bar.println(format!("  waveform: {}", wave.display()));
+                        // println on a progress bar is dropped when stderr is not a terminal.
+                        bar.suspend(|| {
+                            eprintln!("FAIL seed {seed}: {m}\n  replay: {replay}\n  waveform: {}", wave.display())
+                        });
                         SeedResult {
                             seed,
                             passed: false,
