@@ -3,6 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 MEMENTO := target/release/memento
 SEEDS ?= 64
+CORNER_SEEDS ?= 32
 OPS ?= 100000
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
@@ -29,9 +30,11 @@ lint: verilog
 synth: verilog
 	$(MEMENTO) synth --dir build/verilog
 
-# The main job: emit, verilate (inside the build), run the randomized regression, write the report.
+# The main job: emit, verilate (inside the build), run the randomized regression on the default
+# parameters and on the corner-case parameters, write the reports.
 regress: verilog
-	$(MEMENTO) regress --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress.json
+	$(MEMENTO) regress --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress.json
+	$(MEMENTO) regress --params corner --seeds $(CORNER_SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress-corner.json
 
 test: deps
 	$(CARGO) test --release --workspace

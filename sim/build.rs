@@ -4,8 +4,7 @@
 //! Verilog text, the Verilator flags, the shim template and `verilator --version`. When all four
 //! are unchanged a rebuild reuses the archive and runs neither Verilator nor the C++ compiler.
 
-use memento_hw::emit::{verilog, Design};
-use memento_hw::Params;
+use memento_hw::emit::{variant_verilog, variants};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -54,9 +53,9 @@ fn main() {
 
     let mut bindings = String::new();
     let rt_lib = build_runtime(&root, &verilator_root, &version);
-    for design in Design::ALL {
-        let name = design.name();
-        let text = verilog(design, &Params::default()).expect("default parameters validate");
+    for variant in variants() {
+        let name = variant.name;
+        let text = variant_verilog(&variant).expect("the project's variants validate");
         let vdir = root.join("build/verilog");
         std::fs::create_dir_all(&vdir).unwrap();
         let vfile = vdir.join(format!("{name}.v"));
@@ -89,6 +88,16 @@ fn main() {
     println!("cargo:rustc-link-lib=z");
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=atomic");
+    let names: Vec<String> = variants()
+        .iter()
+        .map(|v| format!("(\"{0}\", &{0}::VTABLE)", v.name))
+        .collect();
+    let _ = writeln!(bindings, "/// Every compiled variant by module name.");
+    let _ = writeln!(
+        bindings,
+        "pub const VARIANTS: &[(&str, &VTable)] = &[{}];",
+        names.join(", ")
+    );
     std::fs::write(out_dir.join("bindings.rs"), bindings).unwrap();
 }
 

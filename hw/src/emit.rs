@@ -1,4 +1,5 @@
 //! Verilog emission: builds a block for a parameter set and writes it as one Verilog file.
+//! [`variants`] lists every design and parameter set the project generates and verilates.
 //!
 //! rust-hdl always names the top module `top` and its children `top$child`; emission renames
 //! them after the block (`object_alloc`, `object_alloc$hot`, ...) so that several generated
@@ -14,19 +15,37 @@ pub enum Design {
     ObjectAlloc,
 }
 
-impl Design {
-    pub const ALL: [Design; 1] = [Design::ObjectAlloc];
-
-    /// Module and file name of the design.
-    pub fn name(self) -> &'static str {
-        match self {
-            Design::ObjectAlloc => "object_alloc",
-        }
-    }
+/// A generated design: a block, the parameters it is built for and its module name.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    pub name: &'static str,
+    pub design: Design,
+    pub params: Params,
 }
 
-/// Generates the Verilog of `design` for `params`.
-pub fn verilog(design: Design, params: &Params) -> Result<String, ParamError> {
+/// Every variant the project builds: the defaults, and a corner-case parameter set whose small
+/// arenas and short lanes make full arenas, available lists and full lanes frequent.
+pub fn variants() -> Vec<Variant> {
+    vec![
+        Variant {
+            name: "object_alloc",
+            design: Design::ObjectAlloc,
+            params: Params::default(),
+        },
+        Variant {
+            name: "object_alloc_corner",
+            design: Design::ObjectAlloc,
+            params: Params::corner(),
+        },
+    ]
+}
+
+/// Generates the Verilog of a variant, its top module named after it.
+pub fn variant_verilog(v: &Variant) -> Result<String, ParamError> {
+    Ok(rename_top(&raw_verilog(v.design, &v.params)?, v.name))
+}
+
+fn raw_verilog(design: Design, params: &Params) -> Result<String, ParamError> {
     let text = match design {
         Design::ObjectAlloc => {
             let mut uut = ObjectAlloc::new(params)?;
@@ -34,7 +53,7 @@ pub fn verilog(design: Design, params: &Params) -> Result<String, ParamError> {
             generate_verilog(&uut)
         }
     };
-    Ok(rename_top(&text, design.name()))
+    Ok(text)
 }
 
 fn rename_top(text: &str, name: &str) -> String {

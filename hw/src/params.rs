@@ -104,6 +104,16 @@ fn check(
 }
 
 impl Params {
+    /// Corner-case parameters: 32 objects per arena and lanes of 2^15 bytes (8 arenas of class 0,
+    /// one of class 63), so that full arenas, the available list and full lanes come often.
+    pub fn corner() -> Self {
+        Params {
+            objs: 32,
+            lane_bits: 15,
+            ..Params::default()
+        }
+    }
+
     /// Checks every parameter and every relation between them.
     pub fn validate(&self) -> Result<(), ParamError> {
         check(
@@ -240,6 +250,13 @@ mod tests {
         assert_eq!(p.stride(6), 16384); // 64 + 256*56 = 14400
         assert_eq!(p.stride(7), 32768); // 64 + 256*64 = 16448
         assert_eq!(p.stride(63), 262144);
+    }
+
+    #[test]
+    fn corner_validates_with_the_largest_arena_filling_a_lane() {
+        let p = Params::corner();
+        p.validate().unwrap();
+        assert_eq!(p.stride(63), 1 << p.lane_bits);
     }
 
     #[test]

@@ -44,6 +44,16 @@ pub struct VTable {
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
+/// The compiled model of the object allocator built for `params`, if the project builds one
+/// (see `memento_hw::emit::variants`).
+pub fn object_alloc_for(params: &memento_hw::Params) -> Option<&'static VTable> {
+    let name = memento_hw::emit::variants()
+        .into_iter()
+        .find(|v| &v.params == params)?
+        .name;
+    VARIANTS.iter().find(|(n, _)| *n == name).map(|(_, vt)| *vt)
+}
+
 /// Waveform file formats.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum WaveFormat {

@@ -144,7 +144,18 @@ pub struct Bench {
 impl Bench {
     /// Builds the model, resets it and configures `MRS`.
     pub fn new(cfg: RunConfig) -> Self {
-        let mut dut = Model::new(&p::VTABLE);
+        let vt = memento_sim::object_alloc_for(&cfg.params).unwrap_or_else(|| {
+            panic!(
+                "no compiled object_alloc for {:?}: add it to memento_hw::emit::variants",
+                cfg.params
+            )
+        });
+        assert_eq!(
+            vt.ports,
+            p::PORTS,
+            "every object_alloc variant has the same ports"
+        );
+        let mut dut = Model::new(vt);
         dut.poke(p::RST, 1);
         for _ in 0..2 {
             dut.settle();
@@ -269,6 +280,22 @@ impl Bench {
             dut.settle();
 
             // Sample this cycle's handshakes.
+            if pending.is_empty()
+                && (dut.peek(p::HDR_REQ_VALID) == 1 || dut.peek(p::ARENA_REQ_VALID) == 1)
+            {
+                return Err(fail(
+                    cycle,
+                    *issued,
+                    Op::Exit,
+                    "port request with no command outstanding",
+                    "idle header and new-arena ports".into(),
+                    format!(
+                        "hdr_req_valid {} arena_req_valid {}",
+                        dut.peek(p::HDR_REQ_VALID),
+                        dut.peek(p::ARENA_REQ_VALID)
+                    ),
+                ));
+            }
             if let Some(front) = pending.front_mut() {
                 if dut.peek(p::HDR_REQ_VALID) == 1 && hdr_req_ready {
                     front.port_traffic = true;
@@ -413,6 +440,13 @@ impl Bench {
                 let expected = golden.apply(op);
                 for w in &expected.writes {
                     writes.push_back((*issued, *w));
+                }
+                *stats
+                    .paths
+                    .entry(format!("{:?}", expected.path))
+                    .or_default() += 1;
+                if expected.evicted {
+                    *stats.paths.entry("AllocEvictDirty".into()).or_default() += 1;
                 }
                 stim.issued(op, &expected);
                 pending.push_back(Pending {

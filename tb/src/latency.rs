@@ -69,9 +69,26 @@ pub struct LatencyReport {
 
 pub fn bench(commands: u64, hdr_latency: u64) -> Result<LatencyReport> {
     let cfg = RunConfig::new(0, EnvTiming::fixed(hdr_latency, hdr_latency));
-    let hits = run(&cfg, &mut PingPong { left: commands, ptr: None, size: 48 }, None).map_err(|m| anyhow!("hit stream: {m}"))?;
+    let hits = run(
+        &cfg,
+        &mut PingPong {
+            left: commands,
+            ptr: None,
+            size: 48,
+        },
+        None,
+    )
+    .map_err(|m| anyhow!("hit stream: {m}"))?;
     let allocs = commands / 2;
-    let misses = run(&cfg, &mut FifoMisses { allocs, live: Default::default(), sent: 0 }, None)
-        .map_err(|m| anyhow!("miss stream: {m}"))?;
+    let misses = run(
+        &cfg,
+        &mut FifoMisses {
+            allocs,
+            live: Default::default(),
+            sent: 0,
+        },
+        None,
+    )
+    .map_err(|m| anyhow!("miss stream: {m}"))?;
     Ok(LatencyReport { hits, misses })
 }

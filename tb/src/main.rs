@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use memento_hw::emit::{verilog, Design};
+use memento_hw::emit::{variant_verilog, variants};
 use memento_hw::Params;
 use memento_tb::regress::{regress, RegressOptions};
 use memento_tb::seed;
@@ -75,6 +75,9 @@ enum Cmd {
         /// Fixed 4-cycle header port and no stalls, instead of random stalls on every port.
         #[arg(long)]
         no_stall: bool,
+        /// Parameter set: `default`, or `corner` (OBJS=32, LANE_BITS=15: full arenas and lanes often).
+        #[arg(long, default_value = "default")]
+        params: String,
         /// Where to write the JSON report.
         #[arg(long, default_value = "build/report/regress.json")]
         report: PathBuf,
@@ -184,10 +187,9 @@ fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Emit { out } => {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            let params = Params::default();
-            for d in Design::ALL {
-                let text = verilog(d, &params)?;
-                let path = out.join(format!("{}.v", d.name()));
+            for v in variants() {
+                let text = variant_verilog(&v)?;
+                let path = out.join(format!("{}.v", v.name));
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
                 println!("wrote {}", path.display());
@@ -195,13 +197,13 @@ fn main() -> Result<()> {
         }
         Cmd::Lint { dir } => {
             let waivers = root().join("hw/lint/waivers.vlt");
-            for d in Design::ALL {
-                let v = dir.join(format!("{}.v", d.name()));
+            for variant in variants() {
+                let v = dir.join(format!("{}.v", variant.name));
                 if !v.exists() {
                     bail!("{} does not exist: run `make verilog` first", v.display());
                 }
                 let st = std::process::Command::new("verilator")
-                    .args(["--lint-only", "-Wall", "--top-module", d.name()])
+                    .args(["--lint-only", "-Wall", "--top-module", variant.name])
                     .arg(&waivers)
                     .arg(&v)
                     .status()
@@ -214,13 +216,13 @@ fn main() -> Result<()> {
         }
         Cmd::Synth { dir, report } => {
             let mut all = vec![];
-            for d in Design::ALL {
-                let v = dir.join(format!("{}.v", d.name()));
+            for variant in variants() {
+                let v = dir.join(format!("{}.v", variant.name));
                 if !v.exists() {
                     bail!("{} does not exist: run `make verilog` first", v.display());
                 }
-                let rows = memento_tb::synth::synth(&v, d.name(), &root().join("build/synth"))?;
-                println!("{}: Yosys synth", d.name());
+                let rows = memento_tb::synth::synth(&v, variant.name, &root().join("build/synth"))?;
+                println!("{} ({:?}): Yosys synth", variant.name, variant.params);
                 println!(
                     "  {:<16} {:>9} {:>9} {:>12}",
                     "block", "cells", "flops", "memory bits"
@@ -231,7 +233,7 @@ fn main() -> Result<()> {
                         r.block, r.cells, r.flops, r.memory_bits
                     );
                 }
-                all.push(serde_json::json!({ "design": d.name(), "blocks": rows }));
+                all.push(serde_json::json!({ "design": variant.name, "blocks": rows }));
             }
             if let Some(p) = report.parent() {
                 std::fs::create_dir_all(p)?;
@@ -245,7 +247,10 @@ fn main() -> Result<()> {
             stall,
             seed: s,
         } => replay(&trace, log.as_deref(), stall, s)?,
-        Cmd::Latency { commands, hdr_latency } => {
+        Cmd::Latency {
+            commands,
+            hdr_latency,
+        } => {
             let started = std::time::Instant::now();
             let r = memento_tb::latency::bench(commands, hdr_latency)?;
             let h = r.hits.latency_hit.summary();
@@ -256,13 +261,20 @@ fn main() -> Result<()> {
                 "  HOT hits: {} commands, accept-to-response latency mean {:.3}, p50 {}, p99 {}, max {} cycles",
                 h.n, h.mean, h.p50, h.p99, h.max
             );
-            println!("  back-to-back hits: {} commands in {} cycles = {hits_cpc:.4} cycles per command", r.hits.commands, r.hits.cycles);
+            println!(
+                "  back-to-back hits: {} commands in {} cycles = {hits_cpc:.4} cycles per command",
+                r.hits.commands, r.hits.cycles
+            );
             let m = r.misses.latency_free.summary();
             println!(
                 "  baseline, FIFO frees that miss the HOT: {} commands in {} cycles = {miss_cpc:.4} cycles per command (free latency mean {:.2}, max {})",
                 r.misses.commands, r.misses.cycles, m.mean, m.max
             );
-            println!("  ratio baseline / hits: {:.2}x  ({:.1} s)", miss_cpc / hits_cpc, started.elapsed().as_secs_f64());
+            println!(
+                "  ratio baseline / hits: {:.2}x  ({:.1} s)",
+                miss_cpc / hits_cpc,
+                started.elapsed().as_secs_f64()
+            );
         }
         Cmd::Regress {
             seeds,
@@ -270,8 +282,14 @@ fn main() -> Result<()> {
             jobs,
             seed: s,
             no_stall,
+            params,
             report,
         } => {
+            let p = match params.as_str() {
+                "default" => Params::default(),
+                "corner" => Params::corner(),
+                other => bail!("--params {other:?}: expected `default` or `corner`"),
+            };
             let first_seed = match s {
                 Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
                 None => seed::seed(),
@@ -281,8 +299,12 @@ fn main() -> Result<()> {
                     .map(|n| n.get())
                     .unwrap_or(1)
             });
-            println!("regress: {seeds} seeds x {ops} commands from seed {first_seed}, {jobs} jobs");
+            println!(
+                "regress ({params} parameters): {seeds} seeds x {ops} commands from seed {first_seed}, {jobs} jobs"
+            );
             let opt = RegressOptions {
+                params: p,
+                params_name: params.clone(),
                 first_seed,
                 seeds,
                 ops,
@@ -309,6 +331,8 @@ fn main() -> Result<()> {
                 t.header_reads,
                 t.header_writes
             );
+            let paths: Vec<String> = t.paths.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            println!("  paths: {}", paths.join(", "));
             println!("  report: {}", report.display());
             if r.failed > 0 {
                 bail!("{} of {} seeds failed", r.failed, r.seeds);

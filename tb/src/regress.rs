@@ -7,6 +7,7 @@ use crate::model::object_alloc::Geometry;
 use crate::stats::RunStats;
 use crate::stimulus::{Mix, RandomStream};
 use indicatif::{ProgressBar, ProgressStyle};
+use memento_hw::Params;
 use memento_sim::WaveFormat;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,9 @@ pub const WAVE_WINDOW: u64 = 2000;
 
 #[derive(Clone, Debug)]
 pub struct RegressOptions {
+    pub params: Params,
+    /// Name of the parameter set, for replay commands.
+    pub params_name: String,
     pub first_seed: u64,
     pub seeds: u64,
     pub ops: u64,
@@ -39,6 +43,7 @@ pub struct SeedResult {
 
 #[derive(Debug, Serialize)]
 pub struct RegressReport {
+    pub params: String,
     pub first_seed: u64,
     pub seeds: u64,
     pub ops_per_seed: u64,
@@ -50,10 +55,11 @@ pub struct RegressReport {
 }
 
 /// The command that replays one seed of a regression.
-pub fn replay_command(seed: u64, ops: u64, stressed: bool) -> String {
-    let timing = if stressed { "" } else { " --no-stall" };
+pub fn replay_command(opt: &RegressOptions, seed: u64) -> String {
+    let timing = if opt.stressed { "" } else { " --no-stall" };
     format!(
-        "cargo run --release --bin memento -- regress --seed {seed} --seeds 1 --ops {ops}{timing}"
+        "cargo run --release --bin memento -- regress --params {} --seed {seed} --seeds 1 --ops {}{timing}",
+        opt.params_name, opt.ops
     )
 }
 
@@ -65,18 +71,18 @@ fn timing(stressed: bool) -> EnvTiming {
     }
 }
 
-/// Runs one seed; with `wave`, traces the window ending at `wave`'s cycle.
+/// Runs one seed; with `trace`, writes that waveform window.
 pub fn run_seed(
+    opt: &RegressOptions,
     seed: u64,
-    ops: u64,
-    stressed: bool,
     trace: Option<TraceWindow>,
 ) -> Result<RunStats, Box<Mismatch>> {
-    let mut cfg = RunConfig::new(seed, timing(stressed));
+    let mut cfg = RunConfig::new(seed, timing(opt.stressed));
+    cfg.params = opt.params.clone();
     cfg.trace = trace;
     let mut stim = RandomStream::new(
         seed,
-        ops,
+        opt.ops,
         Geometry::from(&cfg.params),
         cfg.mrs,
         Mix::default(),
@@ -85,21 +91,15 @@ pub fn run_seed(
 }
 
 /// Re-runs a failing seed and writes the waveform of its last [`WAVE_WINDOW`] cycles.
-pub fn wave_of_failure(
-    seed: u64,
-    ops: u64,
-    stressed: bool,
-    fail_cycle: u64,
-    dir: &Path,
-) -> PathBuf {
-    let path = dir.join(format!("seed-{seed}.fst"));
+pub fn wave_of_failure(opt: &RegressOptions, seed: u64, fail_cycle: u64, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("{}-seed-{seed}.fst", opt.params_name));
     let window = TraceWindow {
         from: fail_cycle.saturating_sub(WAVE_WINDOW),
         to: fail_cycle + 2,
         path: path.clone(),
         format: WaveFormat::Fst,
     };
-    let _ = run_seed(seed, ops, stressed, Some(window));
+    let _ = run_seed(opt, seed, Some(window));
     path
 }
 
@@ -129,7 +129,7 @@ pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
                     break;
                 }
                 let seed = opt.first_seed.wrapping_add(i);
-                let res = match run_seed(seed, opt.ops, opt.stressed, None) {
+                let res = match run_seed(opt, seed, None) {
                     Ok(stats) => {
                         let r = SeedResult {
                             seed,
@@ -144,11 +144,14 @@ pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
                         r
                     }
                     Err(m) => {
-                        let replay = replay_command(seed, opt.ops, opt.stressed);
-                        let wave = wave_of_failure(seed, opt.ops, opt.stressed, m.cycle, &waves);
+                        let replay = replay_command(opt, seed);
+                        let wave = wave_of_failure(opt, seed, m.cycle, &waves);
                         // println on a progress bar is dropped when stderr is not a terminal.
                         bar.suspend(|| {
-                            eprintln!("FAIL seed {seed}: {m}\n  replay: {replay}\n  waveform: {}", wave.display())
+                            eprintln!(
+                                "FAIL seed {seed}: {m}\n  replay: {replay}\n  waveform: {}",
+                                wave.display()
+                            )
                         });
                         SeedResult {
                             seed,
@@ -174,6 +177,7 @@ pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
     results.sort_by_key(|r| r.seed);
     let failed = results.iter().filter(|r| !r.passed).count() as u64;
     RegressReport {
+        params: opt.params_name.clone(),
         first_seed: opt.first_seed,
         seeds: opt.seeds,
         ops_per_seed: opt.ops,

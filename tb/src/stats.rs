@@ -1,6 +1,7 @@
 //! Counters and latency histograms of a run, mergeable across runs.
 
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// A histogram of command latencies in cycles.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -100,6 +101,8 @@ pub struct RunStats {
     pub latency_free: LatencyHist,
     /// Latency of commands that used no port but the command port (HOT hits, rejects, exit).
     pub latency_hit: LatencyHist,
+    /// Commands per path the golden model took (AllocHit, FreeMissPush, FreeInvalid(InHeader), ...).
+    pub paths: BTreeMap<String, u64>,
 }
 
 impl RunStats {
@@ -124,6 +127,9 @@ impl RunStats {
         self.latency_alloc.merge(&o.latency_alloc);
         self.latency_free.merge(&o.latency_free);
         self.latency_hit.merge(&o.latency_hit);
+        for (k, v) in &o.paths {
+            *self.paths.entry(k.clone()).or_default() += v;
+        }
     }
 
     pub fn alloc_hit_rate(&self) -> f64 {
