@@ -6,6 +6,7 @@
 //! designs can sit side by side and the file name matches the module.
 
 use crate::object_alloc::ObjectAlloc;
+use crate::page_alloc::PageAlloc;
 use crate::params::{ParamError, Params};
 use rust_hdl::prelude::*;
 
@@ -13,6 +14,7 @@ use rust_hdl::prelude::*;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Design {
     ObjectAlloc,
+    PageAlloc,
 }
 
 /// A generated design: a block, the parameters it is built for and its module name.
@@ -37,6 +39,11 @@ pub fn variants() -> Vec<Variant> {
             design: Design::ObjectAlloc,
             params: Params::corner(),
         },
+        Variant {
+            name: "page_alloc",
+            design: Design::PageAlloc,
+            params: Params::default(),
+        },
     ]
 }
 
@@ -49,6 +56,11 @@ fn raw_verilog(design: Design, params: &Params) -> Result<String, ParamError> {
     let text = match design {
         Design::ObjectAlloc => {
             let mut uut = ObjectAlloc::new(params)?;
+            uut.connect_all();
+            generate_verilog(&uut)
+        }
+        Design::PageAlloc => {
+            let mut uut = PageAlloc::new(params)?;
             uut.connect_all();
             generate_verilog(&uut)
         }

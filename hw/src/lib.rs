@@ -1,14 +1,19 @@
 //! The Memento hardware blocks, described with rust-hdl, and their Verilog emission.
 //!
 //! One file per block: [`size_class`], [`hot`], [`lowest_free`], [`slot_calc`], [`class_table`]
-//! (with the shared [`class_ram`] storage) and the control FSM in [`object_alloc`]. [`params`]
+//! (with the shared [`class_ram`] storage) and the control FSM in [`object_alloc`]; the page
+//! allocator's [`page_pool`] (on [`frame_stack`]) and [`page_mapper`], joined in [`page_alloc`]. [`params`]
 //! holds the generator parameters and their checks, [`emit`] writes Verilog.
 pub mod class_ram;
 pub mod class_table;
 pub mod emit;
+pub mod frame_stack;
 pub mod hot;
 pub mod lowest_free;
 pub mod object_alloc;
+pub mod page_alloc;
+pub mod page_mapper;
+pub mod page_pool;
 pub mod params;
 pub mod size_class;
 pub mod slot_calc;

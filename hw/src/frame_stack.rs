@@ -1,0 +1,135 @@
+//! The page pool's storage: a LIFO stack of frame numbers, `DEPTH` deep.
+//!
+//! ```text
+//!              +-------------+
+//!  push ------>| frame_stack |----> top    frame at the top (0 when empty), combinational
+//!  push_frame->|  DEPTH x 40 |----> count  frames held
+//!  pop ------->|             |
+//!              +-------------+
+//! ```
+//!
+//! One operation per cycle: `push` and `pop` are never both high. A memory primitive written as a
+//! Verilog template (like rust-hdl's `RAM`) because its depth is a generator parameter. It carries
+//! the pool's safety assertions, checked by Verilator on every clock edge (`$error` makes the
+//! simulation report an error; synthesis skips them):
+//! - `pool_count_within_bounds`: the count never exceeds `DEPTH`;
+//! - `pool_no_push_when_full`, `pool_no_pop_when_empty`, `pool_one_op_per_cycle`;
+//! - `pool_no_duplicate_frame`: a frame pushed is not already in the pool, so no frame is ever
+//!   handed out twice.
+//!
+//! Storage: `DEPTH * 40` bits and a 13-bit count.
+
+use rust_hdl::prelude::*;
+
+/// A LIFO of frame numbers with its assertions.
+#[derive(LogicBlock)]
+pub struct FrameStack {
+    pub clock: Signal<In, Clock>,
+    pub rst: Signal<In, Bit>,
+    pub push: Signal<In, Bit>,
+    pub push_frame: Signal<In, Bits<40>>,
+    pub pop: Signal<In, Bit>,
+    pub top: Signal<Out, Bits<40>>,
+    pub count: Signal<Out, Bits<13>>,
+    _depth: usize,
+    _sim: Vec<Bits<40>>,
+}
+
+impl FrameStack {
+    pub fn new(depth: usize) -> Self {
+        FrameStack {
+            clock: Default::default(),
+            rst: Default::default(),
+            push: Default::default(),
+            push_frame: Default::default(),
+            pop: Default::default(),
+            top: Default::default(),
+            count: Default::default(),
+            _depth: depth,
+            _sim: Vec::with_capacity(depth),
+        }
+    }
+}
+
+impl Logic for FrameStack {
+    fn update(&mut self) {
+        if self.clock.pos_edge() {
+            if self.rst.val() {
+                self._sim.clear();
+            } else if self.push.val() && self._sim.len() < self._depth {
+                self._sim.push(self.push_frame.val());
+            } else if self.pop.val() {
+                self._sim.pop();
+            }
+        }
+        self.count.next = (self._sim.len() as u64).to_bits();
+        self.top.next = self._sim.last().copied().unwrap_or_default();
+    }
+
+    fn connect(&mut self) {
+        self.top.connect();
+        self.count.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(format!(
+            "\
+reg [39:0] mem[0:{last}];
+integer i;
+
+initial begin
+   count = 13'd0;
+end
+
+always @(*) begin
+   if (count == 13'd0) top = 40'd0;
+   else top = mem[count - 13'd1];
+end
+
+always @(posedge clock) begin
+   if (rst) begin
+      count <= 13'd0;
+   end else if (push) begin
+      mem[count] <= push_frame;
+      count <= count + 13'd1;
+   end else if (pop) begin
+      count <= count - 13'd1;
+   end
+end
+
+`ifndef SYNTHESIS
+always @(posedge clock) begin
+   if (!rst) begin
+      if (count > 13'd{depth}) $error(\"pool_count_within_bounds: count %0d above POOL {depth}\", count);
+      if (push && count == 13'd{depth}) $error(\"pool_no_push_when_full: push of frame %0h into a full pool\", push_frame);
+      if (pop && count == 13'd0) $error(\"pool_no_pop_when_empty: pop from an empty pool\");
+      if (push && pop) $error(\"pool_one_op_per_cycle: push and pop in one cycle\");
+      if (push) begin
+         for (i = 0; i < {depth}; i = i + 1) begin
+            if (i < count && mem[i] == push_frame)
+               $error(\"pool_no_duplicate_frame: frame %0h pushed while already in the pool\", push_frame);
+         end
+      end
+   end
+end
+`endif
+",
+            last = self._depth - 1,
+            depth = self._depth,
+        ))
+    }
+
+    fn timing(&self) -> Vec<TimingInfo> {
+        vec![TimingInfo {
+            name: "frame_stack".into(),
+            clock: "clock".into(),
+            inputs: vec![
+                "push".into(),
+                "push_frame".into(),
+                "pop".into(),
+                "rst".into(),
+            ],
+            outputs: vec!["top".into(), "count".into()],
+        }]
+    }
+}
