@@ -324,13 +324,14 @@ fn write_bindings(out: &mut String, name: &str, ports: &[PortDecl]) {
         "fn {n}_peek(m: *mut core::ffi::c_void, port: u32, words: *mut u32);",
         "fn {n}_trace_open(m: *mut core::ffi::c_void, path: *const core::ffi::c_char) -> i32;",
         "fn {n}_trace_close(m: *mut core::ffi::c_void);",
+        "fn {n}_error_count(m: *mut core::ffi::c_void) -> i32;",
     ] {
         let _ = writeln!(out, "        pub {}", f.replace("{n}", name));
     }
     let _ = writeln!(out, "    }}");
     let _ = writeln!(
         out,
-        "    pub const VTABLE: crate::VTable = crate::VTable {{ name: \"{name}\", new: {name}_new, free: {name}_free, settle: {name}_settle, step: {name}_step, poke: {name}_poke, peek: {name}_peek, trace_open: {name}_trace_open, trace_close: {name}_trace_close, ports: PORTS }};"
+        "    pub const VTABLE: crate::VTable = crate::VTable {{ name: \"{name}\", new: {name}_new, free: {name}_free, settle: {name}_settle, step: {name}_step, poke: {name}_poke, peek: {name}_peek, trace_open: {name}_trace_open, trace_close: {name}_trace_close, error_count: {name}_error_count, ports: PORTS }};"
     );
     let _ = writeln!(out, "}}");
 }

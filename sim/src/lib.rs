@@ -39,6 +39,7 @@ pub struct VTable {
     pub peek: unsafe extern "C" fn(*mut c_void, u32, *mut u32),
     pub trace_open: unsafe extern "C" fn(*mut c_void, *const c_char) -> i32,
     pub trace_close: unsafe extern "C" fn(*mut c_void),
+    pub error_count: unsafe extern "C" fn(*mut c_void) -> i32,
     pub ports: &'static [Port],
 }
 
@@ -149,6 +150,11 @@ impl Model {
             port.width
         );
         unsafe { (self.vt.peek)(self.raw, port.id, words.as_mut_ptr()) }
+    }
+
+    /// RTL assertion failures (`$error`) so far. Verilator prints each one's message on stdout.
+    pub fn rtl_errors(&mut self) -> u32 {
+        unsafe { (self.vt.error_count)(self.raw) as u32 }
     }
 
     /// Evaluates the combinational logic for the inputs poked so far.

@@ -135,3 +135,111 @@ impl ArenaResponder {
 pub fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
     p > 0.0 && rng.gen::<f64>() < p
 }
+
+/// Physical memory as the page allocator's table port sees it: 8-byte entries, zero where never
+/// written, with a read pipeline. A frame that a table entry starts pointing at reads as zero
+/// from then on, as the bypass guarantees for a freshly mapped frame.
+#[derive(Default)]
+pub struct TableMemory {
+    frames: HashMap<u64, Box<[u64; 512]>>,
+    reads: VecDeque<(u64, u64)>,
+}
+
+impl TableMemory {
+    pub fn read_now(&self, pa: u64) -> u64 {
+        self.frames
+            .get(&(pa >> 12))
+            .map_or(0, |f| f[((pa >> 3) & 511) as usize])
+    }
+
+    pub fn write(&mut self, pa: u64, value: u64) {
+        self.frames
+            .entry(pa >> 12)
+            .or_insert_with(|| Box::new([0; 512]))[((pa >> 3) & 511) as usize] = value;
+        if value & 1 == 1 {
+            self.frames.remove(&((value >> 12) & ((1 << 40) - 1)));
+        }
+    }
+
+    pub fn start_read(&mut self, pa: u64, due: u64) {
+        let v = self.read_now(pa);
+        self.reads.push_back((due, v));
+    }
+
+    pub fn due(&self, cycle: u64) -> Option<u64> {
+        self.reads
+            .front()
+            .filter(|(d, _)| *d <= cycle)
+            .map(|(_, v)| *v)
+    }
+
+    pub fn pop_read(&mut self) {
+        self.reads.pop_front();
+    }
+
+    pub fn reads_in_flight(&self) -> usize {
+        self.reads.len()
+    }
+}
+
+/// The OS side of the page pool: owes frames after a refill request and delivers them one at a
+/// time after random gaps; takes drained frames back and hands them out again later.
+pub struct OsSupply {
+    next_new: u64,
+    free: VecDeque<u64>,
+    owed: u64,
+    next_due: u64,
+    /// Gap before each delivered frame, uniform in `gap_min..=gap_max` cycles.
+    pub gap_min: u64,
+    pub gap_max: u64,
+    pub given: u64,
+    pub taken_back: u64,
+}
+
+impl OsSupply {
+    pub fn new(first_frame: u64, gap_min: u64, gap_max: u64) -> Self {
+        OsSupply {
+            next_new: first_frame,
+            free: VecDeque::new(),
+            owed: 0,
+            next_due: 0,
+            gap_min,
+            gap_max,
+            given: 0,
+            taken_back: 0,
+        }
+    }
+
+    pub fn request(&mut self, count: u64, cycle: u64, rng: &mut ChaCha8Rng) {
+        self.owed += count;
+        self.next_due = cycle + rng.gen_range(self.gap_min..=self.gap_max);
+    }
+
+    /// The frame on offer this cycle, if one is due.
+    pub fn offer(&mut self, cycle: u64) -> Option<u64> {
+        if self.owed == 0 || cycle < self.next_due {
+            return None;
+        }
+        Some(*self.free.front().unwrap_or(&self.next_new))
+    }
+
+    /// The offered frame was taken.
+    pub fn delivered(&mut self, cycle: u64, rng: &mut ChaCha8Rng) {
+        if self.free.pop_front().is_none() {
+            self.next_new += 1;
+        }
+        self.owed -= 1;
+        self.given += 1;
+        self.next_due = cycle + rng.gen_range(self.gap_min..=self.gap_max);
+    }
+
+    pub fn owed(&self) -> u64 {
+        self.owed
+    }
+
+    /// A drained frame comes back and will be handed out again.
+    pub fn take_back(&mut self, frame: u64) {
+        self.free.push_back(frame);
+        self.taken_back += 1;
+    }
+}

@@ -4,6 +4,7 @@ pub mod env;
 pub mod harness;
 pub mod latency;
 pub mod model;
+pub mod page_harness;
 pub mod regress;
 pub mod seed;
 pub mod stats;

@@ -1,2 +1,3 @@
 //! Golden models, written from the behavioural contract (docs/design.md), never from the RTL.
 pub mod object_alloc;
+pub mod page_alloc;

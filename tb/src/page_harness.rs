@@ -1,0 +1,507 @@
+//! The page allocator on its own: a random stream of walker faults, arena pages and exits
+//! through the Verilated `page_alloc`, with the table memory, the OS page supply and the
+//! requesters as environment models, checked against the golden model every cycle.
+
+use crate::env::{chance, OsSupply, TableMemory};
+use crate::harness::{Mismatch, TraceWindow};
+use crate::model::page_alloc::{MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester};
+use crate::seed;
+use memento_hw::Params;
+use memento_sim::page_alloc as p;
+use memento_sim::Model;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::VecDeque;
+
+/// A request of the page-allocator stream.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum PageReq {
+    Walk(u64),
+    Arena(u64),
+    Exit,
+}
+
+/// Timing of the page allocator's environment.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PageTiming {
+    pub pte_lat_min: u64,
+    pub pte_lat_max: u64,
+    pub pte_stall: f64,
+    pub pte_rsp_stall: f64,
+    pub rsp_stall: f64,
+    pub os_gap_min: u64,
+    pub os_gap_max: u64,
+    pub os_req_stall: f64,
+    pub drain_stall: f64,
+}
+
+impl PageTiming {
+    /// Random stalls on every port; with `starve`, the OS answers refills very late.
+    pub fn stressed(starve: bool) -> Self {
+        PageTiming {
+            pte_lat_min: 1,
+            pte_lat_max: 10,
+            pte_stall: 0.3,
+            pte_rsp_stall: 0.2,
+            rsp_stall: 0.3,
+            os_gap_min: if starve { 200 } else { 1 },
+            os_gap_max: if starve { 3000 } else { 40 },
+            os_req_stall: 0.5,
+            drain_stall: 0.5,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct PageRunConfig {
+    pub params: Params,
+    pub mrs: u64,
+    pub root: u64,
+    pub seed: u64,
+    pub timing: PageTiming,
+    pub trace: Option<TraceWindow>,
+    /// Cycles any one wait may last before the run fails, naming the port.
+    pub watchdog: u64,
+}
+
+impl PageRunConfig {
+    pub fn new(seed: u64, timing: PageTiming) -> Self {
+        PageRunConfig {
+            params: Params::default(),
+            mrs: 1 << 44,
+            root: 0x80,
+            seed,
+            timing,
+            trace: None,
+            watchdog: 200_000,
+        }
+    }
+}
+
+/// What a page-allocator run did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct PageRunStats {
+    pub requests: u64,
+    pub cycles: u64,
+    pub starved_cycles: u64,
+    pub os_frames_given: u64,
+    pub os_frames_taken_back: u64,
+    pub model: PageStats,
+}
+
+/// A seeded random stream of page requests: phases of sparse faults, dense faults, repeats of
+/// mapped pages and faults outside the region, with arena pages between and an exit now and then.
+pub struct PageStream {
+    rng: ChaCha8Rng,
+    remaining: u64,
+    mrs: u64,
+    lane_bits: u32,
+    region: u64,
+    cursors: Vec<u64>,
+    arena_cursors: Vec<u64>,
+    touched: Vec<u64>,
+    phase_left: u64,
+    mode: u8,
+    /// Mean requests per function; each function's length is uniform in `[mean/2, 3*mean/2]`.
+    exit_every: u64,
+    function_left: u64,
+}
+
+impl PageStream {
+    pub fn new(seed: u64, requests: u64, params: &Params, mrs: u64, exit_every: u64) -> Self {
+        PageStream {
+            rng: seed::rng(seed, 0x9a6e),
+            remaining: requests,
+            mrs,
+            lane_bits: params.lane_bits,
+            region: 1 << params.region_log2(),
+            cursors: vec![0; params.classes as usize],
+            arena_cursors: vec![0; params.classes as usize],
+            touched: vec![],
+            phase_left: 0,
+            mode: 0,
+            exit_every,
+            function_left: 0,
+        }
+    }
+
+    fn lane(&mut self) -> u64 {
+        self.rng.gen_range(0..self.cursors.len() as u64)
+    }
+}
+
+impl Iterator for PageStream {
+    type Item = PageReq;
+
+    fn next(&mut self) -> Option<PageReq> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        if self.exit_every > 0 && self.function_left == 0 {
+            self.function_left = self
+                .rng
+                .gen_range(self.exit_every / 2..=self.exit_every * 3 / 2);
+        }
+        if self.exit_every > 0 && self.function_left == 1 {
+            self.function_left = 0;
+            self.cursors.iter_mut().for_each(|c| *c = 0);
+            self.arena_cursors.iter_mut().for_each(|c| *c = 0);
+            self.touched.clear();
+            return Some(PageReq::Exit);
+        }
+        self.function_left = self.function_left.saturating_sub(1);
+        if self.phase_left == 0 {
+            self.phase_left = self.rng.gen_range(50..800);
+            self.mode = self.rng.gen_range(0..3);
+        }
+        self.phase_left -= 1;
+        if self.rng.gen_range(0..10) == 0 {
+            let c = self.rng.gen_range(0..4);
+            let va = self.mrs + (c << self.lane_bits) + self.arena_cursors[c as usize];
+            self.arena_cursors[c as usize] += 1 << 16;
+            return Some(PageReq::Arena(va));
+        }
+        let r = self.rng.gen_range(0..100);
+        let va = if r < 3 {
+            // Outside the region, below or above it.
+            if self.rng.gen_bool(0.5) {
+                self.rng.gen_range(0..self.mrs)
+            } else {
+                self.mrs + self.region + self.rng.gen_range(0..1 << 40)
+            }
+        } else if r < 10 && !self.touched.is_empty() {
+            *self.touched.choose(&mut self.rng).unwrap()
+        } else {
+            match self.mode {
+                // Sparse: anywhere in the region, new tables at every level.
+                0 => self.mrs + self.rng.gen_range(0..self.region),
+                // Dense: consecutive pages in a few lanes.
+                1 => {
+                    let c = self.rng.gen_range(0..3);
+                    let v = self.mrs
+                        + (c << self.lane_bits)
+                        + (4 << 20)
+                        + self.cursors[c as usize] * 4096;
+                    self.cursors[c as usize] += 1;
+                    v
+                }
+                // Clustered: random pages within a few MiB of one lane.
+                _ => {
+                    let c = self.lane();
+                    self.mrs + (c << self.lane_bits) + self.rng.gen_range(0..8u64 << 20)
+                }
+            }
+        };
+        let va = va & !4095;
+        if va >= self.mrs && va < self.mrs + self.region {
+            self.touched.push(va);
+        }
+        Some(PageReq::Walk(va))
+    }
+}
+
+fn mismatch(
+    cycle: u64,
+    index: u64,
+    req: &str,
+    what: &str,
+    expected: String,
+    got: String,
+) -> Box<Mismatch> {
+    Box::new(Mismatch {
+        cycle,
+        command: index,
+        op: req.into(),
+        what: what.into(),
+        expected,
+        got,
+    })
+}
+
+/// Runs `stream` through the page allocator and its model.
+pub fn run(cfg: &PageRunConfig, stream: &mut PageStream) -> Result<PageRunStats, Box<Mismatch>> {
+    let t = &cfg.timing;
+    let mut rng = seed::rng(cfg.seed, 0x9a6f);
+    let mut dut = Model::new(&p::VTABLE);
+    let mut model = PageAllocModel::new(PoolGeometry::from((&cfg.params, cfg.mrs)), cfg.root);
+    let mut mem = TableMemory::default();
+    let mut os = OsSupply::new(0x1000, t.os_gap_min, t.os_gap_max);
+    let mut stats = PageRunStats::default();
+
+    dut.poke(p::RST, 1);
+    for _ in 0..2 {
+        dut.settle();
+        dut.step();
+    }
+    dut.poke(p::RST, 0);
+    for (sel, data) in [(0, cfg.mrs), (1, cfg.root)] {
+        dut.poke(p::CFG_VALID, 1);
+        dut.poke(p::CFG_SEL, sel);
+        dut.poke(p::CFG_DATA, data);
+        dut.settle();
+        dut.step();
+    }
+    dut.poke(p::CFG_VALID, 0);
+    let start = dut.cycle();
+
+    let mut next: Option<PageReq> = None;
+    let mut walk: Option<u64> = None;
+    let mut arena: Option<u64> = None;
+    let mut exit = false;
+    let mut outstanding: VecDeque<(u64, PageReq)> = VecDeque::new();
+    let mut issued = 0u64;
+    let mut done = false;
+    let mut last_progress = 0u64;
+
+    loop {
+        let cycle = dut.cycle() - start;
+        if let Some(w) = &cfg.trace {
+            if cycle == w.from {
+                let _ = dut.trace_on(&w.path, w.format);
+            }
+            if cycle == w.to {
+                let _ = dut.trace_off();
+            }
+        }
+        // Pull requests onto free ports, in stream order. An exit waits until nothing is outstanding.
+        loop {
+            if next.is_none() && !done {
+                next = stream.next();
+                done = next.is_none();
+            }
+            match next {
+                Some(PageReq::Walk(va)) if walk.is_none() && !exit => {
+                    walk = next.take().map(|_| va)
+                }
+                Some(PageReq::Arena(va)) if arena.is_none() && !exit => {
+                    arena = next.take().map(|_| va)
+                }
+                Some(PageReq::Exit)
+                    if walk.is_none() && arena.is_none() && outstanding.is_empty() && !exit =>
+                {
+                    exit = true;
+                    next = None;
+                }
+                _ => break,
+            }
+        }
+        let quiet = done
+            && next.is_none()
+            && walk.is_none()
+            && arena.is_none()
+            && !exit
+            && outstanding.is_empty();
+        if quiet
+            && model.expected_writes.is_empty()
+            && model.expected_drains.is_empty()
+            && !model.walking()
+        {
+            // Let the hardware finish any reclaim bookkeeping, then compare the pool.
+            if dut.peek(p::PTE_REQ_VALID) == 0 && dut.peek(p::DRAIN_VALID) == 0 {
+                break;
+            }
+        }
+
+        dut.poke(p::WALK_REQ_VALID, walk.is_some() as u64);
+        dut.poke(p::WALK_REQ_VA, walk.unwrap_or(0));
+        dut.poke(p::ARENA_REQ_VALID, arena.is_some() as u64);
+        dut.poke(p::ARENA_REQ_VA, arena.unwrap_or(0));
+        dut.poke(p::EXIT_VALID, exit as u64);
+        let walk_rsp_ready = !chance(&mut rng, t.rsp_stall);
+        let arena_rsp_ready = !chance(&mut rng, t.rsp_stall);
+        dut.poke(p::WALK_RSP_READY, walk_rsp_ready as u64);
+        dut.poke(p::ARENA_RSP_READY, arena_rsp_ready as u64);
+        let pte_req_ready = !chance(&mut rng, t.pte_stall);
+        dut.poke(p::PTE_REQ_READY, pte_req_ready as u64);
+        let pte_data = mem
+            .due(cycle)
+            .filter(|_| !chance(&mut rng, t.pte_rsp_stall));
+        dut.poke(p::PTE_RSP_VALID, pte_data.is_some() as u64);
+        dut.poke(p::PTE_RSP_RDATA, pte_data.unwrap_or(0));
+        let req_ready = !chance(&mut rng, t.os_req_stall);
+        dut.poke(p::REFILL_REQ_READY, req_ready as u64);
+        let offer = os.offer(cycle);
+        dut.poke(p::REFILL_VALID, offer.is_some() as u64);
+        dut.poke(p::REFILL_FRAME, offer.unwrap_or(0));
+        let drain_ready = !chance(&mut rng, t.drain_stall);
+        dut.poke(p::DRAIN_READY, drain_ready as u64);
+        dut.settle();
+
+        let front = outstanding
+            .front()
+            .map(|(i, r)| (*i, format!("{r:?}")))
+            .unwrap_or((issued, "idle".into()));
+        let fail = |what: &str, expected: String, got: String| {
+            mismatch(cycle, front.0, &front.1, what, expected, got)
+        };
+        stats.starved_cycles += dut.peek(p::STARVED);
+
+        // The OS side first: within a cycle its events precede a request taken the same cycle.
+        if dut.peek(p::REFILL_REQ_VALID) == 1 && req_ready {
+            let got = dut.peek(p::REFILL_REQ_COUNT);
+            match model.request_taken() {
+                Some(c) if c == got => os.request(c, cycle, &mut rng),
+                exp => {
+                    return Err(fail(
+                        "refill request differs",
+                        format!("{exp:?}"),
+                        format!("count {got}"),
+                    ))
+                }
+            }
+        }
+        if let Some(f) = offer.filter(|_| dut.peek(p::REFILL_READY) == 1) {
+            os.delivered(cycle, &mut rng);
+            model
+                .refill(f)
+                .map_err(|e| fail("refill", "a frame owed".into(), e))?;
+            last_progress = cycle;
+        }
+        if dut.peek(p::DRAIN_VALID) == 1 && drain_ready {
+            let got = dut.peek(p::DRAIN_FRAME);
+            match model.drain() {
+                Some(f) if f == got => os.take_back(f),
+                exp => {
+                    return Err(fail(
+                        "drained frame differs",
+                        format!("{exp:?}"),
+                        format!("{got:x}"),
+                    ))
+                }
+            }
+            last_progress = cycle;
+        }
+        if dut.peek(p::PTE_REQ_VALID) == 1 && pte_req_ready {
+            let addr = dut.peek(p::PTE_REQ_ADDR);
+            if dut.peek(p::PTE_REQ_WRITE) == 1 {
+                let value = dut.peek(p::PTE_REQ_WDATA);
+                match model.expected_writes.pop_front() {
+                    Some(w) if w == (addr, value) => {}
+                    exp => {
+                        return Err(fail(
+                            "table write differs",
+                            exp.map_or("no write".into(), |(a, v)| format!("[{a:x}] = {v:x}")),
+                            format!("[{addr:x}] = {value:x}"),
+                        ))
+                    }
+                }
+                mem.write(addr, value);
+            } else {
+                mem.start_read(addr, cycle + rng.gen_range(t.pte_lat_min..=t.pte_lat_max));
+            }
+            last_progress = cycle;
+        }
+        if pte_data.is_some() && dut.peek(p::PTE_RSP_READY) == 1 {
+            mem.pop_read();
+        }
+        if dut.peek(p::WALK_RSP_VALID) == 1 && walk_rsp_ready {
+            let got = if dut.peek(p::WALK_RSP_ERR) == 1 {
+                MapAnswer::OutOfRegion
+            } else {
+                MapAnswer::Frame(dut.peek(p::WALK_RSP_FRAME))
+            };
+            match model.expected_answers.pop_front() {
+                Some((Requester::Walker, a)) if a == got => {}
+                exp => {
+                    return Err(fail(
+                        "walk answer differs",
+                        format!("{exp:?}"),
+                        format!("{got:?}"),
+                    ))
+                }
+            }
+            outstanding.pop_front();
+            last_progress = cycle;
+        }
+        if dut.peek(p::ARENA_RSP_VALID) == 1 && arena_rsp_ready {
+            match model.expected_answers.pop_front() {
+                Some((Requester::Arena, MapAnswer::Frame(_))) => {}
+                exp => {
+                    return Err(fail(
+                        "arena answer differs",
+                        format!("{exp:?}"),
+                        "arena mapped".into(),
+                    ))
+                }
+            }
+            outstanding.pop_front();
+            last_progress = cycle;
+        }
+        if exit && dut.peek(p::EXIT_READY) == 1 {
+            model.exit();
+            exit = false;
+            stats.requests += 1;
+            last_progress = cycle;
+        } else if let Some(va) = walk.filter(|_| dut.peek(p::WALK_REQ_READY) == 1) {
+            model.start_map(va, Requester::Walker);
+            outstanding.push_back((issued, PageReq::Walk(va)));
+            walk = None;
+            issued += 1;
+            stats.requests += 1;
+            last_progress = cycle;
+        } else if let Some(va) = arena.filter(|_| dut.peek(p::ARENA_REQ_READY) == 1) {
+            model.start_map(va, Requester::Arena);
+            outstanding.push_back((issued, PageReq::Arena(va)));
+            arena = None;
+            issued += 1;
+            stats.requests += 1;
+            last_progress = cycle;
+        }
+        model.end_of_cycle();
+        model.conserves_frames().map_err(|e| {
+            fail(
+                "frames not conserved",
+                "frames in = pool + mapped + drained".into(),
+                e,
+            )
+        })?;
+        dut.step();
+        if dut.rtl_errors() > 0 {
+            return Err(fail(
+                "RTL assertion failed (its message is printed above)",
+                "no $error".into(),
+                format!("{} errors", dut.rtl_errors()),
+            ));
+        }
+        if cycle - last_progress > cfg.watchdog {
+            let port = if dut.peek(p::STARVED) == 1 {
+                format!(
+                    "the refill stream: the pool is starved and the OS still owes {} frames",
+                    os.owed()
+                )
+            } else if mem.reads_in_flight() > 0 || dut.peek(p::PTE_REQ_VALID) == 1 {
+                "the table port (pte_req / pte_rsp)".into()
+            } else if dut.peek(p::DRAIN_VALID) == 1 {
+                "the drain stream (drain_ready)".into()
+            } else if !outstanding.is_empty() {
+                "the walk / arena response ports".into()
+            } else {
+                "the request ports (walk_req / arena_req / exit)".into()
+            };
+            return Err(fail(
+                "watchdog: no progress",
+                format!("progress within {} cycles", cfg.watchdog),
+                format!("waiting on {port}"),
+            ));
+        }
+    }
+    let cycle = dut.cycle() - start;
+    let count = dut.peek(p::POOL_COUNT);
+    if count != model.pool_len() as u64 {
+        return Err(mismatch(
+            cycle,
+            issued,
+            "end of run",
+            "pool count differs",
+            model.pool_len().to_string(),
+            count.to_string(),
+        ));
+    }
+    stats.cycles = cycle;
+    stats.os_frames_given = os.given;
+    stats.os_frames_taken_back = os.taken_back;
+    stats.model = model.stats.clone();
+    Ok(stats)
+}

@@ -1,0 +1,48 @@
+//! The page allocator's RTL (Verilated) against its golden model, with random stalls on every
+//! port. Seeds come from `MEMENTO_SEED` or are fresh and printed on failure.
+
+use memento_tb::page_harness::{run, PageRunConfig, PageStream, PageTiming};
+use memento_tb::seed;
+
+fn replay_hint(test: &str, seed: u64) -> String {
+    format!(
+        "replay: MEMENTO_SEED={seed} cargo test --release -p memento-tb --test page_alloc {test}"
+    )
+}
+
+fn check(
+    test: &str,
+    s: u64,
+    requests: u64,
+    exit_every: u64,
+    starve: bool,
+) -> memento_tb::page_harness::PageRunStats {
+    let cfg = PageRunConfig::new(s, PageTiming::stressed(starve));
+    let mut stream = PageStream::new(s, requests, &cfg.params, cfg.mrs, exit_every);
+    run(&cfg, &mut stream).unwrap_or_else(|m| panic!("seed {s}: {m}\n{}", replay_hint(test, s)))
+}
+
+#[test]
+fn fault_storms_with_exits() {
+    let s = seed::seed();
+    let st = check("fault_storms_with_exits", s, 6_000, 1_500, false);
+    let m = &st.model;
+    assert!(
+        m.exits >= 3 && m.tables_allocated > 0 && m.out_of_region > 0,
+        "seed {s}: {st:?}"
+    );
+    assert!(
+        m.frames_returned_at_exit > 0 && m.already_mapped > 0,
+        "seed {s}: {st:?}"
+    );
+}
+
+#[test]
+fn starved_pool_stalls_and_recovers() {
+    let s = seed::seed();
+    let st = check("starved_pool_stalls_and_recovers", s, 1_500, 0, true);
+    assert!(
+        st.starved_cycles > 0 && st.model.starved_walks > 0,
+        "seed {s}: the pool ran empty: {st:?}"
+    );
+}
