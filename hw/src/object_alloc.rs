@@ -23,6 +23,8 @@
 //!   `hdr_rsp_*` returns read data; writes have no response.
 //! - `arena_req_*`: ask the page allocator to map the first page of a new arena at `va`;
 //!   `arena_rsp_valid` says it is mapped (its header reads as zero).
+//! - `exit_valid` / `exit_ready`: an EXIT hands the end of the function to the page allocator,
+//!   which reclaims the region; EXIT is answered once that handshake is done.
 //!
 //! Latency: a command that hits the HOT is answered the cycle after it is accepted, and a new
 //! command is accepted in the cycle a hit answers, so hits run at one per cycle. A miss stays in
@@ -70,6 +72,7 @@ pub enum HoaState {
     FreeReq,
     FreeWait,
     FreeWrite,
+    ExitReq,
     Respond,
 }
 
@@ -102,6 +105,8 @@ pub struct ObjectAlloc {
     pub arena_req_va: Signal<Out, Bits<48>>,
     pub arena_rsp_valid: Signal<In, Bit>,
     pub arena_rsp_ready: Signal<Out, Bit>,
+    pub exit_valid: Signal<Out, Bit>,
+    pub exit_ready: Signal<In, Bit>,
 
     size_class: SizeClass,
     lowest_free: LowestFree,
@@ -186,6 +191,8 @@ impl ObjectAlloc {
             arena_req_va: Default::default(),
             arena_rsp_valid: Default::default(),
             arena_rsp_ready: Default::default(),
+            exit_valid: Default::default(),
+            exit_ready: Default::default(),
             size_class: SizeClass::new(p),
             lowest_free: LowestFree::new(p),
             slot_calc: SlotCalc::new(p),
@@ -283,6 +290,7 @@ impl Logic for ObjectAlloc {
         self.arena_req_valid.next = false;
         self.arena_req_va.next = self.src_va.q.val();
         self.arena_rsp_ready.next = false;
+        self.exit_valid.next = false;
         self.hot.wr_en.next = false;
         self.hot.wr_index.next = self.ex_cls.q.val();
         self.hot.wr_data.next = 0.into();
@@ -420,10 +428,7 @@ impl Logic for ObjectAlloc {
                         self.state.d.next = HoaState::FreeReq;
                     }
                 } else if self.ex_op.q.val() == 2 {
-                    self.rsp_valid.next = true;
-                    self.rsp_status.next = 0.into();
-                    self.hot.clear_all.next = self.rsp_ready.val();
-                    self.class_table.clear_all.next = self.rsp_ready.val();
+                    self.state.d.next = HoaState::ExitReq;
                 } else {
                     self.rsp_valid.next = true;
                     self.rsp_status.next = 2.into();
@@ -520,6 +525,17 @@ impl Logic for ObjectAlloc {
                 self.hdr_req_valid.next = true;
                 self.hdr_req_write.next = true;
                 if self.hdr_req_ready.val() {
+                    self.rsp_status_q.d.next = 0.into();
+                    self.state.d.next = HoaState::Respond;
+                }
+            }
+            HoaState::ExitReq => {
+                // The page allocator takes the exit (it reclaims the region); the HOT and the
+                // class table empty in the same cycle.
+                self.exit_valid.next = true;
+                if self.exit_ready.val() {
+                    self.hot.clear_all.next = true;
+                    self.class_table.clear_all.next = true;
                     self.rsp_status_q.d.next = 0.into();
                     self.state.d.next = HoaState::Respond;
                 }

@@ -277,6 +277,8 @@ impl Bench {
             dut.poke(p::ARENA_REQ_READY, arena_req_ready as u64);
             let arena_rsp = arena.due(cycle);
             dut.poke(p::ARENA_RSP_VALID, arena_rsp as u64);
+            let exit_ready = !chance(rng, t.arena_stall);
+            dut.poke(p::EXIT_READY, exit_ready as u64);
             dut.settle();
 
             // Sample this cycle's handshakes.
@@ -345,6 +347,21 @@ impl Bench {
                     stats.arena_creations += 1;
                     mem.zero_page(dut.peek(p::ARENA_REQ_VA), page);
                     arena.request(cycle + rng.gen_range(t.arena_lat_min..=t.arena_lat_max));
+                }
+            }
+            if dut.peek(p::EXIT_VALID) == 1 && exit_ready {
+                match pending.front_mut() {
+                    Some(front) if front.op == Op::Exit => front.port_traffic = true,
+                    _ => {
+                        return Err(fail(
+                            cycle,
+                            *issued,
+                            Op::Exit,
+                            "exit handshake with no EXIT outstanding",
+                            "no exit_valid".into(),
+                            "exit_valid".into(),
+                        ))
+                    }
                 }
             }
             if hdr_data.is_some() && dut.peek(p::HDR_RSP_READY) == 1 {
