@@ -5,6 +5,7 @@
 //! them after the block (`object_alloc`, `object_alloc$hot`, ...) so that several generated
 //! designs can sit side by side and the file name matches the module.
 
+use crate::memento_core::MementoCore;
 use crate::object_alloc::ObjectAlloc;
 use crate::page_alloc::PageAlloc;
 use crate::params::{ParamError, Params};
@@ -15,6 +16,7 @@ use rust_hdl::prelude::*;
 pub enum Design {
     ObjectAlloc,
     PageAlloc,
+    MementoCore,
 }
 
 /// A generated design: a block, the parameters it is built for and its module name.
@@ -44,6 +46,16 @@ pub fn variants() -> Vec<Variant> {
             design: Design::PageAlloc,
             params: Params::default(),
         },
+        Variant {
+            name: "memento_core",
+            design: Design::MementoCore,
+            params: Params::default(),
+        },
+        Variant {
+            name: "memento_core_corner",
+            design: Design::MementoCore,
+            params: Params::corner(),
+        },
     ]
 }
 
@@ -61,6 +73,11 @@ fn raw_verilog(design: Design, params: &Params) -> Result<String, ParamError> {
         }
         Design::PageAlloc => {
             let mut uut = PageAlloc::new(params)?;
+            uut.connect_all();
+            generate_verilog(&uut)
+        }
+        Design::MementoCore => {
+            let mut uut = MementoCore::new(params)?;
             uut.connect_all();
             generate_verilog(&uut)
         }

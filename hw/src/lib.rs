@@ -2,7 +2,8 @@
 //!
 //! One file per block: [`size_class`], [`hot`], [`lowest_free`], [`slot_calc`], [`class_table`]
 //! (with the shared [`class_ram`] storage) and the control FSM in [`object_alloc`]; the page
-//! allocator's [`page_pool`] (on [`frame_stack`]) and [`page_mapper`], joined in [`page_alloc`]. [`params`]
+//! allocator's [`page_pool`] (on [`frame_stack`]) and [`page_mapper`], joined in [`page_alloc`];
+//! both together in [`memento_core`]. [`params`]
 //! holds the generator parameters and their checks, [`emit`] writes Verilog.
 pub mod class_ram;
 pub mod class_table;
@@ -10,6 +11,7 @@ pub mod emit;
 pub mod frame_stack;
 pub mod hot;
 pub mod lowest_free;
+pub mod memento_core;
 pub mod object_alloc;
 pub mod page_alloc;
 pub mod page_mapper;

@@ -140,6 +140,7 @@ impl Logic for PageAlloc {
         self.mapper.pte_rsp_valid.next = self.pte_rsp_valid.val();
         self.mapper.pte_rsp_rdata.next = self.pte_rsp_rdata.val();
         self.mapper.pool_drain_valid.next = self.pool.drain_valid.val();
+        self.mapper.pool_refill_fire.next = self.pool.refill_fire.val();
         self.mapper.take_ready.next = self.pool.take_ready.val();
         self.mapper.take_frame.next = self.pool.take_frame.val();
         self.mapper.give_ready.next = self.pool.give_ready.val();

@@ -25,8 +25,9 @@
 //!   back as its leaf entry is read; a table frame after its subtree; a root entry is then written
 //!   zero. The root is empty afterwards and no frame is lost or given twice.
 //!
-//! Requests are taken one at a time, exit first, then faults, then arenas, and only when the pool
-//! offers no drain (so an offered drain is never withdrawn). Storage: about 400 flops.
+//! Requests are taken one at a time, exit first, then faults, then arenas, and only in a cycle in
+//! which the pool neither offers a drain (so an offered drain is never withdrawn) nor takes a
+//! refill frame (so the order of refills and requests is plain at the ports). Storage: about 400 flops.
 
 use crate::params::Params;
 use rust_hdl::prelude::*;
@@ -80,6 +81,7 @@ pub struct PageMapper {
     /// To the pool: a walk or reclaim is in progress.
     pub busy: Signal<Out, Bit>,
     pub pool_drain_valid: Signal<In, Bit>,
+    pub pool_refill_fire: Signal<In, Bit>,
     pub take_valid: Signal<Out, Bit>,
     pub take_ready: Signal<In, Bit>,
     pub take_frame: Signal<In, Bits<40>>,
@@ -148,6 +150,7 @@ impl PageMapper {
             pte_rsp_rdata: Default::default(),
             busy: Default::default(),
             pool_drain_valid: Default::default(),
+            pool_refill_fire: Default::default(),
             take_valid: Default::default(),
             take_ready: Default::default(),
             take_frame: Default::default(),
@@ -250,7 +253,7 @@ impl Logic for PageMapper {
             self.root.d.next = self.cfg_data.val().get_bits::<40>(0);
         }
 
-        self.start.next = !self.pool_drain_valid.val();
+        self.start.next = !self.pool_drain_valid.val() & !self.pool_refill_fire.val();
         match self.state.q.val() {
             MapState::Idle => {
                 if self.start.val() {

@@ -20,7 +20,8 @@
 //!   waits on a full pool.
 //! - When the mapper is idle, refills enter and frames above `HIGH` drain. A refill waits while a
 //!   drain is offered. The mapper does not start while a drain is offered, so an offered drain is
-//!   never withdrawn.
+//!   never withdrawn, nor in a cycle in which a refill frame enters (`refill_fire`), so a request
+//!   always sees the pool as the refills before it left it.
 //! - A refill request (`refill_req_count = HIGH - count`) is raised when, after a cycle's
 //!   operation, the count is below `LOW`, no frames are outstanding and no request is pending.
 //!   The OS then owes exactly that many frames.
@@ -57,6 +58,8 @@ pub struct PagePool {
     pub drain_frame: Signal<Out, Bits<40>>,
     pub starved: Signal<Out, Bit>,
     pub count: Signal<Out, Bits<13>>,
+    /// A refill frame enters this cycle (the mapper takes no request in such a cycle).
+    pub refill_fire: Signal<Out, Bit>,
 
     stack: FrameStack,
     low: DFF<Bits<13>>,
@@ -71,7 +74,6 @@ pub struct PagePool {
 
     take_fire: Signal<Local, Bit>,
     give_fire: Signal<Local, Bit>,
-    refill_fire: Signal<Local, Bit>,
     drain_fire: Signal<Local, Bit>,
     count_next: Signal<Local, Bits<13>>,
     outstanding_next: Signal<Local, Bits<13>>,
@@ -103,6 +105,7 @@ impl PagePool {
             drain_frame: Default::default(),
             starved: Default::default(),
             count: Default::default(),
+            refill_fire: Default::default(),
             stack: FrameStack::new(p.pool as usize),
             low: Default::default(),
             high: Default::default(),
@@ -114,7 +117,6 @@ impl PagePool {
             high_reset: Constant::new((p.high as u64).to_bits()),
             take_fire: Default::default(),
             give_fire: Default::default(),
-            refill_fire: Default::default(),
             drain_fire: Default::default(),
             count_next: Default::default(),
             outstanding_next: Default::default(),

@@ -101,7 +101,7 @@ struct Pending {
     refill: bool,
 }
 
-fn bytes(w: &[u32; 16]) -> [u8; 64] {
+pub(crate) fn bytes(w: &[u32; 16]) -> [u8; 64] {
     let mut l = [0u8; 64];
     for (i, x) in w.iter().enumerate() {
         l[i * 4..i * 4 + 4].copy_from_slice(&x.to_le_bytes());
@@ -109,16 +109,16 @@ fn bytes(w: &[u32; 16]) -> [u8; 64] {
     l
 }
 
-fn fmt_op(op: Op) -> String {
+pub(crate) fn fmt_op(op: Op) -> String {
     let (name, arg) = op.log_fields();
     format!("{name} {arg:x}")
 }
 
-fn fmt_rsp(r: Response) -> String {
+pub(crate) fn fmt_rsp(r: Response) -> String {
     format!("{} {:x}", r.status.name(), r.ptr)
 }
 
-fn fmt_write(w: &HeaderWrite) -> String {
+pub(crate) fn fmt_write(w: &HeaderWrite) -> String {
     let h = crate::model::object_alloc::Header::from_line(&w.line);
     format!(
         "header write {:x}: bitmap {:016x}{:016x}{:016x}{:016x} next {:x} count {} state {}",

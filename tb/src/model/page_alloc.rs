@@ -170,8 +170,8 @@ impl PageAllocModel {
     }
 
     /// The end of a cycle: frames owed from before an exit can lift the pool above HIGH again;
-    /// the idle pool offers them to the drain before the mapper takes another request. (A request
-    /// taken in the same cycle as such a refill came first, and uses the frame.)
+    /// the idle pool offers them to the drain before the mapper takes another request (it takes
+    /// none in a cycle in which a refill frame enters).
     pub fn end_of_cycle(&mut self) {
         if self.walk.is_none() {
             self.drain_above_high();
