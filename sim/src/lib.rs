@@ -45,12 +45,15 @@ pub struct VTable {
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
-/// The compiled model of the object allocator built for `params`, if the project builds one
+/// The compiled model of `design` built for `params`, if the project builds that variant
 /// (see `memento_hw::emit::variants`).
-pub fn object_alloc_for(params: &memento_hw::Params) -> Option<&'static VTable> {
+pub fn model_for(
+    design: memento_hw::emit::Design,
+    params: &memento_hw::Params,
+) -> Option<&'static VTable> {
     let name = memento_hw::emit::variants()
         .into_iter()
-        .find(|v| &v.params == params)?
+        .find(|v| v.design == design && &v.params == params)?
         .name;
     VARIANTS.iter().find(|(n, _)| *n == name).map(|(_, vt)| *vt)
 }

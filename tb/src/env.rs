@@ -77,6 +77,11 @@ impl HeaderMemory {
     /// Queues a read whose data is due at `due`.
     pub fn start_read(&mut self, va: u64, due: u64) {
         let data = self.read_now(va);
+        self.start_read_data(data, due);
+    }
+
+    /// Queues read data that another memory supplied.
+    pub fn start_read_data(&mut self, data: [u32; 16], due: u64) {
         self.reads.push_back((due, data));
     }
 

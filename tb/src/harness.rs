@@ -144,12 +144,13 @@ pub struct Bench {
 impl Bench {
     /// Builds the model, resets it and configures `MRS`.
     pub fn new(cfg: RunConfig) -> Self {
-        let vt = memento_sim::object_alloc_for(&cfg.params).unwrap_or_else(|| {
-            panic!(
-                "no compiled object_alloc for {:?}: add it to memento_hw::emit::variants",
-                cfg.params
-            )
-        });
+        let vt = memento_sim::model_for(memento_hw::emit::Design::ObjectAlloc, &cfg.params)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no compiled object_alloc for {:?}: add it to memento_hw::emit::variants",
+                    cfg.params
+                )
+            });
         assert_eq!(
             vt.ports,
             p::PORTS,

@@ -4,11 +4,13 @@
 
 use crate::env::{chance, OsSupply, TableMemory};
 use crate::harness::{Mismatch, TraceWindow};
-use crate::model::page_alloc::{MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester};
+use crate::model::page_alloc::{
+    MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester, TableAccess,
+};
 use crate::seed;
 use memento_hw::Params;
 use memento_sim::page_alloc as p;
-use memento_sim::Model;
+use memento_sim::{Model, Port};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -202,6 +204,41 @@ impl Iterator for PageStream {
     }
 }
 
+/// The table-port request signals of a design.
+pub(crate) struct PtePorts {
+    pub addr: Port,
+    pub write: Port,
+    pub wdata: Port,
+}
+
+const PTE_PORTS: PtePorts = PtePorts {
+    addr: p::PTE_REQ_ADDR,
+    write: p::PTE_REQ_WRITE,
+    wdata: p::PTE_REQ_WDATA,
+};
+
+/// The table access the hardware makes this cycle, checked against the next one the model
+/// expects; on a difference, (expected, got).
+pub(crate) fn table_access(
+    dut: &mut Model,
+    ports: &PtePorts,
+    expected: &mut VecDeque<TableAccess>,
+) -> Result<TableAccess, (String, String)> {
+    let addr = dut.peek(ports.addr);
+    let got = if dut.peek(ports.write) == 1 {
+        TableAccess::Write(addr, dut.peek(ports.wdata))
+    } else {
+        TableAccess::Read(addr)
+    };
+    match expected.pop_front() {
+        Some(exp) if exp == got => Ok(got),
+        exp => Err((
+            exp.map_or("no access".into(), |e| e.to_string()),
+            got.to_string(),
+        )),
+    }
+}
+
 fn mismatch(
     cycle: u64,
     index: u64,
@@ -294,7 +331,7 @@ pub fn run(cfg: &PageRunConfig, stream: &mut PageStream) -> Result<PageRunStats,
             && !exit
             && outstanding.is_empty();
         if quiet
-            && model.expected_writes.is_empty()
+            && model.expected_accesses.is_empty()
             && model.expected_drains.is_empty()
             && !model.walking()
         {
@@ -374,22 +411,13 @@ pub fn run(cfg: &PageRunConfig, stream: &mut PageStream) -> Result<PageRunStats,
             last_progress = cycle;
         }
         if dut.peek(p::PTE_REQ_VALID) == 1 && pte_req_ready {
-            let addr = dut.peek(p::PTE_REQ_ADDR);
-            if dut.peek(p::PTE_REQ_WRITE) == 1 {
-                let value = dut.peek(p::PTE_REQ_WDATA);
-                match model.expected_writes.pop_front() {
-                    Some(w) if w == (addr, value) => {}
-                    exp => {
-                        return Err(fail(
-                            "table write differs",
-                            exp.map_or("no write".into(), |(a, v)| format!("[{a:x}] = {v:x}")),
-                            format!("[{addr:x}] = {value:x}"),
-                        ))
-                    }
+            match table_access(&mut dut, &PTE_PORTS, &mut model.expected_accesses)
+                .map_err(|(e, g)| fail("table access differs", e, g))?
+            {
+                TableAccess::Write(addr, value) => mem.write(addr, value),
+                TableAccess::Read(addr) => {
+                    mem.start_read(addr, cycle + rng.gen_range(t.pte_lat_min..=t.pte_lat_max))
                 }
-                mem.write(addr, value);
-            } else {
-                mem.start_read(addr, cycle + rng.gen_range(t.pte_lat_min..=t.pte_lat_max));
             }
             last_progress = cycle;
         }

@@ -4,12 +4,23 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// A histogram of command latencies in cycles.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Default, Serialize)]
 pub struct LatencyHist {
     counts: Vec<u64>,
     pub n: u64,
     pub sum: u64,
     pub max: u64,
+}
+
+impl std::fmt::Debug for LatencyHist {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.summary();
+        write!(
+            f,
+            "n {} mean {:.2} p50 {} p99 {} max {}",
+            s.n, s.mean, s.p50, s.p99, s.max
+        )
+    }
 }
 
 impl LatencyHist {

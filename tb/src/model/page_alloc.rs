@@ -2,8 +2,8 @@
 //!
 //! It is driven by the events the testbench sees at the allocator's outer ports, in cycle order:
 //! a map request taken, a refill frame delivered, a refill request taken, an exit taken. From
-//! them it predicts every table entry written, every walk answer, every refill request's count
-//! and every frame drained, following the pool's arbitration rules (docs/design.md); the
+//! them it predicts every table-port access (each entry read and written, in order), every walk
+//! answer, every refill request's count and every frame drained, following the pool's arbitration rules (docs/design.md); the
 //! testbench calls [`PageAllocModel::end_of_cycle`] after each cycle's events. The mapper
 //! owns the pool during a walk or reclaim, except that a walk waiting on an empty pool takes the
 //! next refill frame, and a give waiting on a full pool lets the top frame drain first.
@@ -20,6 +20,22 @@ pub fn pte(frame: u64) -> u64 {
 /// The frame an entry points at.
 pub fn pte_frame(e: u64) -> u64 {
     (e >> 12) & ((1 << 40) - 1)
+}
+
+/// One access of the table port.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TableAccess {
+    Read(u64),
+    Write(u64, u64),
+}
+
+impl std::fmt::Display for TableAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TableAccess::Read(a) => write!(f, "read [{a:x}]"),
+            TableAccess::Write(a, v) => write!(f, "write [{a:x}] = {v:x}"),
+        }
+    }
 }
 
 /// Who asked for a mapping.
@@ -63,7 +79,8 @@ struct Walk {
     va: u64,
     level: u32,
     table: u64,
-    /// The current table was just created: its entries are all missing.
+    /// The entry at this level is known missing (its table was just created, or it was read and
+    /// the walk waits for a frame): take a frame without reading.
     fresh: bool,
     who: Requester,
 }
@@ -96,8 +113,8 @@ pub struct PageAllocModel {
     walk: Option<Walk>,
     mapped: HashSet<u64>,
     pub stats: PageStats,
-    /// Table entries the hardware must write next, in order: (physical address, value).
-    pub expected_writes: VecDeque<(u64, u64)>,
+    /// Table-port accesses the hardware must make next, in order.
+    pub expected_accesses: VecDeque<TableAccess>,
     /// Answers the hardware must give next, in order.
     pub expected_answers: VecDeque<(Requester, MapAnswer)>,
     /// Frames the hardware must drain next, in order.
@@ -117,7 +134,7 @@ impl PageAllocModel {
             walk: None,
             mapped: HashSet::new(),
             stats: PageStats::default(),
-            expected_writes: VecDeque::new(),
+            expected_accesses: VecDeque::new(),
             expected_answers: VecDeque::new(),
             expected_drains: VecDeque::new(),
         };
@@ -196,11 +213,19 @@ impl PageAllocModel {
         self.tables.get(&table).map_or(0, |t| t[i as usize])
     }
 
+    /// The hardware reads entry `i` of `table`.
+    fn read_entry(&mut self, table: u64, i: u64) -> u64 {
+        self.expected_accesses
+            .push_back(TableAccess::Read(table * 4096 + i * 8));
+        self.entry(table, i)
+    }
+
     fn set_entry(&mut self, table: u64, i: u64, v: u64) {
         self.tables
             .entry(table)
             .or_insert_with(|| Box::new([0; 512]))[i as usize] = v;
-        self.expected_writes.push_back((table * 4096 + i * 8, v));
+        self.expected_accesses
+            .push_back(TableAccess::Write(table * 4096 + i * 8, v));
     }
 
     fn index(va: u64, level: u32) -> u64 {
@@ -235,7 +260,7 @@ impl PageAllocModel {
         while let Some(mut w) = self.walk.take() {
             let i = Self::index(w.va, w.level);
             if !w.fresh {
-                let e = self.entry(w.table, i);
+                let e = self.read_entry(w.table, i);
                 if e & 1 == 1 {
                     if w.level == 1 {
                         self.stats.already_mapped += 1;
@@ -250,6 +275,8 @@ impl PageAllocModel {
                 }
             }
             let Some(f) = self.pool.pop() else {
+                // Wait for a refill; the entry is known missing, so it is not read again.
+                w.fresh = true;
                 self.walk = Some(w);
                 return;
             };
@@ -288,7 +315,7 @@ impl PageAllocModel {
 
     fn reclaim(&mut self, level: u32, table: u64) {
         for i in 0..512 {
-            let e = self.entry(table, i);
+            let e = self.read_entry(table, i);
             if e & 1 == 1 {
                 let f = pte_frame(e);
                 if level > 1 {
@@ -307,7 +334,7 @@ impl PageAllocModel {
         );
         self.stats.exits += 1;
         for i in 0..512 {
-            let e = self.entry(self.root, i);
+            let e = self.read_entry(self.root, i);
             if e & 1 == 1 {
                 let f = pte_frame(e);
                 self.reclaim(3, f);
@@ -370,13 +397,15 @@ mod tests {
             m.expected_answers.pop_front(),
             Some((Requester::Walker, MapAnswer::Frame(144)))
         );
-        let w: Vec<_> = m.expected_writes.drain(..).collect();
-        assert_eq!(w.len(), 4);
-        assert_eq!(w[0], (7 * 4096 + 32 * 8, pte(147)));
-        assert_eq!(w[3], (145 * 4096 + 5 * 8, pte(144)));
-        // The neighbour page needs only its data frame.
+        let a: Vec<_> = m.expected_accesses.drain(..).collect();
+        // The root entry is read and found missing; below a new table nothing is read.
+        assert_eq!(a[0], TableAccess::Read(7 * 4096 + 32 * 8));
+        assert_eq!(a[1], TableAccess::Write(7 * 4096 + 32 * 8, pte(147)));
+        assert_eq!(a[4], TableAccess::Write(145 * 4096 + 5 * 8, pte(144)));
+        assert_eq!(a.len(), 5);
+        // The neighbour page: four reads down to the missing leaf, then its data frame.
         m.start_map((1 << 44) + 0x6000, Requester::Arena);
-        assert_eq!(m.expected_writes.len(), 1);
+        assert_eq!(m.expected_accesses.len(), 5);
         assert_eq!(m.stats.tables_allocated, 3);
         m.conserves_frames().unwrap();
     }
@@ -388,7 +417,7 @@ mod tests {
         assert!(m.walking(), "no frames yet: the walk waits");
         fill(&mut m, 10);
         assert!(!m.walking());
-        assert_eq!(m.expected_writes.len(), 4);
+        assert_eq!(m.expected_accesses.len(), 5);
     }
 
     #[test]
@@ -399,7 +428,7 @@ mod tests {
             m.start_map((1 << 44) + (k << 30) + (k << 12), Requester::Walker);
         }
         assert!(m.pool_len() < 16);
-        m.expected_writes.clear();
+        m.expected_accesses.clear();
         m.exit();
         assert!(m.root_is_empty());
         assert_eq!(m.mapped_len(), 0);

@@ -1,0 +1,787 @@
+//! `memento_core` end to end: commands through the object allocator, arenas mapped by the page
+//! allocator, and the program's own accesses through an MMU model.
+//!
+//! The core issues one command at a time and uses its answer like a program would: it writes a
+//! pattern into every object it allocates (touching each page, so a missing page faults to the
+//! page allocator through the walker port) and checks the pattern before it frees the object.
+//! Header lines and object bytes live in one physical memory, reached through the page table the
+//! hardware builds; a frame reads as zero from the moment a table entry maps it.
+//!
+//! Both golden models run beside it: the object allocator's predicts every response and header
+//! write, the page allocator's every table write, walk answer, refill request and drained frame.
+//! Arena maps and exits reach the page allocator inside the design; the page model starts them
+//! at the first table access after the command that causes them once it expects no other access
+//! (a reclaim may still be running after its EXIT was answered). Nothing reaches the pool in
+//! between: the mapper does not start in a refill cycle and is busy afterwards.
+
+use crate::env::EnvTiming;
+use crate::env::{chance, HeaderMemory, OsSupply, TableMemory};
+use crate::harness::{bytes, fmt_op, fmt_rsp, fmt_write, Mismatch, Next, Stimulus, TraceWindow};
+use crate::model::object_alloc::{
+    Geometry, HeaderWrite, ObjectAllocModel, Op, Path, Response, Status,
+};
+use crate::model::page_alloc::{
+    MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester, TableAccess,
+};
+use crate::page_harness::{table_access, PageTiming, PtePorts};
+use crate::seed;
+use crate::stats::RunStats;
+use memento_hw::object_alloc::{
+    OP_ALLOC, OP_EXIT, OP_FREE, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
+};
+use memento_hw::Params;
+use memento_sim::memento_core as p;
+use memento_sim::Model;
+use rand::Rng;
+use std::collections::{HashMap, VecDeque};
+use std::io::Write;
+
+#[derive(Clone)]
+pub struct CoreRunConfig {
+    pub params: Params,
+    pub mrs: u64,
+    pub root: u64,
+    pub seed: u64,
+    pub hoa_timing: EnvTiming,
+    pub page_timing: PageTiming,
+    pub trace: Option<TraceWindow>,
+    /// Cycles any one wait may last before the run fails, naming the port.
+    pub watchdog: u64,
+    /// End the run with an EXIT (if the stream did not), so every frame comes back.
+    pub final_exit: bool,
+}
+
+impl CoreRunConfig {
+    pub fn new(seed: u64, stressed: bool) -> Self {
+        CoreRunConfig {
+            params: Params::default(),
+            mrs: 1 << 44,
+            root: 0x80,
+            seed,
+            hoa_timing: if stressed {
+                EnvTiming::stressed()
+            } else {
+                EnvTiming::fixed(4, 4)
+            },
+            page_timing: if stressed {
+                PageTiming::stressed(false)
+            } else {
+                PageTiming {
+                    pte_lat_min: 30,
+                    pte_lat_max: 30,
+                    pte_stall: 0.0,
+                    pte_rsp_stall: 0.0,
+                    rsp_stall: 0.0,
+                    os_gap_min: 2000,
+                    os_gap_max: 2000,
+                    os_req_stall: 0.0,
+                    drain_stall: 0.0,
+                }
+            },
+            trace: None,
+            watchdog: 500_000,
+            final_exit: true,
+        }
+    }
+}
+
+/// What a `memento_core` run did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct CoreRunStats {
+    pub hoa: RunStats,
+    pub pages: PageStats,
+    pub starved_cycles: u64,
+    pub os_frames_given: u64,
+    pub os_frames_taken_back: u64,
+    pub frames_lost: u64,
+    pub objects_checked: u64,
+    pub walker_faults: u64,
+}
+
+impl CoreRunStats {
+    pub fn merge(&mut self, o: &CoreRunStats) {
+        self.hoa.merge(&o.hoa);
+        let (a, b) = (&mut self.pages, &o.pages);
+        a.maps += b.maps;
+        a.pages_mapped += b.pages_mapped;
+        a.tables_allocated += b.tables_allocated;
+        a.already_mapped += b.already_mapped;
+        a.out_of_region += b.out_of_region;
+        a.exits += b.exits;
+        a.frames_returned_at_exit += b.frames_returned_at_exit;
+        a.frames_in += b.frames_in;
+        a.frames_drained += b.frames_drained;
+        a.refill_requests += b.refill_requests;
+        a.starved_walks += b.starved_walks;
+        self.starved_cycles += o.starved_cycles;
+        self.os_frames_given += o.os_frames_given;
+        self.os_frames_taken_back += o.os_frames_taken_back;
+        self.frames_lost += o.frames_lost;
+        self.objects_checked += o.objects_checked;
+        self.walker_faults += o.walker_faults;
+    }
+}
+
+/// Physical memory: table entries (for the page allocator) and bytes (headers and objects).
+#[derive(Default)]
+struct Memory {
+    tables: TableMemory,
+    data: HashMap<u64, Box<[u8; 4096]>>,
+    root: u64,
+}
+
+impl Memory {
+    fn write_pte(&mut self, pa: u64, value: u64) {
+        self.tables.write(pa, value);
+        if value & 1 == 1 {
+            self.data.remove(&((value >> 12) & ((1 << 40) - 1)));
+        }
+    }
+
+    /// The MMU's walk of the table the hardware built: the frame of `va`, if mapped.
+    fn translate(&self, va: u64) -> Option<u64> {
+        let mut table = self.root;
+        for level in (1..=4).rev() {
+            let e = self
+                .tables
+                .read_now(table * 4096 + ((va >> (12 + 9 * (level - 1))) & 511) * 8);
+            if e & 1 == 0 {
+                return None;
+            }
+            table = (e >> 12) & ((1 << 40) - 1);
+        }
+        Some(table)
+    }
+
+    fn byte(&self, frame: u64, off: u64) -> u8 {
+        self.data.get(&frame).map_or(0, |d| d[off as usize])
+    }
+
+    fn set_byte(&mut self, frame: u64, off: u64, v: u8) {
+        self.data
+            .entry(frame)
+            .or_insert_with(|| Box::new([0; 4096]))[off as usize] = v;
+    }
+}
+
+fn pattern(ptr: u64, tag: u64, i: u64) -> u8 {
+    (seed::mix(ptr ^ tag.rotate_left(17) ^ (i / 8)) >> (8 * (i % 8))) as u8
+}
+
+enum Phase {
+    /// Ready for the next command.
+    Idle,
+    /// A command on the port or awaiting its answer.
+    Command {
+        op: Op,
+        accepted: Option<u64>,
+        expected: Option<crate::model::object_alloc::Effects>,
+        traffic: bool,
+        refill: bool,
+    },
+    /// Touching the pages of a new object before writing its pattern.
+    Touch {
+        ptr: u64,
+        len: u64,
+        page: u64,
+        fault: Option<(u64, bool)>,
+    },
+}
+
+const PTE_PORTS: PtePorts = PtePorts {
+    addr: p::PTE_REQ_ADDR,
+    write: p::PTE_REQ_WRITE,
+    wdata: p::PTE_REQ_WDATA,
+};
+
+enum HpaStart {
+    Arena(u64),
+    Exit,
+}
+
+/// Runs `stim` through `memento_core` and both models.
+pub fn run(
+    cfg: &CoreRunConfig,
+    stim: &mut dyn Stimulus,
+    mut log: Option<&mut dyn Write>,
+) -> Result<CoreRunStats, Box<Mismatch>> {
+    let th = &cfg.hoa_timing;
+    let tp = &cfg.page_timing;
+    let mut rng = seed::rng(cfg.seed, 0xc0e);
+    let vt = memento_sim::model_for(memento_hw::emit::Design::MementoCore, &cfg.params)
+        .unwrap_or_else(|| {
+            panic!(
+                "no compiled memento_core for {:?}: add it to memento_hw::emit::variants",
+                cfg.params
+            )
+        });
+    assert_eq!(
+        vt.ports,
+        p::PORTS,
+        "every memento_core variant has the same ports"
+    );
+    let mut dut = Model::new(vt);
+    let g = Geometry::from(&cfg.params);
+    let mut hoa = ObjectAllocModel::new(g.clone(), cfg.mrs);
+    let mut hpa = PageAllocModel::new(PoolGeometry::from((&cfg.params, cfg.mrs)), cfg.root);
+    let mut mem = Memory {
+        root: cfg.root,
+        ..Default::default()
+    };
+    let mut hdr_reads = HeaderMemory::default();
+    let mut os = OsSupply::new(0x1000, tp.os_gap_min, tp.os_gap_max);
+    let mut stats = CoreRunStats::default();
+    let mut objects: HashMap<u64, (u64, u64)> = HashMap::new();
+    let mut header_writes: VecDeque<HeaderWrite> = VecDeque::new();
+    let mut hpa_starts: VecDeque<HpaStart> = VecDeque::new();
+    let mut phase = Phase::Idle;
+    let mut index = 0u64;
+    let mut stim_done = false;
+    let mut exited_last = false;
+    let mut last_progress = 0u64;
+    let mut wide = [0u32; 16];
+
+    dut.poke(p::RST, 1);
+    for _ in 0..2 {
+        dut.settle();
+        dut.step();
+    }
+    dut.poke(p::RST, 0);
+    for (sel, data) in [(0, cfg.mrs), (1, cfg.root)] {
+        dut.poke(p::CFG_VALID, 1);
+        dut.poke(p::CFG_SEL, sel);
+        dut.poke(p::CFG_DATA, data);
+        dut.settle();
+        dut.step();
+    }
+    dut.poke(p::CFG_VALID, 0);
+    let start = dut.cycle();
+
+    loop {
+        let cycle = dut.cycle() - start;
+        if let Some(w) = &cfg.trace {
+            if cycle == w.from {
+                let _ = dut.trace_on(&w.path, w.format);
+            }
+            if cycle == w.to {
+                let _ = dut.trace_off();
+            }
+        }
+        let op_name = match &phase {
+            Phase::Command { op, .. } => fmt_op(*op),
+            Phase::Touch { ptr, .. } => format!("touching object {ptr:x}"),
+            Phase::Idle => "idle".into(),
+        };
+        let command = index;
+        let fail = |what: &str, expected: String, got: String| {
+            Box::new(Mismatch {
+                cycle,
+                command,
+                op: op_name.clone(),
+                what: what.into(),
+                expected,
+                got,
+            })
+        };
+
+        // The core: next command, or the pages of the object it just got.
+        if let Phase::Idle = phase {
+            let next = if stim_done {
+                None
+            } else {
+                match stim.next() {
+                    Next::Cmd(op) => Some(op),
+                    Next::Wait => unreachable!("one command at a time: every answer is back"),
+                    Next::Done => {
+                        stim_done = true;
+                        None
+                    }
+                }
+            };
+            let next = next.or_else(|| (cfg.final_exit && !exited_last).then_some(Op::Exit));
+            match next {
+                Some(op) => {
+                    if let Op::Free(ptr) = op {
+                        if let Some((len, tag)) = objects.remove(&ptr) {
+                            for i in 0..len {
+                                let va = ptr + i;
+                                let Some(frame) = mem.translate(va) else {
+                                    return Err(fail(
+                                        "object page unmapped before its free",
+                                        "mapped".into(),
+                                        format!("{va:x}"),
+                                    ));
+                                };
+                                let got = mem.byte(frame, va & 4095);
+                                if got != pattern(ptr, tag, i) {
+                                    return Err(fail(
+                                        "object data differs before its free",
+                                        format!("byte {i} = {:02x}", pattern(ptr, tag, i)),
+                                        format!("{got:02x} (frame {frame:x})"),
+                                    ));
+                                }
+                            }
+                            stats.objects_checked += 1;
+                        }
+                    }
+                    phase = Phase::Command {
+                        op,
+                        accepted: None,
+                        expected: None,
+                        traffic: false,
+                        refill: false,
+                    };
+                }
+                None => {
+                    if hpa.expected_accesses.is_empty()
+                        && hpa.expected_drains.is_empty()
+                        && hpa_starts.is_empty()
+                        && dut.peek(p::PTE_REQ_VALID) == 0
+                        && dut.peek(p::DRAIN_VALID) == 0
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        let (cmd_valid, opc, arg) = match &phase {
+            Phase::Command {
+                op, accepted: None, ..
+            } => match *op {
+                Op::Alloc(s) => (true, OP_ALLOC, s),
+                Op::Free(ptr) => (true, OP_FREE, ptr),
+                Op::Exit => (true, OP_EXIT, 0),
+            },
+            _ => (false, 0, 0),
+        };
+        dut.poke(p::CMD_VALID, cmd_valid as u64);
+        dut.poke(p::CMD_OP, opc);
+        dut.poke(p::CMD_ARG, arg);
+        let rsp_ready = !chance(&mut rng, th.rsp_stall);
+        dut.poke(p::RSP_READY, rsp_ready as u64);
+        let hdr_req_ready = !chance(&mut rng, th.hdr_stall);
+        dut.poke(p::HDR_REQ_READY, hdr_req_ready as u64);
+        let hdr_data = hdr_reads
+            .due(cycle)
+            .copied()
+            .filter(|_| !chance(&mut rng, th.hdr_rsp_stall));
+        dut.poke(p::HDR_RSP_VALID, hdr_data.is_some() as u64);
+        dut.poke_wide(p::HDR_RSP_RDATA, &hdr_data.unwrap_or([0; 16]));
+        let walk_va = match &phase {
+            Phase::Touch {
+                fault: Some((va, false)),
+                ..
+            } => Some(*va),
+            _ => None,
+        };
+        dut.poke(p::WALK_REQ_VALID, walk_va.is_some() as u64);
+        dut.poke(p::WALK_REQ_VA, walk_va.unwrap_or(0));
+        let walk_rsp_ready = !chance(&mut rng, tp.rsp_stall);
+        dut.poke(p::WALK_RSP_READY, walk_rsp_ready as u64);
+        let pte_req_ready = !chance(&mut rng, tp.pte_stall);
+        dut.poke(p::PTE_REQ_READY, pte_req_ready as u64);
+        let pte_data = mem
+            .tables
+            .due(cycle)
+            .filter(|_| !chance(&mut rng, tp.pte_rsp_stall));
+        dut.poke(p::PTE_RSP_VALID, pte_data.is_some() as u64);
+        dut.poke(p::PTE_RSP_RDATA, pte_data.unwrap_or(0));
+        let req_ready = !chance(&mut rng, tp.os_req_stall);
+        dut.poke(p::REFILL_REQ_READY, req_ready as u64);
+        let offer = os.offer(cycle);
+        dut.poke(p::REFILL_VALID, offer.is_some() as u64);
+        dut.poke(p::REFILL_FRAME, offer.unwrap_or(0));
+        let drain_ready = !chance(&mut rng, tp.drain_stall);
+        dut.poke(p::DRAIN_READY, drain_ready as u64);
+        dut.settle();
+        stats.starved_cycles += dut.peek(p::STARVED);
+
+        // The OS side first.
+        if dut.peek(p::REFILL_REQ_VALID) == 1 && req_ready {
+            let got = dut.peek(p::REFILL_REQ_COUNT);
+            match hpa.request_taken() {
+                Some(c) if c == got => os.request(c, cycle, &mut rng),
+                exp => {
+                    return Err(fail(
+                        "refill request differs",
+                        format!("{exp:?}"),
+                        format!("count {got}"),
+                    ))
+                }
+            }
+        }
+        if let Some(f) = offer.filter(|_| dut.peek(p::REFILL_READY) == 1) {
+            os.delivered(cycle, &mut rng);
+            hpa.refill(f)
+                .map_err(|e| fail("refill", "a frame owed".into(), e))?;
+            last_progress = cycle;
+        }
+        if dut.peek(p::DRAIN_VALID) == 1 && drain_ready {
+            let got = dut.peek(p::DRAIN_FRAME);
+            match hpa.drain() {
+                Some(f) if f == got => os.take_back(f),
+                exp => {
+                    return Err(fail(
+                        "drained frame differs",
+                        format!("{exp:?}"),
+                        format!("{got:x}"),
+                    ))
+                }
+            }
+            last_progress = cycle;
+        }
+        // The table port; an arena map or an exit begins with its first table access.
+        if dut.peek(p::PTE_REQ_VALID) == 1 && pte_req_ready {
+            if hpa.expected_accesses.is_empty() {
+                match hpa_starts.pop_front() {
+                    Some(HpaStart::Arena(va)) => hpa.start_map(va, Requester::Arena),
+                    Some(HpaStart::Exit) => hpa.exit(),
+                    None => {}
+                }
+            }
+            match table_access(&mut dut, &PTE_PORTS, &mut hpa.expected_accesses)
+                .map_err(|(e, g)| fail("table access differs", e, g))?
+            {
+                TableAccess::Write(addr, value) => mem.write_pte(addr, value),
+                TableAccess::Read(addr) => mem
+                    .tables
+                    .start_read(addr, cycle + rng.gen_range(tp.pte_lat_min..=tp.pte_lat_max)),
+            }
+            last_progress = cycle;
+        }
+        if pte_data.is_some() && dut.peek(p::PTE_RSP_READY) == 1 {
+            mem.tables.pop_read();
+        }
+        // The header port, through the page table.
+        if dut.peek(p::HDR_REQ_VALID) == 1 && hdr_req_ready {
+            let va = dut.peek(p::HDR_REQ_ADDR);
+            let Some(frame) = mem.translate(va) else {
+                return Err(fail(
+                    "header access to an unmapped page",
+                    "a mapped arena header".into(),
+                    format!("{va:x}"),
+                ));
+            };
+            if let Phase::Command {
+                traffic,
+                refill,
+                op,
+                ..
+            } = &mut phase
+            {
+                *traffic = true;
+                *refill |= matches!(op, Op::Alloc(_)) && dut.peek(p::HDR_REQ_WRITE) == 0;
+            }
+            if dut.peek(p::HDR_REQ_WRITE) == 1 {
+                dut.peek_wide(p::HDR_REQ_WDATA, &mut wide);
+                let got = HeaderWrite {
+                    va,
+                    line: bytes(&wide),
+                };
+                stats.hoa.header_writes += 1;
+                match header_writes.pop_front() {
+                    Some(exp) if exp == got => {}
+                    exp => {
+                        return Err(fail(
+                            "header write differs",
+                            exp.map_or("no write".into(), |e| fmt_write(&e)),
+                            fmt_write(&got),
+                        ))
+                    }
+                }
+                for (i, b) in got.line.iter().enumerate() {
+                    mem.set_byte(frame, (va & 4095) + i as u64, *b);
+                }
+            } else {
+                stats.hoa.header_reads += 1;
+                let mut line = [0u8; 64];
+                for (i, b) in line.iter_mut().enumerate() {
+                    *b = mem.byte(frame, (va & 4095) + i as u64);
+                }
+                let words: [u32; 16] = std::array::from_fn(|i| {
+                    u32::from_le_bytes(line[i * 4..i * 4 + 4].try_into().unwrap())
+                });
+                hdr_reads.start_read_data(
+                    words,
+                    cycle + rng.gen_range(th.hdr_lat_min..=th.hdr_lat_max),
+                );
+            }
+            last_progress = cycle;
+        }
+        if hdr_data.is_some() && dut.peek(p::HDR_RSP_READY) == 1 {
+            hdr_reads.pop_read();
+        }
+        // The walker port.
+        if let Phase::Touch {
+            fault: Some((va, sent)),
+            ..
+        } = &mut phase
+        {
+            if !*sent && dut.peek(p::WALK_REQ_READY) == 1 {
+                *sent = true;
+                hpa.start_map(*va, Requester::Walker);
+                stats.walker_faults += 1;
+                last_progress = cycle;
+            }
+        }
+        if dut.peek(p::WALK_RSP_VALID) == 1 && walk_rsp_ready {
+            let got = if dut.peek(p::WALK_RSP_ERR) == 1 {
+                MapAnswer::OutOfRegion
+            } else {
+                MapAnswer::Frame(dut.peek(p::WALK_RSP_FRAME))
+            };
+            match hpa.expected_answers.pop_front() {
+                Some((Requester::Walker, a)) if a == got => {}
+                exp => {
+                    return Err(fail(
+                        "walk answer differs",
+                        format!("{exp:?}"),
+                        format!("{got:?}"),
+                    ))
+                }
+            }
+            match &mut phase {
+                Phase::Touch { fault, .. } if matches!(fault, Some((_, true))) => *fault = None,
+                _ => {
+                    return Err(fail(
+                        "walk answer with no fault outstanding",
+                        "none".into(),
+                        format!("{got:?}"),
+                    ))
+                }
+            }
+            last_progress = cycle;
+        }
+        if let Some((Requester::Arena, _)) = hpa.expected_answers.front() {
+            // Arena answers go to the object allocator inside the design; nothing to see outside.
+            hpa.expected_answers.pop_front();
+        }
+        // The command port.
+        if let Phase::Command {
+            op,
+            accepted,
+            expected,
+            ..
+        } = &mut phase
+        {
+            if accepted.is_none() && dut.peek(p::CMD_READY) == 1 {
+                let e = hoa.apply(*op);
+                header_writes.extend(e.writes.iter().copied());
+                match e.path {
+                    Path::AllocNew => {
+                        let stride = g.stride((e.rsp.ptr - cfg.mrs) >> g.lane_bits);
+                        hpa_starts.push_back(HpaStart::Arena(e.rsp.ptr & !(stride - 1)));
+                    }
+                    Path::Exit => hpa_starts.push_back(HpaStart::Exit),
+                    _ => {}
+                }
+                *stats.hoa.paths.entry(format!("{:?}", e.path)).or_default() += 1;
+                stim.issued(*op, &e);
+                *accepted = Some(cycle);
+                *expected = Some(e);
+                last_progress = cycle;
+            }
+        }
+        if dut.peek(p::RSP_VALID) == 1 && rsp_ready {
+            let status = match dut.peek(p::RSP_STATUS) {
+                ST_OK => Status::Ok,
+                ST_FALLBACK => Status::Fallback,
+                ST_INVALID => Status::Invalid,
+                ST_DOUBLE_FREE => Status::DoubleFree,
+                _ => unreachable!("2-bit status"),
+            };
+            let got = Response {
+                status,
+                ptr: dut.peek(p::RSP_PTR),
+            };
+            let Phase::Command {
+                op,
+                accepted: Some(acc),
+                expected: Some(e),
+                traffic,
+                refill,
+            } = std::mem::replace(&mut phase, Phase::Idle)
+            else {
+                return Err(fail(
+                    "response with no command outstanding",
+                    "nothing".into(),
+                    fmt_rsp(got),
+                ));
+            };
+            if got != e.rsp {
+                return Err(fail("response differs", fmt_rsp(e.rsp), fmt_rsp(got)));
+            }
+            if let Some(w) = header_writes.front() {
+                return Err(fail(
+                    "response before its header write",
+                    fmt_write(w),
+                    "no write".into(),
+                ));
+            }
+            let lat = cycle - acc;
+            let h = &mut stats.hoa;
+            h.commands += 1;
+            h.latency_all.add(lat);
+            if !traffic {
+                h.latency_hit.add(lat);
+            }
+            match op {
+                Op::Alloc(size) => {
+                    h.allocs += 1;
+                    h.latency_alloc.add(lat);
+                    if status == Status::Ok {
+                        h.allocs_ok += 1;
+                        // Arena creation is inside the design: classify by the path the model took.
+                        h.alloc_hits += (e.path == Path::AllocHit) as u64;
+                        h.arena_refills += refill as u64;
+                        h.arena_creations += (e.path == Path::AllocNew) as u64;
+                        let len = size.max(1);
+                        phase = Phase::Touch {
+                            ptr: got.ptr,
+                            len,
+                            page: got.ptr & !4095,
+                            fault: None,
+                        };
+                    }
+                }
+                Op::Free(_) => {
+                    h.frees += 1;
+                    h.latency_free.add(lat);
+                    if status == Status::Ok {
+                        h.frees_ok += 1;
+                        h.free_hits += !traffic as u64;
+                    }
+                }
+                Op::Exit => {
+                    h.exits += 1;
+                    objects.clear();
+                }
+            }
+            match status {
+                Status::Fallback => h.fallbacks += 1,
+                Status::Invalid => h.invalid += 1,
+                Status::DoubleFree => h.double_frees += 1,
+                Status::Ok => {}
+            }
+            exited_last = op == Op::Exit;
+            if let Some(l) = log.as_mut() {
+                let (name, a) = op.log_fields();
+                let _ = writeln!(l, "{name} {a:x} {} {:x} {lat}", status.name(), got.ptr);
+            }
+            stim.answered(op, got);
+            index += 1;
+            last_progress = cycle;
+        }
+        // Touch the next page of a new object; when all are mapped, write its pattern.
+        if let Phase::Touch {
+            ptr,
+            len,
+            page,
+            fault: fault @ None,
+        } = &mut phase
+        {
+            let end = *ptr + *len;
+            while *page < end && mem.translate(*page).is_some() {
+                *page += 4096;
+            }
+            if *page < end {
+                *fault = Some((*page, false));
+            } else {
+                let (ptr, len) = (*ptr, *len);
+                let tag = rng.gen::<u64>();
+                for i in 0..len {
+                    let va = ptr + i;
+                    let frame = mem.translate(va).expect("touched");
+                    mem.set_byte(frame, va & 4095, pattern(ptr, tag, i));
+                }
+                objects.insert(ptr, (len, tag));
+                phase = Phase::Idle;
+            }
+        }
+        hpa.end_of_cycle();
+        hpa.conserves_frames().map_err(|e| {
+            fail(
+                "frames not conserved",
+                "frames in = pool + mapped + drained".into(),
+                e,
+            )
+        })?;
+        dut.step();
+        if dut.rtl_errors() > 0 {
+            return Err(fail(
+                "RTL assertion failed (its message is printed above)",
+                "no $error".into(),
+                format!("{} errors", dut.rtl_errors()),
+            ));
+        }
+        if cycle - last_progress > cfg.watchdog {
+            let port = if dut.peek(p::STARVED) == 1 {
+                format!(
+                    "the refill stream: the pool is starved and the OS still owes {} frames",
+                    os.owed()
+                )
+            } else if mem.tables.reads_in_flight() > 0 || dut.peek(p::PTE_REQ_VALID) == 1 {
+                "the table port (pte_req / pte_rsp)".into()
+            } else if hdr_reads.reads_in_flight() > 0 || dut.peek(p::HDR_REQ_VALID) == 1 {
+                "the header port (hdr_req / hdr_rsp)".into()
+            } else if dut.peek(p::DRAIN_VALID) == 1 {
+                "the drain stream (drain_ready)".into()
+            } else if matches!(phase, Phase::Touch { .. }) {
+                "the walker port (walk_req / walk_rsp)".into()
+            } else {
+                "the command port (cmd / rsp)".into()
+            };
+            return Err(fail(
+                "watchdog: no progress",
+                format!("progress within {} cycles", cfg.watchdog),
+                format!("waiting on {port}"),
+            ));
+        }
+    }
+    let cycle = dut.cycle() - start;
+    let count = dut.peek(p::POOL_COUNT);
+    let end = |what: &str, expected: String, got: String| {
+        Box::new(Mismatch {
+            cycle,
+            command: index,
+            op: "end of run".into(),
+            what: what.into(),
+            expected,
+            got,
+        })
+    };
+    if count != hpa.pool_len() as u64 {
+        return Err(end(
+            "pool count differs",
+            hpa.pool_len().to_string(),
+            count.to_string(),
+        ));
+    }
+    if cfg.final_exit && (hpa.mapped_len() != 0 || !hpa.root_is_empty()) {
+        return Err(end(
+            "frames still mapped after the final exit",
+            "0".into(),
+            hpa.mapped_len().to_string(),
+        ));
+    }
+    stats.hoa.cycles = cycle;
+    stats.pages = hpa.stats.clone();
+    stats.os_frames_given = os.given;
+    stats.os_frames_taken_back = os.taken_back;
+    // Every frame the OS gave is back with the OS, in the pool, or mapped.
+    let accounted = os.taken_back + hpa.pool_len() as u64 + hpa.mapped_len() as u64;
+    if accounted != os.given {
+        return Err(end(
+            "frames lost",
+            format!("{} frames given by the OS accounted for", os.given),
+            format!(
+                "{accounted} (back with the OS {}, pool {}, mapped {})",
+                os.taken_back,
+                hpa.pool_len(),
+                hpa.mapped_len()
+            ),
+        ));
+    }
+    stats.frames_lost = os.given - accounted;
+    Ok(stats)
+}
