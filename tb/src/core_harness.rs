@@ -15,7 +15,7 @@
 //! between: the mapper does not start in a refill cycle and is busy afterwards.
 
 use crate::env::EnvTiming;
-use crate::env::{chance, HeaderMemory, OsSupply, TableMemory};
+use crate::env::{chance, HeaderMemory, OsSupply, OsTiming, TableMemory};
 use crate::harness::{bytes, fmt_op, fmt_rsp, fmt_write, Mismatch, Next, Stimulus, TraceWindow};
 use crate::model::object_alloc::{
     Geometry, HeaderWrite, ObjectAllocModel, Op, Path, Response, Status,
@@ -72,8 +72,12 @@ impl CoreRunConfig {
                     pte_stall: 0.0,
                     pte_rsp_stall: 0.0,
                     rsp_stall: 0.0,
-                    os_gap_min: 2000,
-                    os_gap_max: 2000,
+                    os: OsTiming {
+                        latency_min: 2000,
+                        latency_max: 2000,
+                        gap_min: 1,
+                        gap_max: 1,
+                    },
                     os_req_stall: 0.0,
                     drain_stall: 0.0,
                 }
@@ -229,7 +233,7 @@ pub fn run(
         ..Default::default()
     };
     let mut hdr_reads = HeaderMemory::default();
-    let mut os = OsSupply::new(0x1000, tp.os_gap_min, tp.os_gap_max);
+    let mut os = OsSupply::new(0x1000, tp.os.clone());
     let mut stats = CoreRunStats::default();
     let mut objects: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut header_writes: VecDeque<HeaderWrite> = VecDeque::new();

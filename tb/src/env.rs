@@ -187,29 +187,36 @@ impl TableMemory {
     }
 }
 
-/// The OS side of the page pool: owes frames after a refill request and delivers them one at a
-/// time after random gaps; takes drained frames back and hands them out again later.
+/// The OS side of the page pool: answers a refill request after a latency, then delivers the
+/// frames it owes one at a time with gaps between them; takes drained frames back and hands them
+/// out again later.
 pub struct OsSupply {
     next_new: u64,
     free: VecDeque<u64>,
     owed: u64,
     next_due: u64,
-    /// Gap before each delivered frame, uniform in `gap_min..=gap_max` cycles.
-    pub gap_min: u64,
-    pub gap_max: u64,
+    timing: OsTiming,
     pub given: u64,
     pub taken_back: u64,
 }
 
+/// Cycles from a refill request to its first frame, and between frames (uniform ranges).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OsTiming {
+    pub latency_min: u64,
+    pub latency_max: u64,
+    pub gap_min: u64,
+    pub gap_max: u64,
+}
+
 impl OsSupply {
-    pub fn new(first_frame: u64, gap_min: u64, gap_max: u64) -> Self {
+    pub fn new(first_frame: u64, timing: OsTiming) -> Self {
         OsSupply {
             next_new: first_frame,
             free: VecDeque::new(),
             owed: 0,
             next_due: 0,
-            gap_min,
-            gap_max,
+            timing,
             given: 0,
             taken_back: 0,
         }
@@ -217,7 +224,7 @@ impl OsSupply {
 
     pub fn request(&mut self, count: u64, cycle: u64, rng: &mut ChaCha8Rng) {
         self.owed += count;
-        self.next_due = cycle + rng.gen_range(self.gap_min..=self.gap_max);
+        self.next_due = cycle + rng.gen_range(self.timing.latency_min..=self.timing.latency_max);
     }
 
     /// The frame on offer this cycle, if one is due.
@@ -235,7 +242,7 @@ impl OsSupply {
         }
         self.owed -= 1;
         self.given += 1;
-        self.next_due = cycle + rng.gen_range(self.gap_min..=self.gap_max);
+        self.next_due = cycle + rng.gen_range(self.timing.gap_min..=self.timing.gap_max);
     }
 
     pub fn owed(&self) -> u64 {

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use memento_hw::emit::{variant_verilog, variants};
+use memento_hw::emit::{variant_verilog, variants, Design};
 use memento_hw::Params;
 use memento_tb::regress::{regress, RegressOptions};
 use memento_tb::seed;
@@ -44,7 +44,8 @@ enum Cmd {
         /// Write the command log (`OP ARG STATUS PTR LATENCY`, one line per command).
         #[arg(long)]
         log: Option<PathBuf>,
-        /// Random stalls on every port instead of a 4-cycle header port and a 30-cycle arena port.
+        /// Random stalls on every port instead of the fixed profile (header port 4 cycles, table
+        /// port 30 cycles, OS refill 2,000 cycles).
         #[arg(long)]
         stall: bool,
         /// Seed of the environment's randomness (default: MEMENTO_SEED, else random).
@@ -75,6 +76,10 @@ enum Cmd {
         /// Fixed 4-cycle header port and no stalls, instead of random stalls on every port.
         #[arg(long)]
         no_stall: bool,
+        /// Design: `memento_core` (object + page allocator, MMU model) or `object_alloc` (alone,
+        /// pipelined commands, a testbench arena responder).
+        #[arg(long, default_value = "memento_core")]
+        design: String,
         /// Parameter set: `default`, or `corner` (OBJS=32, LANE_BITS=15: full arenas and lanes often).
         #[arg(long, default_value = "default")]
         params: String,
@@ -94,19 +99,13 @@ fn replay(
     stall: bool,
     s: Option<String>,
 ) -> Result<()> {
-    use memento_tb::env::EnvTiming;
-    use memento_tb::harness::{run, RunConfig};
+    use memento_tb::core_harness::{run, CoreRunConfig};
     let seed = match s {
         Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
         None => seed::seed(),
     };
     let t = memento_tb::trace::read(path)?;
-    let timing = if stall {
-        EnvTiming::stressed()
-    } else {
-        EnvTiming::fixed(4, 30)
-    };
-    let cfg = RunConfig::new(seed, timing);
+    let cfg = CoreRunConfig::new(seed, stall);
     let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
     let mut writer = match log {
         Some(p) => {
@@ -125,7 +124,7 @@ fn replay(
         &mut stim,
         writer.as_mut().map(|w| w as &mut dyn std::io::Write),
     );
-    let stats = match res {
+    let core = match res {
         Ok(s) => s,
         Err(m) => {
             let again = format!(
@@ -139,6 +138,7 @@ fn replay(
             );
         }
     };
+    let stats = &core.hoa;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "replay {}: {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)",
@@ -177,6 +177,22 @@ fn replay(
             s.mean, s.p50, s.p99, s.max
         );
     }
+    let pg = &core.pages;
+    println!(
+        "  page allocator: pages mapped {} ({} on first touch by the walker, {} arena first pages), tables allocated {}",
+        pg.pages_mapped,
+        core.walker_faults,
+        pg.pages_mapped - core.walker_faults,
+        pg.tables_allocated
+    );
+    println!(
+        "  frames returned at exit {}, drained to the OS {}, refill requests {}, starved walks {}, frames lost {}",
+        pg.frames_returned_at_exit, pg.frames_drained, pg.refill_requests, pg.starved_walks, core.frames_lost
+    );
+    println!(
+        "  objects written and checked through their frames: {}",
+        core.objects_checked
+    );
     if let Some(p) = log {
         println!("  command log: {}", p.display());
     }
@@ -282,9 +298,15 @@ fn main() -> Result<()> {
             jobs,
             seed: s,
             no_stall,
+            design,
             params,
             report,
         } => {
+            let d = match design.as_str() {
+                "memento_core" => Design::MementoCore,
+                "object_alloc" => Design::ObjectAlloc,
+                other => bail!("--design {other:?}: expected `memento_core` or `object_alloc`"),
+            };
             let p = match params.as_str() {
                 "default" => Params::default(),
                 "corner" => Params::corner(),
@@ -300,9 +322,10 @@ fn main() -> Result<()> {
                     .unwrap_or(1)
             });
             println!(
-                "regress ({params} parameters): {seeds} seeds x {ops} commands from seed {first_seed}, {jobs} jobs"
+                "regress ({design}, {params} parameters): {seeds} seeds x {ops} commands from seed {first_seed}, {jobs} jobs"
             );
             let opt = RegressOptions {
+                design: d,
                 params: p,
                 params_name: params.clone(),
                 first_seed,
@@ -317,7 +340,7 @@ fn main() -> Result<()> {
                 std::fs::create_dir_all(dir)?;
             }
             std::fs::write(&report, serde_json::to_string_pretty(&r)?)?;
-            let t = &r.totals;
+            let t = &r.totals.hoa;
             println!(
                 "regress: {} passed, {} failed, {} commands, {} cycles in {:.1} s",
                 r.passed, r.failed, t.commands, t.cycles, r.seconds
@@ -333,6 +356,24 @@ fn main() -> Result<()> {
             );
             let paths: Vec<String> = t.paths.iter().map(|(k, v)| format!("{k} {v}")).collect();
             println!("  paths: {}", paths.join(", "));
+            if d == Design::MementoCore {
+                let c = &r.totals;
+                let pg = &c.pages;
+                println!(
+                    "  frames: taken {} ({} pages, {} tables), returned at exit {}, drained {}, refill requests {}, lost {}",
+                    pg.pages_mapped + pg.tables_allocated,
+                    pg.pages_mapped,
+                    pg.tables_allocated,
+                    pg.frames_returned_at_exit,
+                    pg.frames_drained,
+                    pg.refill_requests,
+                    c.frames_lost
+                );
+                println!(
+                    "  exits {}, walker faults {}, starved walks {} ({} starved cycles), objects checked through their frames {}",
+                    pg.exits, c.walker_faults, pg.starved_walks, c.starved_cycles, c.objects_checked
+                );
+            }
             println!("  report: {}", report.display());
             if r.failed > 0 {
                 bail!("{} of {} seeds failed", r.failed, r.seeds);

@@ -2,7 +2,7 @@
 //! through the Verilated `page_alloc`, with the table memory, the OS page supply and the
 //! requesters as environment models, checked against the golden model every cycle.
 
-use crate::env::{chance, OsSupply, TableMemory};
+use crate::env::{chance, OsSupply, OsTiming, TableMemory};
 use crate::harness::{Mismatch, TraceWindow};
 use crate::model::page_alloc::{
     MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester, TableAccess,
@@ -32,8 +32,7 @@ pub struct PageTiming {
     pub pte_stall: f64,
     pub pte_rsp_stall: f64,
     pub rsp_stall: f64,
-    pub os_gap_min: u64,
-    pub os_gap_max: u64,
+    pub os: OsTiming,
     pub os_req_stall: f64,
     pub drain_stall: f64,
 }
@@ -47,8 +46,12 @@ impl PageTiming {
             pte_stall: 0.3,
             pte_rsp_stall: 0.2,
             rsp_stall: 0.3,
-            os_gap_min: if starve { 200 } else { 1 },
-            os_gap_max: if starve { 3000 } else { 40 },
+            os: OsTiming {
+                latency_min: if starve { 500 } else { 1 },
+                latency_max: if starve { 5000 } else { 60 },
+                gap_min: 1,
+                gap_max: if starve { 400 } else { 20 },
+            },
             os_req_stall: 0.5,
             drain_stall: 0.5,
         }
@@ -264,7 +267,7 @@ pub fn run(cfg: &PageRunConfig, stream: &mut PageStream) -> Result<PageRunStats,
     let mut dut = Model::new(&p::VTABLE);
     let mut model = PageAllocModel::new(PoolGeometry::from((&cfg.params, cfg.mrs)), cfg.root);
     let mut mem = TableMemory::default();
-    let mut os = OsSupply::new(0x1000, t.os_gap_min, t.os_gap_max);
+    let mut os = OsSupply::new(0x1000, t.os.clone());
     let mut stats = PageRunStats::default();
 
     dut.poke(p::RST, 1);

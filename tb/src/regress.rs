@@ -1,12 +1,13 @@
 //! The randomized regression: many seeds in parallel, each a random stream through the hardware
 //! and the golden model; a failing seed is re-run with a waveform of its last cycles.
 
+use crate::core_harness::{self, CoreRunConfig, CoreRunStats};
 use crate::env::EnvTiming;
 use crate::harness::{self, Mismatch, RunConfig, TraceWindow};
 use crate::model::object_alloc::Geometry;
-use crate::stats::RunStats;
 use crate::stimulus::{Mix, RandomStream};
 use indicatif::{ProgressBar, ProgressStyle};
+use memento_hw::emit::Design;
 use memento_hw::Params;
 use memento_sim::WaveFormat;
 use serde::Serialize;
@@ -19,6 +20,9 @@ pub const WAVE_WINDOW: u64 = 2000;
 
 #[derive(Clone, Debug)]
 pub struct RegressOptions {
+    /// `ObjectAlloc` (the object allocator alone, pipelined commands, a testbench arena
+    /// responder) or `MementoCore` (with the page allocator and the MMU model).
+    pub design: Design,
     pub params: Params,
     /// Name of the parameter set, for replay commands.
     pub params_name: String,
@@ -43,6 +47,7 @@ pub struct SeedResult {
 
 #[derive(Debug, Serialize)]
 pub struct RegressReport {
+    pub design: String,
     pub params: String,
     pub first_seed: u64,
     pub seeds: u64,
@@ -50,7 +55,7 @@ pub struct RegressReport {
     pub passed: u64,
     pub failed: u64,
     pub seconds: f64,
-    pub totals: RunStats,
+    pub totals: CoreRunStats,
     pub failures: Vec<SeedResult>,
 }
 
@@ -58,8 +63,10 @@ pub struct RegressReport {
 pub fn replay_command(opt: &RegressOptions, seed: u64) -> String {
     let timing = if opt.stressed { "" } else { " --no-stall" };
     format!(
-        "cargo run --release --bin memento -- regress --params {} --seed {seed} --seeds 1 --ops {}{timing}",
-        opt.params_name, opt.ops
+        "cargo run --release --bin memento -- regress --design {} --params {} --seed {seed} --seeds 1 --ops {}{timing}",
+        design_name(opt.design),
+        opt.params_name,
+        opt.ops
     )
 }
 
@@ -71,28 +78,55 @@ fn timing(stressed: bool) -> EnvTiming {
     }
 }
 
+/// The CLI name of a design.
+pub fn design_name(d: Design) -> &'static str {
+    match d {
+        Design::ObjectAlloc => "object_alloc",
+        Design::PageAlloc => "page_alloc",
+        Design::MementoCore => "memento_core",
+    }
+}
+
 /// Runs one seed; with `trace`, writes that waveform window.
 pub fn run_seed(
     opt: &RegressOptions,
     seed: u64,
     trace: Option<TraceWindow>,
-) -> Result<RunStats, Box<Mismatch>> {
-    let mut cfg = RunConfig::new(seed, timing(opt.stressed));
-    cfg.params = opt.params.clone();
-    cfg.trace = trace;
+) -> Result<CoreRunStats, Box<Mismatch>> {
     let mut stim = RandomStream::new(
         seed,
         opt.ops,
-        Geometry::from(&cfg.params),
-        cfg.mrs,
+        Geometry::from(&opt.params),
+        1 << 44,
         Mix::default(),
     );
-    harness::run(&cfg, &mut stim, None)
+    match opt.design {
+        Design::MementoCore => {
+            let mut cfg = CoreRunConfig::new(seed, opt.stressed);
+            cfg.params = opt.params.clone();
+            cfg.trace = trace;
+            core_harness::run(&cfg, &mut stim, None)
+        }
+        _ => {
+            let mut cfg = RunConfig::new(seed, timing(opt.stressed));
+            cfg.params = opt.params.clone();
+            cfg.trace = trace;
+            let hoa = harness::run(&cfg, &mut stim, None)?;
+            Ok(CoreRunStats {
+                hoa,
+                ..CoreRunStats::default()
+            })
+        }
+    }
 }
 
 /// Re-runs a failing seed and writes the waveform of its last [`WAVE_WINDOW`] cycles.
 pub fn wave_of_failure(opt: &RegressOptions, seed: u64, fail_cycle: u64, dir: &Path) -> PathBuf {
-    let path = dir.join(format!("{}-seed-{seed}.fst", opt.params_name));
+    let path = dir.join(format!(
+        "{}-{}-seed-{seed}.fst",
+        design_name(opt.design),
+        opt.params_name
+    ));
     let window = TraceWindow {
         from: fail_cycle.saturating_sub(WAVE_WINDOW),
         to: fail_cycle + 2,
@@ -119,7 +153,7 @@ pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
     );
     let next = AtomicUsize::new(0);
     let results = Mutex::new(Vec::new());
-    let totals = Mutex::new(RunStats::default());
+    let totals = Mutex::new(CoreRunStats::default());
     let waves = root.join("build/waves");
     std::thread::scope(|s| {
         for _ in 0..opt.jobs.max(1) {
@@ -134,8 +168,8 @@ pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
                         let r = SeedResult {
                             seed,
                             passed: true,
-                            commands: stats.commands,
-                            cycles: stats.cycles,
+                            commands: stats.hoa.commands,
+                            cycles: stats.hoa.cycles,
                             mismatch: None,
                             replay: None,
                             waveform: None,
@@ -177,6 +211,7 @@ pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
     results.sort_by_key(|r| r.seed);
     let failed = results.iter().filter(|r| !r.passed).count() as u64;
     RegressReport {
+        design: design_name(opt.design).into(),
         params: opt.params_name.clone(),
         first_seed: opt.first_seed,
         seeds: opt.seeds,
