@@ -30,11 +30,14 @@ lint: verilog
 synth: verilog
 	$(MEMENTO) synth --dir build/verilog
 
-# The main job: emit, verilate (inside the build), run the randomized regression on the default
-# parameters and on the corner-case parameters, write the reports.
+# The main job: emit, verilate (inside the build), run the randomized regressions with random
+# stalls on every port and write the reports:
+#  - memento_core (object + page allocator, MMU model), default and corner-case parameters;
+#  - object_alloc alone with pipelined back-to-back commands.
 regress: verilog
-	$(MEMENTO) regress --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress.json
-	$(MEMENTO) regress --params corner --seeds $(CORNER_SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress-corner.json
+	$(MEMENTO) regress --design memento_core --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress.json
+	$(MEMENTO) regress --design memento_core --params corner --seeds $(CORNER_SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress-corner.json
+	$(MEMENTO) regress --design object_alloc --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress-object-alloc.json
 
 test: deps
 	$(CARGO) test --release --workspace
