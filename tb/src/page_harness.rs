@@ -261,7 +261,10 @@ fn mismatch(
 }
 
 /// Runs `stream` through the page allocator and its model.
-pub fn run(cfg: &PageRunConfig, stream: &mut PageStream) -> Result<PageRunStats, Box<Mismatch>> {
+pub fn run(
+    cfg: &PageRunConfig,
+    stream: &mut dyn Iterator<Item = PageReq>,
+) -> Result<PageRunStats, Box<Mismatch>> {
     let t = &cfg.timing;
     let mut rng = seed::rng(cfg.seed, 0x9a6f);
     let mut dut = Model::new(&p::VTABLE);

@@ -46,3 +46,36 @@ fn starved_pool_stalls_and_recovers() {
         "seed {s}: the pool ran empty: {st:?}"
     );
 }
+
+/// A function maps pages, exits in the middle of its work, and a second function touches the same
+/// VAs: every one is mapped afresh (new tables, nothing found already mapped), and at the end all
+/// frames are back.
+#[test]
+fn second_function_sees_none_of_the_first_ones_mappings() {
+    use memento_tb::page_harness::PageReq;
+    let s = seed::seed();
+    let cfg = PageRunConfig::new(s, PageTiming::stressed(false));
+    let vas: Vec<u64> = (0..40u64)
+        .map(|i| cfg.mrs + ((i % 5) << 32) + (i << 12))
+        .collect();
+    let mut reqs: Vec<PageReq> = vas.iter().map(|&v| PageReq::Walk(v)).collect();
+    reqs.push(PageReq::Exit);
+    reqs.extend(vas.iter().map(|&v| PageReq::Walk(v)));
+    reqs.push(PageReq::Exit);
+    let st = run(&cfg, &mut reqs.into_iter()).unwrap_or_else(|m| {
+        panic!(
+            "seed {s}: {m}\n{}",
+            replay_hint("second_function_sees_none_of_the_first_ones_mappings", s)
+        )
+    });
+    let m = &st.model;
+    assert_eq!(
+        m.already_mapped, 0,
+        "seed {s}: a page of the first function was still mapped"
+    );
+    assert_eq!(m.pages_mapped, 80, "seed {s}");
+    // Each function builds its own tables: the root's child, one L2 table per lane, one L1 table
+    // per lane (the pages of a lane sit within 2 MiB).
+    assert_eq!(m.tables_allocated, 2 * (1 + 5 + 5), "seed {s}");
+    assert_eq!(m.frames_returned_at_exit, 2 * (40 + 11), "seed {s}");
+}
