@@ -93,25 +93,27 @@ pub fn run_seed(
     seed: u64,
     trace: Option<TraceWindow>,
 ) -> Result<CoreRunStats, Box<Mismatch>> {
-    let mut stim = RandomStream::new(
-        seed,
-        opt.ops,
-        Geometry::from(&opt.params),
-        1 << 44,
-        Mix::default(),
-    );
+    let stream = |mrs| {
+        RandomStream::new(
+            seed,
+            opt.ops,
+            Geometry::from(&opt.params),
+            mrs,
+            Mix::default(),
+        )
+    };
     match opt.design {
         Design::MementoCore => {
             let mut cfg = CoreRunConfig::new(seed, opt.stressed);
             cfg.params = opt.params.clone();
             cfg.trace = trace;
-            core_harness::run(&cfg, &mut stim, None)
+            core_harness::run(&cfg, &mut stream(cfg.mrs), None)
         }
         _ => {
             let mut cfg = RunConfig::new(seed, timing(opt.stressed));
             cfg.params = opt.params.clone();
             cfg.trace = trace;
-            let hoa = harness::run(&cfg, &mut stim, None)?;
+            let hoa = harness::run(&cfg, &mut stream(cfg.mrs), None)?;
             Ok(CoreRunStats {
                 hoa,
                 ..CoreRunStats::default()
