@@ -205,6 +205,15 @@ impl Params {
         Ok(())
     }
 
+    /// The parameters in one line, `NAME=value`, as a report shows them.
+    pub fn summary(&self) -> String {
+        format!(
+            "VA_BITS={} PA_BITS={} LINE={} PAGE={} CLASSES={} OBJS={} LANE_BITS={} POOL={} LOW={} HIGH={} BYPASS={} HDC={}",
+            self.va_bits, self.pa_bits, self.line, self.page, self.classes, self.objs, self.lane_bits, self.pool,
+            self.low, self.high, self.bypass, self.hdc
+        )
+    }
+
     /// Object size of class `c` in bytes.
     pub fn obj_size(&self, class: u32) -> u64 {
         CLASS_GRANULE * (class as u64 + 1)

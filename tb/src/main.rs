@@ -36,6 +36,9 @@ enum Cmd {
         dir: PathBuf,
         #[arg(long, default_value = "build/report/synth.json")]
         report: PathBuf,
+        /// Only this variant (for example `page_alloc`).
+        #[arg(long)]
+        only: Option<String>,
     },
     /// Replay a real program's allocation trace through the RTL and the golden model.
     Replay {
@@ -230,15 +233,22 @@ fn main() -> Result<()> {
                 println!("lint clean: {}", v.display());
             }
         }
-        Cmd::Synth { dir, report } => {
+        Cmd::Synth { dir, report, only } => {
             let mut all = vec![];
-            for variant in variants() {
+            for variant in variants()
+                .into_iter()
+                .filter(|v| only.as_deref().is_none_or(|o| o == v.name))
+            {
                 let v = dir.join(format!("{}.v", variant.name));
                 if !v.exists() {
                     bail!("{} does not exist: run `make verilog` first", v.display());
                 }
                 let rows = memento_tb::synth::synth(&v, variant.name, &root().join("build/synth"))?;
-                println!("{} ({:?}): Yosys synth", variant.name, variant.params);
+                println!(
+                    "{}: Yosys synth ({})",
+                    variant.name,
+                    variant.params.summary()
+                );
                 println!(
                     "  {:<16} {:>9} {:>9} {:>12}",
                     "block", "cells", "flops", "memory bits"

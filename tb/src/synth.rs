@@ -50,10 +50,10 @@ pub fn synth(verilog: &Path, top: &str, work: &Path) -> Result<Vec<BlockArea>> {
         &format!("synth -top {top}"),
         &work.join(format!("{top}.synth.json")),
     )?;
-    let mut rows = vec![];
     let modules = full["modules"]
         .as_object()
         .context("yosys stat has no modules")?;
+    let mut own: Vec<(String, BlockArea)> = vec![];
     for (name, m) in modules {
         let name = name.trim_start_matches('\\');
         let by_type = m["num_cells_by_type"]
@@ -78,13 +78,51 @@ pub fn synth(verilog: &Path, top: &str, work: &Path) -> Result<Vec<BlockArea>> {
             .strip_prefix(&format!("{top}$"))
             .unwrap_or(name)
             .to_string();
+        own.push((
+            block.clone(),
+            BlockArea {
+                block,
+                cells,
+                flops,
+                memory_bits,
+            },
+        ));
+    }
+    // rust-hdl makes every register its own module (`hoa$mrs`): fold those, and constant ROMs,
+    // into the block that owns them, so that each row is a block of the design.
+    let is_part =
+        |b: &BlockArea| b.block.contains('$') && (b.cells == b.flops || b.block.ends_with("_rom"));
+    let mut rows: Vec<BlockArea> = vec![];
+    for (_, b) in own.iter().filter(|(_, b)| !is_part(b)) {
         rows.push(BlockArea {
-            block,
-            cells,
-            flops,
-            memory_bits,
+            block: b.block.clone(),
+            cells: b.cells,
+            flops: b.flops,
+            memory_bits: b.memory_bits,
         });
     }
+    for (_, part) in own.iter().filter(|(_, b)| is_part(b)) {
+        let parent = part.block.rsplit_once('$').map(|(p, _)| p).unwrap_or(top);
+        let parent = if rows.iter().any(|r| r.block == parent) {
+            parent.to_string()
+        } else {
+            top.to_string()
+        };
+        if let Some(r) = rows.iter_mut().find(|r| r.block == parent) {
+            r.cells += part.cells;
+            r.flops += part.flops;
+            r.memory_bits += part.memory_bits;
+        } else {
+            rows.push(BlockArea {
+                block: parent,
+                cells: part.cells,
+                flops: part.flops,
+                memory_bits: part.memory_bits,
+            });
+        }
+    }
+    // Blocks that only wire their children together report nothing of their own.
+    rows.retain(|r| r.cells > 0 || r.block == top);
     rows.sort_by_key(|r| (r.block == top, r.block.clone()));
     Ok(rows)
 }
