@@ -25,7 +25,8 @@ pub struct Mix {
     pub alloc: u32,
     pub free: u32,
     pub bad_free: u32,
-    /// One command in `exit_every` is an EXIT (0: never).
+    /// Mean commands per function: each function lasts a length drawn uniformly from
+    /// `[exit_every/2, 3*exit_every/2]` and ends with an EXIT (0: never).
     pub exit_every: u64,
 }
 
@@ -53,6 +54,7 @@ pub struct RandomStream {
     order: FreeOrder,
     alloc_bias: u32,
     phase_left: u64,
+    function_left: u64,
 }
 
 impl RandomStream {
@@ -70,6 +72,7 @@ impl RandomStream {
             order: FreeOrder::Random,
             alloc_bias: 0,
             phase_left: 0,
+            function_left: 0,
         }
     }
 
@@ -173,7 +176,12 @@ impl Stimulus for RandomStream {
             self.new_phase();
         }
         self.phase_left -= 1;
-        if self.mix.exit_every > 0 && self.rng.gen_range(0..self.mix.exit_every) == 0 {
+        if self.mix.exit_every > 0 && self.function_left == 0 {
+            let e = self.mix.exit_every;
+            self.function_left = self.rng.gen_range(e / 2..=e * 3 / 2).max(1);
+        }
+        self.function_left = self.function_left.saturating_sub(1);
+        if self.mix.exit_every > 0 && self.function_left == 0 {
             return Next::Cmd(Op::Exit);
         }
         let total = self.mix.alloc + self.alloc_bias + self.mix.free + self.mix.bad_free;

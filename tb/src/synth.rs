@@ -90,8 +90,9 @@ pub fn synth(verilog: &Path, top: &str, work: &Path) -> Result<Vec<BlockArea>> {
     }
     // rust-hdl makes every register its own module (`hoa$mrs`): fold those, and constant ROMs,
     // into the block that owns them, so that each row is a block of the design.
-    let is_part =
-        |b: &BlockArea| b.block.contains('$') && (b.cells == b.flops || b.block.ends_with("_rom"));
+    let is_part = |b: &BlockArea| {
+        b.block != top && ((b.cells == b.flops && b.flops > 0) || b.block.ends_with("_rom"))
+    };
     let mut rows: Vec<BlockArea> = vec![];
     for (_, b) in own.iter().filter(|(_, b)| !is_part(b)) {
         rows.push(BlockArea {
