@@ -5,6 +5,7 @@
 //! them after the block (`object_alloc`, `object_alloc$hot`, ...) so that several generated
 //! designs can sit side by side and the file name matches the module.
 
+use crate::bypass::Bypass;
 use crate::memento_core::MementoCore;
 use crate::object_alloc::ObjectAlloc;
 use crate::page_alloc::PageAlloc;
@@ -17,6 +18,7 @@ pub enum Design {
     ObjectAlloc,
     PageAlloc,
     MementoCore,
+    Bypass,
 }
 
 /// A generated design: a block, the parameters it is built for and its module name.
@@ -56,6 +58,27 @@ pub fn variants() -> Vec<Variant> {
             design: Design::MementoCore,
             params: Params::corner(),
         },
+        Variant {
+            name: "bypass",
+            design: Design::Bypass,
+            params: Params::default(),
+        },
+        Variant {
+            name: "bypass_off",
+            design: Design::Bypass,
+            params: Params {
+                bypass_on: false,
+                ..Params::default()
+            },
+        },
+        Variant {
+            name: "bypass_small",
+            design: Design::Bypass,
+            params: Params {
+                bypass: 4,
+                ..Params::default()
+            },
+        },
     ]
 }
 
@@ -78,6 +101,11 @@ fn raw_verilog(design: Design, params: &Params) -> Result<String, ParamError> {
         }
         Design::MementoCore => {
             let mut uut = MementoCore::new(params)?;
+            uut.connect_all();
+            generate_verilog(&uut)
+        }
+        Design::Bypass => {
+            let mut uut = Bypass::new(params)?;
             uut.connect_all();
             generate_verilog(&uut)
         }

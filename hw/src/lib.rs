@@ -3,8 +3,10 @@
 //! One file per block: [`size_class`], [`hot`], [`lowest_free`], [`slot_calc`], [`class_table`]
 //! (with the shared [`class_ram`] storage) and the control FSM in [`object_alloc`]; the page
 //! allocator's [`page_pool`] (on [`frame_stack`]) and [`page_mapper`], joined in [`page_alloc`];
-//! both together in [`memento_core`]. [`params`]
+//! both together in [`memento_core`]. The main-memory [`bypass`] (on [`bypass_table`]). [`params`]
 //! holds the generator parameters and their checks, [`emit`] writes Verilog.
+pub mod bypass;
+pub mod bypass_table;
 pub mod class_ram;
 pub mod class_table;
 pub mod emit;

@@ -45,6 +45,9 @@ pub struct Params {
     pub bypass: u32,
     /// Entries of the optional header cache (0 leaves it out).
     pub hdc: u32,
+    /// The main-memory bypass is on. Off, mapping a page costs what an OS pays to zero it: 64 line
+    /// writes to DRAM, and every fill reads DRAM.
+    pub bypass_on: bool,
 }
 
 impl Default for Params {
@@ -62,6 +65,7 @@ impl Default for Params {
             high: 48,
             bypass: 32,
             hdc: 0,
+            bypass_on: true,
         }
     }
 }
@@ -191,10 +195,10 @@ impl Params {
             format!("must be at most POOL = {}", self.pool),
         )?;
         check(
-            self.bypass >= 1,
+            (1..=64).contains(&self.bypass),
             "BYPASS",
             self.bypass.into(),
-            "must be at least 1",
+            "must be in 1..=64 (the table is fully associative)",
         )?;
         check(
             self.hdc == 0,
@@ -208,9 +212,9 @@ impl Params {
     /// The parameters in one line, `NAME=value`, as a report shows them.
     pub fn summary(&self) -> String {
         format!(
-            "VA_BITS={} PA_BITS={} LINE={} PAGE={} CLASSES={} OBJS={} LANE_BITS={} POOL={} LOW={} HIGH={} BYPASS={} HDC={}",
+            "VA_BITS={} PA_BITS={} LINE={} PAGE={} CLASSES={} OBJS={} LANE_BITS={} POOL={} LOW={} HIGH={} BYPASS={}{} HDC={}",
             self.va_bits, self.pa_bits, self.line, self.page, self.classes, self.objs, self.lane_bits, self.pool,
-            self.low, self.high, self.bypass, self.hdc
+            self.low, self.high, self.bypass, if self.bypass_on { "" } else { " (off)" }, self.hdc
         )
     }
 

@@ -84,6 +84,7 @@ pub fn design_name(d: Design) -> &'static str {
         Design::ObjectAlloc => "object_alloc",
         Design::PageAlloc => "page_alloc",
         Design::MementoCore => "memento_core",
+        Design::Bypass => "bypass",
     }
 }
 

@@ -1,0 +1,383 @@
+//! The main-memory bypass: between the last-level cache and DRAM, it never reads a fresh line
+//! from DRAM and drops writebacks to frames reclaimed at exit.
+//!
+//! ```text
+//!                  +---------------------------+
+//!  map_* --------->|                           |
+//!  dead_* -------->|  bypass_table (BYPASS x   |----> dram_req_valid / write / addr / wdata
+//!  mem_req_* ----->|  frame, fresh[64], dead)  |<---- dram_req_ready
+//!  mem_rsp_* <-----|                           |<---- dram_rsp_valid / rdata
+//!                  |  control FSM, counters    |----> cnt_* (status)
+//!                  +---------------------------+
+//! ```
+//!
+//! - `map_frame`: the page allocator mapped a frame; it enters the table with all 64 lines fresh
+//!   (a frame already in the table is refreshed in place). A full table evicts round-robin; an
+//!   evicted entry that still has fresh lines first writes a zero line to DRAM for each of them,
+//!   so the frame reads as zero without the table.
+//! - `dead_frame`: the frame was reclaimed at exit. Its entry (or a new one) is marked dead, with
+//!   no fresh lines; a writeback to it is dropped.
+//! - `mem_req_*` from the cache: a fill (`write` = 0) of a fresh line is answered with zeros and no
+//!   DRAM read; otherwise DRAM is read and its data returned on `mem_rsp_*`. A writeback
+//!   (`write` = 1, posted) clears the line's fresh bit and goes to DRAM, unless the frame is dead.
+//! - With the bypass off (`bypass_on` = false) there is no table: a mapped frame is zeroed with 64
+//!   line writes to DRAM, as an OS would, every fill reads DRAM and every writeback is written.
+//!
+//! One request at a time, map and dead events first (they come from the page allocator before the
+//! program can touch the frame). Addresses are physical byte addresses of a 64-byte line.
+//! Counters: reads bypassed, writebacks dropped, zero lines written, DRAM reads, DRAM writes.
+
+use crate::bypass_table::BypassTable;
+use crate::params::{ParamError, Params};
+use rust_hdl::prelude::*;
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum BypassState {
+    Idle,
+    EvictZero,
+    OffZero,
+    DramRead,
+    DramWait,
+    Respond,
+    DramWrite,
+}
+
+#[derive(LogicBlock)]
+pub struct Bypass {
+    pub clock: Signal<In, Clock>,
+    pub rst: Signal<In, Bit>,
+    pub map_valid: Signal<In, Bit>,
+    pub map_ready: Signal<Out, Bit>,
+    pub map_frame: Signal<In, Bits<40>>,
+    pub dead_valid: Signal<In, Bit>,
+    pub dead_ready: Signal<Out, Bit>,
+    pub dead_frame: Signal<In, Bits<40>>,
+    pub mem_req_valid: Signal<In, Bit>,
+    pub mem_req_ready: Signal<Out, Bit>,
+    pub mem_req_write: Signal<In, Bit>,
+    pub mem_req_addr: Signal<In, Bits<52>>,
+    pub mem_req_wdata: Signal<In, Bits<512>>,
+    pub mem_rsp_valid: Signal<Out, Bit>,
+    pub mem_rsp_ready: Signal<In, Bit>,
+    pub mem_rsp_rdata: Signal<Out, Bits<512>>,
+    pub dram_req_valid: Signal<Out, Bit>,
+    pub dram_req_ready: Signal<In, Bit>,
+    pub dram_req_write: Signal<Out, Bit>,
+    pub dram_req_addr: Signal<Out, Bits<52>>,
+    pub dram_req_wdata: Signal<Out, Bits<512>>,
+    pub dram_rsp_valid: Signal<In, Bit>,
+    pub dram_rsp_ready: Signal<Out, Bit>,
+    pub dram_rsp_rdata: Signal<In, Bits<512>>,
+    pub cnt_reads_bypassed: Signal<Out, Bits<32>>,
+    pub cnt_writebacks_dropped: Signal<Out, Bits<32>>,
+    pub cnt_zero_lines: Signal<Out, Bits<32>>,
+    pub cnt_dram_reads: Signal<Out, Bits<32>>,
+    pub cnt_dram_writes: Signal<Out, Bits<32>>,
+
+    entries: BypassTable,
+    state: DFF<BypassState>,
+    frame_q: DFF<Bits<40>>,
+    new_dead: DFF<Bit>,
+    new_fresh: DFF<Bits<64>>,
+    victim_frame: DFF<Bits<40>>,
+    victim_fresh: DFF<Bits<64>>,
+    line: DFF<Bits<6>>,
+    req_addr: DFF<Bits<52>>,
+    data_q: DFF<Bits<512>>,
+    n_bypassed: DFF<Bits<32>>,
+    n_dropped: DFF<Bits<32>>,
+    n_zero: DFF<Bits<32>>,
+    n_reads: DFF<Bits<32>>,
+    n_writes: DFF<Bits<32>>,
+
+    enabled: Constant<Bit>,
+    all_fresh: Constant<Bits<64>>,
+
+    req_line: Signal<Local, Bits<6>>,
+    victim_dirty: Signal<Local, Bit>,
+    line_addr: Signal<Local, Bits<52>>,
+}
+
+impl Bypass {
+    pub fn new(p: &Params) -> Result<Self, ParamError> {
+        p.validate()?;
+        Ok(Bypass {
+            clock: Default::default(),
+            rst: Default::default(),
+            map_valid: Default::default(),
+            map_ready: Default::default(),
+            map_frame: Default::default(),
+            dead_valid: Default::default(),
+            dead_ready: Default::default(),
+            dead_frame: Default::default(),
+            mem_req_valid: Default::default(),
+            mem_req_ready: Default::default(),
+            mem_req_write: Default::default(),
+            mem_req_addr: Default::default(),
+            mem_req_wdata: Default::default(),
+            mem_rsp_valid: Default::default(),
+            mem_rsp_ready: Default::default(),
+            mem_rsp_rdata: Default::default(),
+            dram_req_valid: Default::default(),
+            dram_req_ready: Default::default(),
+            dram_req_write: Default::default(),
+            dram_req_addr: Default::default(),
+            dram_req_wdata: Default::default(),
+            dram_rsp_valid: Default::default(),
+            dram_rsp_ready: Default::default(),
+            dram_rsp_rdata: Default::default(),
+            cnt_reads_bypassed: Default::default(),
+            cnt_writebacks_dropped: Default::default(),
+            cnt_zero_lines: Default::default(),
+            cnt_dram_reads: Default::default(),
+            cnt_dram_writes: Default::default(),
+            entries: BypassTable::new(p.bypass as usize),
+            state: Default::default(),
+            frame_q: Default::default(),
+            new_dead: Default::default(),
+            new_fresh: Default::default(),
+            victim_frame: Default::default(),
+            victim_fresh: Default::default(),
+            line: Default::default(),
+            req_addr: Default::default(),
+            data_q: Default::default(),
+            n_bypassed: Default::default(),
+            n_dropped: Default::default(),
+            n_zero: Default::default(),
+            n_reads: Default::default(),
+            n_writes: Default::default(),
+            enabled: Constant::new(p.bypass_on),
+            all_fresh: Constant::new(Bits::<64>::mask()),
+            req_line: Default::default(),
+            victim_dirty: Default::default(),
+            line_addr: Default::default(),
+        })
+    }
+}
+
+impl Logic for Bypass {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            state,
+            frame_q,
+            new_dead,
+            new_fresh,
+            victim_frame,
+            victim_fresh,
+            line,
+            req_addr,
+            data_q,
+            n_bypassed,
+            n_dropped,
+            n_zero,
+            n_reads,
+            n_writes
+        );
+        clock!(self, clock, entries);
+        // The table's lookup input comes from ports only, first (no false loop through it).
+        self.entries.lk_frame.next = self.mem_req_addr.val().get_bits::<40>(12);
+        if self.dead_valid.val() {
+            self.entries.lk_frame.next = self.dead_frame.val();
+        }
+        if self.map_valid.val() {
+            self.entries.lk_frame.next = self.map_frame.val();
+        }
+        self.entries.rst.next = self.rst.val();
+        self.entries.wr_en.next = false;
+        self.entries.wr_index.next = self.entries.lk_index.val();
+        self.entries.wr_dead.next = false;
+        self.entries.wr_frame.next = self.entries.lk_frame.val();
+        self.entries.wr_fresh.next = self.all_fresh.val();
+        self.entries.advance_rr.next = false;
+
+        self.map_ready.next = false;
+        self.dead_ready.next = false;
+        self.mem_req_ready.next = false;
+        self.mem_rsp_valid.next = false;
+        self.mem_rsp_rdata.next = self.data_q.q.val();
+        self.dram_req_valid.next = false;
+        self.dram_req_write.next = false;
+        self.dram_req_addr.next = self.req_addr.q.val();
+        self.dram_req_wdata.next = self.data_q.q.val();
+        self.dram_rsp_ready.next = false;
+        self.cnt_reads_bypassed.next = self.n_bypassed.q.val();
+        self.cnt_writebacks_dropped.next = self.n_dropped.q.val();
+        self.cnt_zero_lines.next = self.n_zero.q.val();
+        self.cnt_dram_reads.next = self.n_reads.q.val();
+        self.cnt_dram_writes.next = self.n_writes.q.val();
+
+        self.req_line.next = self.mem_req_addr.val().get_bits::<6>(6);
+        self.victim_dirty.next = self.entries.rr_valid.val()
+            & !self.entries.rr_dead.val()
+            & (self.entries.rr_fresh.val() != 0);
+        self.line_addr.next = (bit_cast::<52, 40>(self.victim_frame.q.val()) << 12)
+            | (bit_cast::<52, 6>(self.line.q.val()) << 6);
+        if self.state.q.val() == BypassState::OffZero {
+            self.line_addr.next = (bit_cast::<52, 40>(self.frame_q.q.val()) << 12)
+                | (bit_cast::<52, 6>(self.line.q.val()) << 6);
+        }
+
+        match self.state.q.val() {
+            BypassState::Idle => {
+                if self.map_valid.val() | self.dead_valid.val() {
+                    // A frame (re)enters the table: fresh when mapped, dead when reclaimed.
+                    self.map_ready.next = self.map_valid.val();
+                    self.dead_ready.next = !self.map_valid.val();
+                    self.frame_q.d.next = self.entries.lk_frame.val();
+                    self.new_dead.d.next = !self.map_valid.val();
+                    self.new_fresh.d.next = 0.into();
+                    if self.map_valid.val() {
+                        self.new_fresh.d.next = self.all_fresh.val();
+                    }
+                    if !self.enabled.val() {
+                        if self.map_valid.val() {
+                            self.line.d.next = 0.into();
+                            self.state.d.next = BypassState::OffZero;
+                        }
+                    } else if self.entries.lk_hit.val() {
+                        self.entries.wr_en.next = true;
+                        self.entries.wr_dead.next = !self.map_valid.val();
+                        self.entries.wr_fresh.next = 0.into();
+                        if self.map_valid.val() {
+                            self.entries.wr_fresh.next = self.all_fresh.val();
+                        }
+                    } else if self.victim_dirty.val() {
+                        self.victim_frame.d.next = self.entries.rr_frame.val();
+                        self.victim_fresh.d.next = self.entries.rr_fresh.val();
+                        self.line.d.next = 0.into();
+                        self.state.d.next = BypassState::EvictZero;
+                    } else {
+                        self.entries.wr_en.next = true;
+                        self.entries.wr_index.next = self.entries.rr_index.val();
+                        self.entries.wr_dead.next = !self.map_valid.val();
+                        self.entries.wr_fresh.next = 0.into();
+                        if self.map_valid.val() {
+                            self.entries.wr_fresh.next = self.all_fresh.val();
+                        }
+                        self.entries.advance_rr.next = true;
+                    }
+                } else if self.mem_req_valid.val() {
+                    self.mem_req_ready.next = true;
+                    self.req_addr.d.next = self.mem_req_addr.val();
+                    self.data_q.d.next = self.mem_req_wdata.val();
+                    if self.mem_req_write.val() {
+                        if self.enabled.val()
+                            & self.entries.lk_hit.val()
+                            & self.entries.lk_dead.val()
+                        {
+                            self.n_dropped.d.next = self.n_dropped.q.val() + 1;
+                        } else {
+                            if self.enabled.val() & self.entries.lk_hit.val() {
+                                self.entries.wr_en.next = true;
+                                self.entries.wr_fresh.next = self
+                                    .entries
+                                    .lk_fresh
+                                    .val()
+                                    .replace_bit(self.req_line.val().index(), false);
+                            }
+                            self.state.d.next = BypassState::DramWrite;
+                        }
+                    } else if self.enabled.val()
+                        & self.entries.lk_hit.val()
+                        & !self.entries.lk_dead.val()
+                        & self
+                            .entries
+                            .lk_fresh
+                            .val()
+                            .get_bit(self.req_line.val().index())
+                    {
+                        self.n_bypassed.d.next = self.n_bypassed.q.val() + 1;
+                        self.data_q.d.next = 0.into();
+                        self.state.d.next = BypassState::Respond;
+                    } else {
+                        self.state.d.next = BypassState::DramRead;
+                    }
+                }
+            }
+            BypassState::EvictZero => {
+                // The victim's fresh lines become real zeros in DRAM before its slot is reused.
+                if self.victim_fresh.q.val().get_bit(self.line.q.val().index()) {
+                    self.dram_req_valid.next = true;
+                    self.dram_req_write.next = true;
+                    self.dram_req_addr.next = self.line_addr.val();
+                    self.dram_req_wdata.next = 0.into();
+                }
+                if !self.victim_fresh.q.val().get_bit(self.line.q.val().index())
+                    | self.dram_req_ready.val()
+                {
+                    if self.victim_fresh.q.val().get_bit(self.line.q.val().index()) {
+                        self.n_zero.d.next = self.n_zero.q.val() + 1;
+                        self.n_writes.d.next = self.n_writes.q.val() + 1;
+                    }
+                    self.line.d.next = self.line.q.val() + 1;
+                    if self.line.q.val() == 63 {
+                        self.entries.wr_en.next = true;
+                        self.entries.wr_index.next = self.entries.rr_index.val();
+                        self.entries.wr_dead.next = self.new_dead.q.val();
+                        self.entries.wr_frame.next = self.frame_q.q.val();
+                        self.entries.wr_fresh.next = self.new_fresh.q.val();
+                        self.entries.advance_rr.next = true;
+                        self.state.d.next = BypassState::Idle;
+                    }
+                }
+            }
+            BypassState::OffZero => {
+                // No bypass: the mapped frame is zeroed in DRAM, line by line.
+                self.dram_req_valid.next = true;
+                self.dram_req_write.next = true;
+                self.dram_req_addr.next = self.line_addr.val();
+                self.dram_req_wdata.next = 0.into();
+                if self.dram_req_ready.val() {
+                    self.n_zero.d.next = self.n_zero.q.val() + 1;
+                    self.n_writes.d.next = self.n_writes.q.val() + 1;
+                    self.line.d.next = self.line.q.val() + 1;
+                    if self.line.q.val() == 63 {
+                        self.state.d.next = BypassState::Idle;
+                    }
+                }
+            }
+            BypassState::DramRead => {
+                self.dram_req_valid.next = true;
+                if self.dram_req_ready.val() {
+                    self.n_reads.d.next = self.n_reads.q.val() + 1;
+                    self.state.d.next = BypassState::DramWait;
+                }
+            }
+            BypassState::DramWait => {
+                self.dram_rsp_ready.next = true;
+                if self.dram_rsp_valid.val() {
+                    self.data_q.d.next = self.dram_rsp_rdata.val();
+                    self.state.d.next = BypassState::Respond;
+                }
+            }
+            BypassState::Respond => {
+                self.mem_rsp_valid.next = true;
+                if self.mem_rsp_ready.val() {
+                    self.state.d.next = BypassState::Idle;
+                }
+            }
+            BypassState::DramWrite => {
+                self.dram_req_valid.next = true;
+                self.dram_req_write.next = true;
+                if self.dram_req_ready.val() {
+                    self.n_writes.d.next = self.n_writes.q.val() + 1;
+                    self.state.d.next = BypassState::Idle;
+                }
+            }
+            _ => {
+                self.state.d.next = BypassState::Idle;
+            }
+        }
+        if self.rst.val() {
+            self.state.d.next = BypassState::Idle;
+            self.n_bypassed.d.next = 0.into();
+            self.n_dropped.d.next = 0.into();
+            self.n_zero.d.next = 0.into();
+            self.n_reads.d.next = 0.into();
+            self.n_writes.d.next = 0.into();
+        }
+    }
+}
