@@ -1,5 +1,6 @@
 //! The Memento testbench: golden models, environment models, stimulus, the Verilator harness
 //! that compares them every cycle, and the reports the `memento` CLI writes.
+pub mod bypass_harness;
 pub mod core_harness;
 pub mod env;
 pub mod harness;

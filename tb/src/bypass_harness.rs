@@ -1,0 +1,340 @@
+//! The bypass unit on its own: the testbench plays the last-level cache (fills and writebacks of
+//! lines in mapped frames) and the page allocator (map and reclaim events), over a DRAM model whose
+//! never-written lines hold stale garbage, as a reused frame would. Every DRAM access is compared
+//! with the bypass model, and every fill's data with the guarantee: the last value written since
+//! the frame was mapped, or zero.
+
+use crate::env::chance;
+use crate::harness::Mismatch;
+use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource, Guarantee};
+use crate::seed;
+use memento_hw::emit::Design;
+use memento_hw::Params;
+use memento_sim::bypass as p;
+use memento_sim::Model;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use std::collections::{HashMap, VecDeque};
+
+/// DRAM with latency and stalls that keeps real contents. A line never written reads as stale
+/// garbage derived from the seed.
+pub struct Dram {
+    lines: HashMap<u64, [u8; 64]>,
+    stale: u64,
+    reads: VecDeque<(u64, [u8; 64])>,
+    pub reads_done: u64,
+    pub writes_done: u64,
+}
+
+impl Dram {
+    pub fn new(seed: u64) -> Self {
+        Dram {
+            lines: HashMap::new(),
+            stale: seed::mix(seed ^ 0xd7a),
+            reads: VecDeque::new(),
+            reads_done: 0,
+            writes_done: 0,
+        }
+    }
+
+    pub fn read_now(&self, addr: u64) -> [u8; 64] {
+        self.lines.get(&addr).copied().unwrap_or_else(|| {
+            std::array::from_fn(|i| {
+                (seed::mix(self.stale ^ addr ^ (i as u64 / 8)) >> (8 * (i % 8))) as u8
+            })
+        })
+    }
+
+    pub fn write(&mut self, addr: u64, data: [u8; 64]) {
+        self.lines.insert(addr, data);
+        self.writes_done += 1;
+    }
+
+    pub fn start_read(&mut self, addr: u64, due: u64) {
+        let d = self.read_now(addr);
+        self.reads.push_back((due, d));
+        self.reads_done += 1;
+    }
+
+    pub fn due(&self, cycle: u64) -> Option<[u8; 64]> {
+        self.reads
+            .front()
+            .filter(|(d, _)| *d <= cycle)
+            .map(|(_, v)| *v)
+    }
+
+    pub fn pop_read(&mut self) {
+        self.reads.pop_front();
+    }
+}
+
+fn words(l: &[u8; 64]) -> [u32; 16] {
+    std::array::from_fn(|i| u32::from_le_bytes(l[i * 4..i * 4 + 4].try_into().unwrap()))
+}
+
+fn bytes(w: &[u32; 16]) -> [u8; 64] {
+    let mut l = [0u8; 64];
+    for (i, x) in w.iter().enumerate() {
+        l[i * 4..i * 4 + 4].copy_from_slice(&x.to_le_bytes());
+    }
+    l
+}
+
+fn short(l: &[u8; 64]) -> String {
+    if l.iter().all(|&b| b == 0) {
+        "zero line".into()
+    } else {
+        format!(
+            "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}..",
+            l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7]
+        )
+    }
+}
+
+/// A request of the cache side.
+#[derive(Copy, Clone, Debug)]
+enum Event {
+    Fill(u64),
+    Writeback(u64, [u8; 64]),
+}
+
+/// What a bypass run did.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct BypassRunStats {
+    pub events: u64,
+    pub cycles: u64,
+    pub fills_checked: u64,
+    pub counters: BypassCounters,
+}
+
+/// Runs `events` random events over `frames` frames through the bypass variant built for `params`.
+pub fn run(
+    params: &Params,
+    seed: u64,
+    events: u64,
+    frames: u64,
+) -> Result<BypassRunStats, Box<Mismatch>> {
+    let vt = memento_sim::model_for(Design::Bypass, params)
+        .unwrap_or_else(|| panic!("no compiled bypass for {}", params.summary()));
+    assert_eq!(
+        vt.ports,
+        p::PORTS,
+        "every bypass variant has the same ports"
+    );
+    let mut dut = Model::new(vt);
+    let mut rng = seed::rng(seed, 0xb7a5);
+    let mut model = BypassModel::new(params);
+    let mut guarantee = Guarantee::default();
+    let mut dram = Dram::new(seed);
+    let mut stats = BypassRunStats::default();
+    let all: Vec<u64> = (0x100..0x100 + frames).collect();
+    let mut mapped: Vec<u64> = vec![];
+    let mut dead: Vec<u64> = vec![];
+
+    dut.poke(p::RST, 1);
+    dut.settle();
+    dut.step();
+    dut.poke(p::RST, 0);
+    let start = dut.cycle();
+    let (mut evt_map, mut evt_dead, mut evt_mem): (Option<u64>, Option<u64>, Option<Event>) =
+        (None, None, None);
+    let mut pending_fill: Option<(u64, Option<[u8; 64]>, FillSource)> = None;
+    let mut issued = 0u64;
+    let mut last_progress = 0;
+    let mut wide = [0u32; 16];
+
+    loop {
+        let cycle = dut.cycle() - start;
+        // The page allocator and the cache each keep one event on offer.
+        if issued < events && evt_map.is_none() && evt_dead.is_none() && evt_mem.is_none() {
+            issued += 1;
+            let r = rng.gen_range(0..100);
+            let unmapped: Vec<u64> = all
+                .iter()
+                .copied()
+                .filter(|f| !mapped.contains(f))
+                .collect();
+            if (r < 12 || mapped.is_empty()) && !unmapped.is_empty() {
+                evt_map = unmapped.choose(&mut rng).copied();
+            } else if r < 16 && !mapped.is_empty() {
+                // An exit reclaims a frame: its late writebacks must be dropped.
+                evt_dead = mapped.choose(&mut rng).copied();
+            } else {
+                let frame = if r < 20 && !dead.is_empty() {
+                    *dead.choose(&mut rng).unwrap()
+                } else {
+                    *mapped.choose(&mut rng).unwrap_or(&all[0])
+                };
+                let addr = (frame << 12) | (rng.gen_range(0..64) << 6);
+                evt_mem = Some(if rng.gen_bool(0.55) {
+                    Event::Fill(addr)
+                } else {
+                    Event::Writeback(addr, std::array::from_fn(|_| rng.gen()))
+                });
+            }
+        }
+        if issued >= events
+            && evt_map.is_none()
+            && evt_dead.is_none()
+            && evt_mem.is_none()
+            && pending_fill.is_none()
+            && model.expected_dram.is_empty()
+        {
+            break;
+        }
+        dut.poke(p::MAP_VALID, evt_map.is_some() as u64);
+        dut.poke(p::MAP_FRAME, evt_map.unwrap_or(0));
+        dut.poke(p::DEAD_VALID, evt_dead.is_some() as u64);
+        dut.poke(p::DEAD_FRAME, evt_dead.unwrap_or(0));
+        let (mem_valid, write, addr, data) = match evt_mem {
+            Some(Event::Fill(a)) => (true, false, a, [0; 64]),
+            Some(Event::Writeback(a, d)) => (true, true, a, d),
+            _ => (false, false, 0, [0; 64]),
+        };
+        dut.poke(p::MEM_REQ_VALID, mem_valid as u64);
+        dut.poke(p::MEM_REQ_WRITE, write as u64);
+        dut.poke(p::MEM_REQ_ADDR, addr);
+        dut.poke_wide(p::MEM_REQ_WDATA, &words(&data));
+        let mem_rsp_ready = !chance(&mut rng, 0.3);
+        dut.poke(p::MEM_RSP_READY, mem_rsp_ready as u64);
+        let dram_req_ready = !chance(&mut rng, 0.3);
+        dut.poke(p::DRAM_REQ_READY, dram_req_ready as u64);
+        let dram_data = dram.due(cycle).filter(|_| !chance(&mut rng, 0.2));
+        dut.poke(p::DRAM_RSP_VALID, dram_data.is_some() as u64);
+        dut.poke_wide(p::DRAM_RSP_RDATA, &words(&dram_data.unwrap_or([0; 64])));
+        dut.settle();
+        let fail = |what: &str, expected: String, got: String| {
+            Box::new(Mismatch {
+                cycle,
+                command: issued,
+                op: "bypass".into(),
+                what: what.into(),
+                expected,
+                got,
+            })
+        };
+
+        if let Some(f) = evt_map.filter(|_| dut.peek(p::MAP_READY) == 1) {
+            model.map(f);
+            guarantee.map(f);
+            mapped.push(f);
+            dead.retain(|&d| d != f);
+            evt_map = None;
+            last_progress = cycle;
+        }
+        if let Some(f) = evt_dead.filter(|_| dut.peek(p::DEAD_READY) == 1) {
+            model.dead(f);
+            guarantee.unmap(f);
+            mapped.retain(|&m| m != f);
+            dead.push(f);
+            evt_dead = None;
+            last_progress = cycle;
+        }
+        if mem_valid && dut.peek(p::MEM_REQ_READY) == 1 {
+            if write {
+                model.writeback(addr, data);
+                guarantee.write(addr, data);
+            } else {
+                let src = model.fill(addr);
+                pending_fill = Some((addr, guarantee.expect(addr), src));
+            }
+            evt_mem = None;
+            last_progress = cycle;
+        }
+        if dut.peek(p::DRAM_REQ_VALID) == 1 && dram_req_ready {
+            let a = dut.peek(p::DRAM_REQ_ADDR);
+            let got = if dut.peek(p::DRAM_REQ_WRITE) == 1 {
+                dut.peek_wide(p::DRAM_REQ_WDATA, &mut wide);
+                DramAccess::Write(a, bytes(&wide))
+            } else {
+                DramAccess::Read(a)
+            };
+            match model.expected_dram.pop_front() {
+                Some(e) if e == got => {}
+                e => {
+                    return Err(fail(
+                        "DRAM access differs",
+                        e.map_or("no access".into(), |e| e.to_string()),
+                        got.to_string(),
+                    ))
+                }
+            }
+            match got {
+                DramAccess::Write(a, d) => dram.write(a, d),
+                DramAccess::Read(a) => dram.start_read(a, cycle + rng.gen_range(2..30)),
+            }
+            last_progress = cycle;
+        }
+        if dram_data.is_some() && dut.peek(p::DRAM_RSP_READY) == 1 {
+            dram.pop_read();
+        }
+        if dut.peek(p::MEM_RSP_VALID) == 1 && mem_rsp_ready {
+            dut.peek_wide(p::MEM_RSP_RDATA, &mut wide);
+            let got = bytes(&wide);
+            let Some((a, expect, src)) = pending_fill.take() else {
+                return Err(fail(
+                    "fill response with no fill outstanding",
+                    "none".into(),
+                    short(&got),
+                ));
+            };
+            if src == FillSource::Zero && got != [0; 64] {
+                return Err(fail(
+                    &format!("bypassed fill of {a:x} is not zero"),
+                    "zero line".into(),
+                    short(&got),
+                ));
+            }
+            if let Some(e) = expect {
+                stats.fills_checked += 1;
+                if got != e {
+                    return Err(fail(
+                        &format!("read of mapped line {a:x} breaks the guarantee"),
+                        short(&e),
+                        short(&got),
+                    ));
+                }
+            }
+            last_progress = cycle;
+        }
+        dut.step();
+        if dut.rtl_errors() > 0 {
+            return Err(fail(
+                "RTL assertion failed (its message is printed above)",
+                "no $error".into(),
+                format!("{} errors", dut.rtl_errors()),
+            ));
+        }
+        if cycle - last_progress > 10_000 {
+            return Err(fail(
+                "watchdog: no progress",
+                "progress within 10000 cycles".into(),
+                "waiting on the map/dead/mem/dram ports".into(),
+            ));
+        }
+    }
+    let got = BypassCounters {
+        reads_bypassed: dut.peek(p::CNT_READS_BYPASSED),
+        writebacks_dropped: dut.peek(p::CNT_WRITEBACKS_DROPPED),
+        zero_lines: dut.peek(p::CNT_ZERO_LINES),
+        dram_reads: dut.peek(p::CNT_DRAM_READS),
+        dram_writes: dut.peek(p::CNT_DRAM_WRITES),
+    };
+    if got != model.counters
+        || got.dram_reads != dram.reads_done
+        || got.dram_writes != dram.writes_done
+    {
+        return Err(Box::new(Mismatch {
+            cycle: dut.cycle() - start,
+            command: issued,
+            op: "end of run".into(),
+            what: "counters differ".into(),
+            expected: format!("{:?}", model.counters),
+            got: format!("{got:?}"),
+        }));
+    }
+    stats.events = issued;
+    stats.cycles = dut.cycle() - start;
+    stats.counters = got;
+    Ok(stats)
+}
