@@ -63,7 +63,7 @@ fn off_zeroes_every_mapped_page_in_dram() {
     let c = &st.counters;
     assert_eq!((c.reads_bypassed, c.writebacks_dropped), (0, 0), "seed {s}");
     assert!(
-        c.zero_lines > 0 && c.zero_lines % 64 == 0,
+        c.zero_lines > 0 && c.zero_lines.is_multiple_of(64),
         "seed {s}: whole pages are zeroed: {st:?}"
     );
 }
