@@ -62,6 +62,12 @@ pub struct MementoCore {
     pub drain_frame: Signal<Out, Bits<40>>,
     pub starved: Signal<Out, Bit>,
     pub pool_count: Signal<Out, Bits<13>>,
+    pub map_evt_valid: Signal<Out, Bit>,
+    pub map_evt_ready: Signal<In, Bit>,
+    pub map_evt_frame: Signal<Out, Bits<40>>,
+    pub dead_evt_valid: Signal<Out, Bit>,
+    pub dead_evt_ready: Signal<In, Bit>,
+    pub dead_evt_frame: Signal<Out, Bits<40>>,
 
     hoa: ObjectAlloc,
     hpa: PageAlloc,
@@ -117,6 +123,12 @@ impl MementoCore {
             drain_frame: Default::default(),
             starved: Default::default(),
             pool_count: Default::default(),
+            map_evt_valid: Default::default(),
+            map_evt_ready: Default::default(),
+            map_evt_frame: Default::default(),
+            dead_evt_valid: Default::default(),
+            dead_evt_ready: Default::default(),
+            dead_evt_frame: Default::default(),
             hoa: ObjectAlloc::new(p)?,
             hpa: PageAlloc::new(p)?,
         })
@@ -162,6 +174,8 @@ impl Logic for MementoCore {
         self.hpa.refill_valid.next = self.refill_valid.val();
         self.hpa.refill_frame.next = self.refill_frame.val();
         self.hpa.drain_ready.next = self.drain_ready.val();
+        self.hpa.map_evt_ready.next = self.map_evt_ready.val();
+        self.hpa.dead_evt_ready.next = self.dead_evt_ready.val();
 
         self.cmd_ready.next = self.hoa.cmd_ready.val();
         self.rsp_valid.next = self.hoa.rsp_valid.val();
@@ -188,5 +202,9 @@ impl Logic for MementoCore {
         self.drain_frame.next = self.hpa.drain_frame.val();
         self.starved.next = self.hpa.starved.val();
         self.pool_count.next = self.hpa.pool_count.val();
+        self.map_evt_valid.next = self.hpa.map_evt_valid.val();
+        self.map_evt_frame.next = self.hpa.map_evt_frame.val();
+        self.dead_evt_valid.next = self.hpa.dead_evt_valid.val();
+        self.dead_evt_frame.next = self.hpa.dead_evt_frame.val();
     }
 }

@@ -54,6 +54,12 @@ pub struct PageAlloc {
     pub drain_frame: Signal<Out, Bits<40>>,
     pub starved: Signal<Out, Bit>,
     pub pool_count: Signal<Out, Bits<13>>,
+    pub map_evt_valid: Signal<Out, Bit>,
+    pub map_evt_ready: Signal<In, Bit>,
+    pub map_evt_frame: Signal<Out, Bits<40>>,
+    pub dead_evt_valid: Signal<Out, Bit>,
+    pub dead_evt_ready: Signal<In, Bit>,
+    pub dead_evt_frame: Signal<Out, Bits<40>>,
 
     mapper: PageMapper,
     pool: PagePool,
@@ -101,6 +107,12 @@ impl PageAlloc {
             drain_frame: Default::default(),
             starved: Default::default(),
             pool_count: Default::default(),
+            map_evt_valid: Default::default(),
+            map_evt_ready: Default::default(),
+            map_evt_frame: Default::default(),
+            dead_evt_valid: Default::default(),
+            dead_evt_ready: Default::default(),
+            dead_evt_frame: Default::default(),
             mapper: PageMapper::new(p),
             pool: PagePool::new(p),
         })
@@ -144,6 +156,8 @@ impl Logic for PageAlloc {
         self.mapper.take_ready.next = self.pool.take_ready.val();
         self.mapper.take_frame.next = self.pool.take_frame.val();
         self.mapper.give_ready.next = self.pool.give_ready.val();
+        self.mapper.map_evt_ready.next = self.map_evt_ready.val();
+        self.mapper.dead_evt_ready.next = self.dead_evt_ready.val();
 
         self.walk_req_ready.next = self.mapper.walk_req_ready.val();
         self.walk_rsp_valid.next = self.mapper.walk_rsp_valid.val();
@@ -164,5 +178,9 @@ impl Logic for PageAlloc {
         self.drain_frame.next = self.pool.drain_frame.val();
         self.starved.next = self.pool.starved.val();
         self.pool_count.next = self.pool.count.val();
+        self.map_evt_valid.next = self.mapper.map_evt_valid.val();
+        self.map_evt_frame.next = self.mapper.map_evt_frame.val();
+        self.dead_evt_valid.next = self.mapper.dead_evt_valid.val();
+        self.dead_evt_frame.next = self.mapper.dead_evt_frame.val();
     }
 }

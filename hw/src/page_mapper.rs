@@ -21,6 +21,8 @@
 //!   frame reads as zero), so it takes and links without reading. The frame taken last is the data
 //!   frame, and the answer. Frames are taken top-down: tables, then the data page. An entry found
 //!   present at the leaf is answered as it is.
+//! - **Events**: every frame taken is announced on `map_evt_*` before its entry is written, and
+//!   every frame reclaimed on `dead_evt_*` before it goes back to the pool (for the bypass).
 //! - **Exit**: a depth-first walk of the whole table in index order. Each data frame is given
 //!   back as its leaf entry is read; a table frame after its subtree; a root entry is then written
 //!   zero. The root is empty afterwards and no frame is lost or given twice.
@@ -39,12 +41,15 @@ pub enum MapState {
     WalkRead,
     WalkWait,
     Take,
+    Announce,
     Link,
     Respond,
     RcRead,
     RcWait,
+    RcDeadData,
     RcGiveData,
     RcNext,
+    RcDeadTable,
     RcGiveTable,
     RcClear,
 }
@@ -88,6 +93,14 @@ pub struct PageMapper {
     pub give_valid: Signal<Out, Bit>,
     pub give_ready: Signal<In, Bit>,
     pub give_frame: Signal<Out, Bits<40>>,
+    /// To the bypass: a frame is about to be linked (it reads as zero from now on).
+    pub map_evt_valid: Signal<Out, Bit>,
+    pub map_evt_ready: Signal<In, Bit>,
+    pub map_evt_frame: Signal<Out, Bits<40>>,
+    /// To the bypass: a frame is reclaimed at exit (its lines are dead).
+    pub dead_evt_valid: Signal<Out, Bit>,
+    pub dead_evt_ready: Signal<In, Bit>,
+    pub dead_evt_frame: Signal<Out, Bits<40>>,
 
     state: DFF<MapState>,
     mrs: DFF<Bits<48>>,
@@ -157,6 +170,12 @@ impl PageMapper {
             give_valid: Default::default(),
             give_ready: Default::default(),
             give_frame: Default::default(),
+            map_evt_valid: Default::default(),
+            map_evt_ready: Default::default(),
+            map_evt_frame: Default::default(),
+            dead_evt_valid: Default::default(),
+            dead_evt_ready: Default::default(),
+            dead_evt_frame: Default::default(),
             state: Default::default(),
             mrs: Default::default(),
             root: Default::default(),
@@ -199,6 +218,11 @@ impl Logic for PageMapper {
         self.give_valid.next = (self.state.q.val() == MapState::RcGiveData)
             | (self.state.q.val() == MapState::RcGiveTable);
         self.give_frame.next = self.frame.q.val();
+        self.map_evt_valid.next = self.state.q.val() == MapState::Announce;
+        self.map_evt_frame.next = self.frame.q.val();
+        self.dead_evt_valid.next = (self.state.q.val() == MapState::RcDeadData)
+            | (self.state.q.val() == MapState::RcDeadTable);
+        self.dead_evt_frame.next = self.frame.q.val();
 
         self.walk_req_ready.next = false;
         self.arena_req_ready.next = false;
@@ -316,6 +340,11 @@ impl Logic for PageMapper {
             MapState::Take => {
                 if self.take_ready.val() {
                     self.frame.d.next = self.take_frame.val();
+                    self.state.d.next = MapState::Announce;
+                }
+            }
+            MapState::Announce => {
+                if self.map_evt_ready.val() {
                     self.state.d.next = MapState::Link;
                 }
             }
@@ -361,7 +390,7 @@ impl Logic for PageMapper {
                     if self.rd_present.val() {
                         if self.level.q.val() == 1 {
                             self.frame.d.next = self.rd_frame.val();
-                            self.state.d.next = MapState::RcGiveData;
+                            self.state.d.next = MapState::RcDeadData;
                         } else {
                             // Descend into the child table.
                             if self.level.q.val() == 4 {
@@ -384,6 +413,16 @@ impl Logic for PageMapper {
                     }
                 }
             }
+            MapState::RcDeadData => {
+                if self.dead_evt_ready.val() {
+                    self.state.d.next = MapState::RcGiveData;
+                }
+            }
+            MapState::RcDeadTable => {
+                if self.dead_evt_ready.val() {
+                    self.state.d.next = MapState::RcGiveTable;
+                }
+            }
             MapState::RcGiveData => {
                 if self.give_ready.val() {
                     self.state.d.next = MapState::RcNext;
@@ -396,7 +435,7 @@ impl Logic for PageMapper {
                     } else {
                         // This table is done: give its frame back, then continue in the parent.
                         self.frame.d.next = self.rc_table.val();
-                        self.state.d.next = MapState::RcGiveTable;
+                        self.state.d.next = MapState::RcDeadTable;
                     }
                 } else {
                     if self.level.q.val() == 1 {

@@ -23,7 +23,9 @@ use crate::model::object_alloc::{
 use crate::model::page_alloc::{
     MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester, TableAccess,
 };
-use crate::page_harness::{table_access, PageTiming, PtePorts};
+use crate::page_harness::{
+    offer_event_ready, table_access, take_events, EventPorts, PageTiming, PtePorts,
+};
 use crate::seed;
 use crate::stats::RunStats;
 use memento_hw::object_alloc::{
@@ -196,6 +198,14 @@ const PTE_PORTS: PtePorts = PtePorts {
     addr: p::PTE_REQ_ADDR,
     write: p::PTE_REQ_WRITE,
     wdata: p::PTE_REQ_WDATA,
+};
+const EVENT_PORTS: EventPorts = EventPorts {
+    map_valid: p::MAP_EVT_VALID,
+    map_ready: p::MAP_EVT_READY,
+    map_frame: p::MAP_EVT_FRAME,
+    dead_valid: p::DEAD_EVT_VALID,
+    dead_ready: p::DEAD_EVT_READY,
+    dead_frame: p::DEAD_EVT_FRAME,
 };
 
 enum HpaStart {
@@ -397,6 +407,7 @@ pub fn run(
         dut.poke(p::REFILL_FRAME, offer.unwrap_or(0));
         let drain_ready = !chance(&mut rng, tp.drain_stall);
         dut.poke(p::DRAIN_READY, drain_ready as u64);
+        let evt_ready = offer_event_ready(&mut dut, &EVENT_PORTS, &mut rng, tp.pte_stall);
         dut.settle();
         stats.starved_cycles += dut.peek(p::STARVED);
 
@@ -456,6 +467,8 @@ pub fn run(
         if pte_data.is_some() && dut.peek(p::PTE_RSP_READY) == 1 {
             mem.tables.pop_read();
         }
+        take_events(&mut dut, &EVENT_PORTS, evt_ready, &mut hpa)
+            .map_err(|(w, e, g)| fail(&w, e, g))?;
         // The header port, through the page table.
         if dut.peek(p::HDR_REQ_VALID) == 1 && hdr_req_ready {
             let va = dut.peek(p::HDR_REQ_ADDR);
@@ -731,6 +744,8 @@ pub fn run(
                 "the table port (pte_req / pte_rsp)".into()
             } else if hdr_reads.reads_in_flight() > 0 || dut.peek(p::HDR_REQ_VALID) == 1 {
                 "the header port (hdr_req / hdr_rsp)".into()
+            } else if dut.peek(p::MAP_EVT_VALID) == 1 || dut.peek(p::DEAD_EVT_VALID) == 1 {
+                "the bypass event ports (map_evt / dead_evt)".into()
             } else if dut.peek(p::DRAIN_VALID) == 1 {
                 "the drain stream (drain_ready)".into()
             } else if matches!(phase, Phase::Touch { .. }) {

@@ -219,6 +219,14 @@ const PTE_PORTS: PtePorts = PtePorts {
     write: p::PTE_REQ_WRITE,
     wdata: p::PTE_REQ_WDATA,
 };
+const EVENT_PORTS: EventPorts = EventPorts {
+    map_valid: p::MAP_EVT_VALID,
+    map_ready: p::MAP_EVT_READY,
+    map_frame: p::MAP_EVT_FRAME,
+    dead_valid: p::DEAD_EVT_VALID,
+    dead_ready: p::DEAD_EVT_READY,
+    dead_frame: p::DEAD_EVT_FRAME,
+};
 
 /// The table access the hardware makes this cycle, checked against the next one the model
 /// expects; on a difference, (expected, got).
@@ -240,6 +248,70 @@ pub(crate) fn table_access(
             got.to_string(),
         )),
     }
+}
+
+/// The bypass-event signals of a design.
+pub(crate) struct EventPorts {
+    pub map_valid: Port,
+    pub map_ready: Port,
+    pub map_frame: Port,
+    pub dead_valid: Port,
+    pub dead_ready: Port,
+    pub dead_frame: Port,
+}
+
+/// Drives random readiness on the map and reclaim event ports (before `settle`).
+pub(crate) fn offer_event_ready(
+    dut: &mut Model,
+    ports: &EventPorts,
+    rng: &mut ChaCha8Rng,
+    stall: f64,
+) -> (bool, bool) {
+    let (m, d) = (!chance(rng, stall), !chance(rng, stall));
+    dut.poke(ports.map_ready, m as u64);
+    dut.poke(ports.dead_ready, d as u64);
+    (m, d)
+}
+
+/// Checks the events taken this cycle against the frames the model expects; on a difference,
+/// (what, expected, got).
+pub(crate) fn take_events(
+    dut: &mut Model,
+    ports: &EventPorts,
+    ready: (bool, bool),
+    model: &mut PageAllocModel,
+) -> Result<(), (String, String, String)> {
+    for (valid, frame, is_ready, queue, name) in [
+        (
+            ports.map_valid,
+            ports.map_frame,
+            ready.0,
+            &mut model.expected_map_events,
+            "map event",
+        ),
+        (
+            ports.dead_valid,
+            ports.dead_frame,
+            ready.1,
+            &mut model.expected_dead_events,
+            "reclaim event",
+        ),
+    ] {
+        if dut.peek(valid) == 1 && is_ready {
+            let got = dut.peek(frame);
+            match queue.pop_front() {
+                Some(f) if f == got => {}
+                e => {
+                    return Err((
+                        format!("{name} differs"),
+                        format!("{e:x?}"),
+                        format!("{got:x}"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn mismatch(
@@ -370,6 +442,7 @@ pub fn run(
         dut.poke(p::REFILL_FRAME, offer.unwrap_or(0));
         let drain_ready = !chance(&mut rng, t.drain_stall);
         dut.poke(p::DRAIN_READY, drain_ready as u64);
+        let evt_ready = offer_event_ready(&mut dut, &EVENT_PORTS, &mut rng, t.pte_stall);
         dut.settle();
 
         let front = outstanding
@@ -430,6 +503,8 @@ pub fn run(
         if pte_data.is_some() && dut.peek(p::PTE_RSP_READY) == 1 {
             mem.pop_read();
         }
+        take_events(&mut dut, &EVENT_PORTS, evt_ready, &mut model)
+            .map_err(|(w, e, g)| fail(&w, e, g))?;
         if dut.peek(p::WALK_RSP_VALID) == 1 && walk_rsp_ready {
             let got = if dut.peek(p::WALK_RSP_ERR) == 1 {
                 MapAnswer::OutOfRegion
@@ -507,6 +582,8 @@ pub fn run(
                 )
             } else if mem.reads_in_flight() > 0 || dut.peek(p::PTE_REQ_VALID) == 1 {
                 "the table port (pte_req / pte_rsp)".into()
+            } else if dut.peek(p::MAP_EVT_VALID) == 1 || dut.peek(p::DEAD_EVT_VALID) == 1 {
+                "the bypass event ports (map_evt / dead_evt)".into()
             } else if dut.peek(p::DRAIN_VALID) == 1 {
                 "the drain stream (drain_ready)".into()
             } else if !outstanding.is_empty() {

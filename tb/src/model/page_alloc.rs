@@ -119,6 +119,10 @@ pub struct PageAllocModel {
     pub expected_answers: VecDeque<(Requester, MapAnswer)>,
     /// Frames the hardware must drain next, in order.
     pub expected_drains: VecDeque<u64>,
+    /// Frames the hardware must announce as mapped (to the bypass) next, in order.
+    pub expected_map_events: VecDeque<u64>,
+    /// Frames the hardware must announce as reclaimed next, in order.
+    pub expected_dead_events: VecDeque<u64>,
 }
 
 impl PageAllocModel {
@@ -137,6 +141,8 @@ impl PageAllocModel {
             expected_accesses: VecDeque::new(),
             expected_answers: VecDeque::new(),
             expected_drains: VecDeque::new(),
+            expected_map_events: VecDeque::new(),
+            expected_dead_events: VecDeque::new(),
         };
         m.after_op();
         m
@@ -282,6 +288,7 @@ impl PageAllocModel {
             };
             self.after_op();
             assert!(self.mapped.insert(f), "frame {f:x} handed out while mapped");
+            self.expected_map_events.push_back(f);
             self.set_entry(w.table, i, pte(f));
             if w.level == 1 {
                 self.tables.remove(&f);
@@ -304,6 +311,7 @@ impl PageAllocModel {
             self.mapped.remove(&f),
             "frame {f:x} given back but not mapped"
         );
+        self.expected_dead_events.push_back(f);
         if self.pool.len() == self.g.capacity {
             let top = self.pool.pop().unwrap();
             self.expected_drains.push_back(top);
