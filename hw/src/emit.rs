@@ -7,6 +7,7 @@
 
 use crate::bypass::Bypass;
 use crate::memento_core::MementoCore;
+use crate::memento_top::MementoTop;
 use crate::object_alloc::ObjectAlloc;
 use crate::page_alloc::PageAlloc;
 use crate::params::{ParamError, Params};
@@ -19,6 +20,7 @@ pub enum Design {
     PageAlloc,
     MementoCore,
     Bypass,
+    MementoTop,
 }
 
 /// A generated design: a block, the parameters it is built for and its module name.
@@ -57,6 +59,19 @@ pub fn variants() -> Vec<Variant> {
             name: "memento_core_corner",
             design: Design::MementoCore,
             params: Params::corner(),
+        },
+        Variant {
+            name: "memento_top",
+            design: Design::MementoTop,
+            params: Params::default(),
+        },
+        Variant {
+            name: "memento_top_bypass_off",
+            design: Design::MementoTop,
+            params: Params {
+                bypass_on: false,
+                ..Params::default()
+            },
         },
         Variant {
             name: "bypass",
@@ -106,6 +121,11 @@ fn raw_verilog(design: Design, params: &Params) -> Result<String, ParamError> {
         }
         Design::Bypass => {
             let mut uut = Bypass::new(params)?;
+            uut.connect_all();
+            generate_verilog(&uut)
+        }
+        Design::MementoTop => {
+            let mut uut = MementoTop::new(params)?;
             uut.connect_all();
             generate_verilog(&uut)
         }

@@ -14,6 +14,7 @@ pub mod frame_stack;
 pub mod hot;
 pub mod lowest_free;
 pub mod memento_core;
+pub mod memento_top;
 pub mod object_alloc;
 pub mod page_alloc;
 pub mod page_mapper;

@@ -85,6 +85,7 @@ pub fn design_name(d: Design) -> &'static str {
         Design::PageAlloc => "page_alloc",
         Design::MementoCore => "memento_core",
         Design::Bypass => "bypass",
+        Design::MementoTop => "memento_top",
     }
 }
 
