@@ -43,6 +43,13 @@ pub struct VTable {
     pub ports: &'static [Port],
 }
 
+impl VTable {
+    /// The port called `name`, if the design has one.
+    pub fn port(&self, name: &str) -> Option<Port> {
+        self.ports.iter().find(|p| p.name == name).copied()
+    }
+}
+
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
 /// The compiled model of `design` built for `params`, if the project builds that variant

@@ -32,8 +32,7 @@ use memento_hw::object_alloc::{
     OP_ALLOC, OP_EXIT, OP_FREE, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
 };
 use memento_hw::Params;
-use memento_sim::memento_core as p;
-use memento_sim::Model;
+use memento_sim::{Model, Port, VTable};
 use rand::Rng;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -128,6 +127,116 @@ impl CoreRunStats {
     }
 }
 
+/// The ports the harness drives, looked up by name in the compiled design (`memento_core` or
+/// `memento_top` have them all).
+struct CorePorts {
+    cfg_data: Port,
+    cfg_sel: Port,
+    cfg_valid: Port,
+    cmd_arg: Port,
+    cmd_op: Port,
+    cmd_ready: Port,
+    cmd_valid: Port,
+    drain_frame: Port,
+    drain_ready: Port,
+    drain_valid: Port,
+    hdr_req_addr: Port,
+    hdr_req_ready: Port,
+    hdr_req_valid: Port,
+    hdr_req_wdata: Port,
+    hdr_req_write: Port,
+    hdr_rsp_rdata: Port,
+    hdr_rsp_ready: Port,
+    hdr_rsp_valid: Port,
+    pool_count: Port,
+    pte_req_addr: Port,
+    pte_req_ready: Port,
+    pte_req_valid: Port,
+    pte_req_wdata: Port,
+    pte_req_write: Port,
+    pte_rsp_rdata: Port,
+    pte_rsp_ready: Port,
+    pte_rsp_valid: Port,
+    refill_frame: Port,
+    refill_ready: Port,
+    refill_req_count: Port,
+    refill_req_ready: Port,
+    refill_req_valid: Port,
+    refill_valid: Port,
+    rsp_ptr: Port,
+    rsp_ready: Port,
+    rsp_status: Port,
+    rsp_valid: Port,
+    rst: Port,
+    starved: Port,
+    walk_req_ready: Port,
+    walk_req_va: Port,
+    walk_req_valid: Port,
+    walk_rsp_err: Port,
+    walk_rsp_frame: Port,
+    walk_rsp_ready: Port,
+    walk_rsp_valid: Port,
+}
+
+fn pt_port(vt: &VTable, name: &str) -> Port {
+    vt.port(name)
+        .unwrap_or_else(|| panic!("{} has no port {name}", vt.name))
+}
+
+impl CorePorts {
+    fn of(vt: &VTable) -> Self {
+        let port = |name: &str| pt_port(vt, name);
+        CorePorts {
+            cfg_data: port("cfg_data"),
+            cfg_sel: port("cfg_sel"),
+            cfg_valid: port("cfg_valid"),
+            cmd_arg: port("cmd_arg"),
+            cmd_op: port("cmd_op"),
+            cmd_ready: port("cmd_ready"),
+            cmd_valid: port("cmd_valid"),
+            drain_frame: port("drain_frame"),
+            drain_ready: port("drain_ready"),
+            drain_valid: port("drain_valid"),
+            hdr_req_addr: port("hdr_req_addr"),
+            hdr_req_ready: port("hdr_req_ready"),
+            hdr_req_valid: port("hdr_req_valid"),
+            hdr_req_wdata: port("hdr_req_wdata"),
+            hdr_req_write: port("hdr_req_write"),
+            hdr_rsp_rdata: port("hdr_rsp_rdata"),
+            hdr_rsp_ready: port("hdr_rsp_ready"),
+            hdr_rsp_valid: port("hdr_rsp_valid"),
+            pool_count: port("pool_count"),
+            pte_req_addr: port("pte_req_addr"),
+            pte_req_ready: port("pte_req_ready"),
+            pte_req_valid: port("pte_req_valid"),
+            pte_req_wdata: port("pte_req_wdata"),
+            pte_req_write: port("pte_req_write"),
+            pte_rsp_rdata: port("pte_rsp_rdata"),
+            pte_rsp_ready: port("pte_rsp_ready"),
+            pte_rsp_valid: port("pte_rsp_valid"),
+            refill_frame: port("refill_frame"),
+            refill_ready: port("refill_ready"),
+            refill_req_count: port("refill_req_count"),
+            refill_req_ready: port("refill_req_ready"),
+            refill_req_valid: port("refill_req_valid"),
+            refill_valid: port("refill_valid"),
+            rsp_ptr: port("rsp_ptr"),
+            rsp_ready: port("rsp_ready"),
+            rsp_status: port("rsp_status"),
+            rsp_valid: port("rsp_valid"),
+            rst: port("rst"),
+            starved: port("starved"),
+            walk_req_ready: port("walk_req_ready"),
+            walk_req_va: port("walk_req_va"),
+            walk_req_valid: port("walk_req_valid"),
+            walk_rsp_err: port("walk_rsp_err"),
+            walk_rsp_frame: port("walk_rsp_frame"),
+            walk_rsp_ready: port("walk_rsp_ready"),
+            walk_rsp_valid: port("walk_rsp_valid"),
+        }
+    }
+}
+
 /// Physical memory: table entries (for the page allocator) and bytes (headers and objects).
 #[derive(Default)]
 struct Memory {
@@ -194,20 +303,6 @@ enum Phase {
     },
 }
 
-const PTE_PORTS: PtePorts = PtePorts {
-    addr: p::PTE_REQ_ADDR,
-    write: p::PTE_REQ_WRITE,
-    wdata: p::PTE_REQ_WDATA,
-};
-const EVENT_PORTS: EventPorts = EventPorts {
-    map_valid: p::MAP_EVT_VALID,
-    map_ready: p::MAP_EVT_READY,
-    map_frame: p::MAP_EVT_FRAME,
-    dead_valid: p::DEAD_EVT_VALID,
-    dead_ready: p::DEAD_EVT_READY,
-    dead_frame: p::DEAD_EVT_FRAME,
-};
-
 enum HpaStart {
     Arena(u64),
     Exit,
@@ -229,11 +324,21 @@ pub fn run(
                 cfg.params
             )
         });
-    assert_eq!(
-        vt.ports,
-        p::PORTS,
-        "every memento_core variant has the same ports"
-    );
+    let pt = CorePorts::of(vt);
+    let pte_ports = PtePorts {
+        addr: pt.pte_req_addr,
+        write: pt.pte_req_write,
+        wdata: pt.pte_req_wdata,
+    };
+    // memento_core shows the page allocator's bypass events; in memento_top they stay inside.
+    let event_ports = vt.port("map_evt_valid").map(|_| EventPorts {
+        map_valid: pt_port(vt, "map_evt_valid"),
+        map_ready: pt_port(vt, "map_evt_ready"),
+        map_frame: pt_port(vt, "map_evt_frame"),
+        dead_valid: pt_port(vt, "dead_evt_valid"),
+        dead_ready: pt_port(vt, "dead_evt_ready"),
+        dead_frame: pt_port(vt, "dead_evt_frame"),
+    });
     let mut dut = Model::new(vt);
     let g = Geometry::from(&cfg.params);
     let mut hoa = ObjectAllocModel::new(g.clone(), cfg.mrs);
@@ -255,20 +360,20 @@ pub fn run(
     let mut last_progress = 0u64;
     let mut wide = [0u32; 16];
 
-    dut.poke(p::RST, 1);
+    dut.poke(pt.rst, 1);
     for _ in 0..2 {
         dut.settle();
         dut.step();
     }
-    dut.poke(p::RST, 0);
+    dut.poke(pt.rst, 0);
     for (sel, data) in [(0, cfg.mrs), (1, cfg.root)] {
-        dut.poke(p::CFG_VALID, 1);
-        dut.poke(p::CFG_SEL, sel);
-        dut.poke(p::CFG_DATA, data);
+        dut.poke(pt.cfg_valid, 1);
+        dut.poke(pt.cfg_sel, sel);
+        dut.poke(pt.cfg_data, data);
         dut.settle();
         dut.step();
     }
-    dut.poke(p::CFG_VALID, 0);
+    dut.poke(pt.cfg_valid, 0);
     let start = dut.cycle();
 
     loop {
@@ -350,8 +455,8 @@ pub fn run(
                     if hpa.expected_accesses.is_empty()
                         && hpa.expected_drains.is_empty()
                         && hpa_starts.is_empty()
-                        && dut.peek(p::PTE_REQ_VALID) == 0
-                        && dut.peek(p::DRAIN_VALID) == 0
+                        && dut.peek(pt.pte_req_valid) == 0
+                        && dut.peek(pt.drain_valid) == 0
                     {
                         break;
                     }
@@ -368,19 +473,19 @@ pub fn run(
             },
             _ => (false, 0, 0),
         };
-        dut.poke(p::CMD_VALID, cmd_valid as u64);
-        dut.poke(p::CMD_OP, opc);
-        dut.poke(p::CMD_ARG, arg);
+        dut.poke(pt.cmd_valid, cmd_valid as u64);
+        dut.poke(pt.cmd_op, opc);
+        dut.poke(pt.cmd_arg, arg);
         let rsp_ready = !chance(&mut rng, th.rsp_stall);
-        dut.poke(p::RSP_READY, rsp_ready as u64);
+        dut.poke(pt.rsp_ready, rsp_ready as u64);
         let hdr_req_ready = !chance(&mut rng, th.hdr_stall);
-        dut.poke(p::HDR_REQ_READY, hdr_req_ready as u64);
+        dut.poke(pt.hdr_req_ready, hdr_req_ready as u64);
         let hdr_data = hdr_reads
             .due(cycle)
             .copied()
             .filter(|_| !chance(&mut rng, th.hdr_rsp_stall));
-        dut.poke(p::HDR_RSP_VALID, hdr_data.is_some() as u64);
-        dut.poke_wide(p::HDR_RSP_RDATA, &hdr_data.unwrap_or([0; 16]));
+        dut.poke(pt.hdr_rsp_valid, hdr_data.is_some() as u64);
+        dut.poke_wide(pt.hdr_rsp_rdata, &hdr_data.unwrap_or([0; 16]));
         let walk_va = match &phase {
             Phase::Touch {
                 fault: Some((va, false)),
@@ -388,32 +493,35 @@ pub fn run(
             } => Some(*va),
             _ => None,
         };
-        dut.poke(p::WALK_REQ_VALID, walk_va.is_some() as u64);
-        dut.poke(p::WALK_REQ_VA, walk_va.unwrap_or(0));
+        dut.poke(pt.walk_req_valid, walk_va.is_some() as u64);
+        dut.poke(pt.walk_req_va, walk_va.unwrap_or(0));
         let walk_rsp_ready = !chance(&mut rng, tp.rsp_stall);
-        dut.poke(p::WALK_RSP_READY, walk_rsp_ready as u64);
+        dut.poke(pt.walk_rsp_ready, walk_rsp_ready as u64);
         let pte_req_ready = !chance(&mut rng, tp.pte_stall);
-        dut.poke(p::PTE_REQ_READY, pte_req_ready as u64);
+        dut.poke(pt.pte_req_ready, pte_req_ready as u64);
         let pte_data = mem
             .tables
             .due(cycle)
             .filter(|_| !chance(&mut rng, tp.pte_rsp_stall));
-        dut.poke(p::PTE_RSP_VALID, pte_data.is_some() as u64);
-        dut.poke(p::PTE_RSP_RDATA, pte_data.unwrap_or(0));
+        dut.poke(pt.pte_rsp_valid, pte_data.is_some() as u64);
+        dut.poke(pt.pte_rsp_rdata, pte_data.unwrap_or(0));
         let req_ready = !chance(&mut rng, tp.os_req_stall);
-        dut.poke(p::REFILL_REQ_READY, req_ready as u64);
+        dut.poke(pt.refill_req_ready, req_ready as u64);
         let offer = os.offer(cycle);
-        dut.poke(p::REFILL_VALID, offer.is_some() as u64);
-        dut.poke(p::REFILL_FRAME, offer.unwrap_or(0));
+        dut.poke(pt.refill_valid, offer.is_some() as u64);
+        dut.poke(pt.refill_frame, offer.unwrap_or(0));
         let drain_ready = !chance(&mut rng, tp.drain_stall);
-        dut.poke(p::DRAIN_READY, drain_ready as u64);
-        let evt_ready = offer_event_ready(&mut dut, &EVENT_PORTS, &mut rng, tp.pte_stall);
+        dut.poke(pt.drain_ready, drain_ready as u64);
+        let evt_ready = match &event_ports {
+            Some(ev) => offer_event_ready(&mut dut, ev, &mut rng, tp.pte_stall),
+            None => (false, false),
+        };
         dut.settle();
-        stats.starved_cycles += dut.peek(p::STARVED);
+        stats.starved_cycles += dut.peek(pt.starved);
 
         // The OS side first.
-        if dut.peek(p::REFILL_REQ_VALID) == 1 && req_ready {
-            let got = dut.peek(p::REFILL_REQ_COUNT);
+        if dut.peek(pt.refill_req_valid) == 1 && req_ready {
+            let got = dut.peek(pt.refill_req_count);
             match hpa.request_taken() {
                 Some(c) if c == got => os.request(c, cycle, &mut rng),
                 exp => {
@@ -425,14 +533,14 @@ pub fn run(
                 }
             }
         }
-        if let Some(f) = offer.filter(|_| dut.peek(p::REFILL_READY) == 1) {
+        if let Some(f) = offer.filter(|_| dut.peek(pt.refill_ready) == 1) {
             os.delivered(cycle, &mut rng);
             hpa.refill(f)
                 .map_err(|e| fail("refill", "a frame owed".into(), e))?;
             last_progress = cycle;
         }
-        if dut.peek(p::DRAIN_VALID) == 1 && drain_ready {
-            let got = dut.peek(p::DRAIN_FRAME);
+        if dut.peek(pt.drain_valid) == 1 && drain_ready {
+            let got = dut.peek(pt.drain_frame);
             match hpa.drain() {
                 Some(f) if f == got => os.take_back(f),
                 exp => {
@@ -446,7 +554,7 @@ pub fn run(
             last_progress = cycle;
         }
         // The table port; an arena map or an exit begins with its first table access.
-        if dut.peek(p::PTE_REQ_VALID) == 1 && pte_req_ready {
+        if dut.peek(pt.pte_req_valid) == 1 && pte_req_ready {
             if hpa.expected_accesses.is_empty() {
                 match hpa_starts.pop_front() {
                     Some(HpaStart::Arena(va)) => hpa.start_map(va, Requester::Arena),
@@ -454,7 +562,7 @@ pub fn run(
                     None => {}
                 }
             }
-            match table_access(&mut dut, &PTE_PORTS, &mut hpa.expected_accesses)
+            match table_access(&mut dut, &pte_ports, &mut hpa.expected_accesses)
                 .map_err(|(e, g)| fail("table access differs", e, g))?
             {
                 TableAccess::Write(addr, value) => mem.write_pte(addr, value),
@@ -464,14 +572,15 @@ pub fn run(
             }
             last_progress = cycle;
         }
-        if pte_data.is_some() && dut.peek(p::PTE_RSP_READY) == 1 {
+        if pte_data.is_some() && dut.peek(pt.pte_rsp_ready) == 1 {
             mem.tables.pop_read();
         }
-        take_events(&mut dut, &EVENT_PORTS, evt_ready, &mut hpa)
-            .map_err(|(w, e, g)| fail(&w, e, g))?;
+        if let Some(ev) = &event_ports {
+            take_events(&mut dut, ev, evt_ready, &mut hpa).map_err(|(w, e, g)| fail(&w, e, g))?;
+        }
         // The header port, through the page table.
-        if dut.peek(p::HDR_REQ_VALID) == 1 && hdr_req_ready {
-            let va = dut.peek(p::HDR_REQ_ADDR);
+        if dut.peek(pt.hdr_req_valid) == 1 && hdr_req_ready {
+            let va = dut.peek(pt.hdr_req_addr);
             let Some(frame) = mem.translate(va) else {
                 return Err(fail(
                     "header access to an unmapped page",
@@ -487,10 +596,10 @@ pub fn run(
             } = &mut phase
             {
                 *traffic = true;
-                *refill |= matches!(op, Op::Alloc(_)) && dut.peek(p::HDR_REQ_WRITE) == 0;
+                *refill |= matches!(op, Op::Alloc(_)) && dut.peek(pt.hdr_req_write) == 0;
             }
-            if dut.peek(p::HDR_REQ_WRITE) == 1 {
-                dut.peek_wide(p::HDR_REQ_WDATA, &mut wide);
+            if dut.peek(pt.hdr_req_write) == 1 {
+                dut.peek_wide(pt.hdr_req_wdata, &mut wide);
                 let got = HeaderWrite {
                     va,
                     line: bytes(&wide),
@@ -525,7 +634,7 @@ pub fn run(
             }
             last_progress = cycle;
         }
-        if hdr_data.is_some() && dut.peek(p::HDR_RSP_READY) == 1 {
+        if hdr_data.is_some() && dut.peek(pt.hdr_rsp_ready) == 1 {
             hdr_reads.pop_read();
         }
         // The walker port.
@@ -534,18 +643,18 @@ pub fn run(
             ..
         } = &mut phase
         {
-            if !*sent && dut.peek(p::WALK_REQ_READY) == 1 {
+            if !*sent && dut.peek(pt.walk_req_ready) == 1 {
                 *sent = true;
                 hpa.start_map(*va, Requester::Walker);
                 stats.walker_faults += 1;
                 last_progress = cycle;
             }
         }
-        if dut.peek(p::WALK_RSP_VALID) == 1 && walk_rsp_ready {
-            let got = if dut.peek(p::WALK_RSP_ERR) == 1 {
+        if dut.peek(pt.walk_rsp_valid) == 1 && walk_rsp_ready {
+            let got = if dut.peek(pt.walk_rsp_err) == 1 {
                 MapAnswer::OutOfRegion
             } else {
-                MapAnswer::Frame(dut.peek(p::WALK_RSP_FRAME))
+                MapAnswer::Frame(dut.peek(pt.walk_rsp_frame))
             };
             match hpa.expected_answers.pop_front() {
                 Some((Requester::Walker, a)) if a == got => {}
@@ -581,7 +690,7 @@ pub fn run(
             ..
         } = &mut phase
         {
-            if accepted.is_none() && dut.peek(p::CMD_READY) == 1 {
+            if accepted.is_none() && dut.peek(pt.cmd_ready) == 1 {
                 let e = hoa.apply(*op);
                 header_writes.extend(e.writes.iter().copied());
                 match e.path {
@@ -602,8 +711,8 @@ pub fn run(
                 last_progress = cycle;
             }
         }
-        if dut.peek(p::RSP_VALID) == 1 && rsp_ready {
-            let status = match dut.peek(p::RSP_STATUS) {
+        if dut.peek(pt.rsp_valid) == 1 && rsp_ready {
+            let status = match dut.peek(pt.rsp_status) {
                 ST_OK => Status::Ok,
                 ST_FALLBACK => Status::Fallback,
                 ST_INVALID => Status::Invalid,
@@ -612,7 +721,7 @@ pub fn run(
             };
             let got = Response {
                 status,
-                ptr: dut.peek(p::RSP_PTR),
+                ptr: dut.peek(pt.rsp_ptr),
             };
             let Phase::Command {
                 op,
@@ -735,18 +844,21 @@ pub fn run(
             ));
         }
         if cycle - last_progress > cfg.watchdog {
-            let port = if dut.peek(p::STARVED) == 1 {
+            let port = if dut.peek(pt.starved) == 1 {
                 format!(
                     "the refill stream: the pool is starved and the OS still owes {} frames",
                     os.owed()
                 )
-            } else if mem.tables.reads_in_flight() > 0 || dut.peek(p::PTE_REQ_VALID) == 1 {
+            } else if mem.tables.reads_in_flight() > 0 || dut.peek(pt.pte_req_valid) == 1 {
                 "the table port (pte_req / pte_rsp)".into()
-            } else if hdr_reads.reads_in_flight() > 0 || dut.peek(p::HDR_REQ_VALID) == 1 {
+            } else if hdr_reads.reads_in_flight() > 0 || dut.peek(pt.hdr_req_valid) == 1 {
                 "the header port (hdr_req / hdr_rsp)".into()
-            } else if dut.peek(p::MAP_EVT_VALID) == 1 || dut.peek(p::DEAD_EVT_VALID) == 1 {
+            } else if event_ports
+                .as_ref()
+                .is_some_and(|ev| dut.peek(ev.map_valid) == 1 || dut.peek(ev.dead_valid) == 1)
+            {
                 "the bypass event ports (map_evt / dead_evt)".into()
-            } else if dut.peek(p::DRAIN_VALID) == 1 {
+            } else if dut.peek(pt.drain_valid) == 1 {
                 "the drain stream (drain_ready)".into()
             } else if matches!(phase, Phase::Touch { .. }) {
                 "the walker port (walk_req / walk_rsp)".into()
@@ -761,7 +873,7 @@ pub fn run(
         }
     }
     let cycle = dut.cycle() - start;
-    let count = dut.peek(p::POOL_COUNT);
+    let count = dut.peek(pt.pool_count);
     let end = |what: &str, expected: String, got: String| {
         Box::new(Mismatch {
             cycle,
