@@ -17,6 +17,7 @@
 use crate::env::EnvTiming;
 use crate::env::{chance, HeaderMemory, OsSupply, OsTiming, TableMemory};
 use crate::harness::{bytes, fmt_op, fmt_rsp, fmt_write, Mismatch, Next, Stimulus, TraceWindow};
+use crate::mem_path::{MemPath, MemStats};
 use crate::model::object_alloc::{
     Geometry, HeaderWrite, ObjectAllocModel, Op, Path, Response, Status,
 };
@@ -28,6 +29,7 @@ use crate::page_harness::{
 };
 use crate::seed;
 use crate::stats::RunStats;
+use memento_hw::emit::Design;
 use memento_hw::object_alloc::{
     OP_ALLOC, OP_EXIT, OP_FREE, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
 };
@@ -50,6 +52,8 @@ pub struct CoreRunConfig {
     pub watchdog: u64,
     /// End the run with an EXIT (if the stream did not), so every frame comes back.
     pub final_exit: bool,
+    /// `MementoCore`, or `MementoTop` (the bypass below a last-level-cache model and DRAM).
+    pub design: Design,
 }
 
 impl CoreRunConfig {
@@ -86,6 +90,7 @@ impl CoreRunConfig {
             trace: None,
             watchdog: 500_000,
             final_exit: true,
+            design: Design::MementoCore,
         }
     }
 }
@@ -101,6 +106,8 @@ pub struct CoreRunStats {
     pub frames_lost: u64,
     pub objects_checked: u64,
     pub walker_faults: u64,
+    /// The memory path (memento_top only).
+    pub mem: MemStats,
 }
 
 impl CoreRunStats {
@@ -123,6 +130,15 @@ impl CoreRunStats {
         self.os_frames_taken_back += o.os_frames_taken_back;
         self.frames_lost += o.frames_lost;
         self.objects_checked += o.objects_checked;
+        let (m, n) = (&mut self.mem, &o.mem);
+        m.llc_hits += n.llc_hits;
+        m.llc_misses += n.llc_misses;
+        m.fills_checked += n.fills_checked;
+        m.bypass.reads_bypassed += n.bypass.reads_bypassed;
+        m.bypass.writebacks_dropped += n.bypass.writebacks_dropped;
+        m.bypass.zero_lines += n.bypass.zero_lines;
+        m.bypass.dram_reads += n.bypass.dram_reads;
+        m.bypass.dram_writes += n.bypass.dram_writes;
         self.walker_faults += o.walker_faults;
     }
 }
@@ -294,6 +310,15 @@ enum Phase {
         traffic: bool,
         refill: bool,
     },
+    /// Bringing an object's lines into the cache, then checking its pattern before `op` frees it.
+    Fetch {
+        op: Op,
+        ptr: u64,
+        len: u64,
+        tag: u64,
+    },
+    /// Bringing a new object's lines into the cache, then writing its pattern.
+    Store { ptr: u64, len: u64 },
     /// Touching the pages of a new object before writing its pattern.
     Touch {
         ptr: u64,
@@ -301,6 +326,21 @@ enum Phase {
         page: u64,
         fault: Option<(u64, bool)>,
     },
+}
+
+/// The lines of an object, physical, with the byte range each holds: (line, offset in line,
+/// offset in object, length).
+fn object_lines(mem: &Memory, ptr: u64, len: u64) -> Vec<(u64, usize, u64, usize)> {
+    let mut out = vec![];
+    let mut i = 0;
+    while i < len {
+        let va = ptr + i;
+        let pa = (mem.translate(va).expect("object pages are mapped") << 12) | (va & 4095);
+        let n = (64 - (pa & 63)).min(len - i);
+        out.push((pa & !63, (pa & 63) as usize, i, n as usize));
+        i += n;
+    }
+    out
 }
 
 enum HpaStart {
@@ -317,13 +357,12 @@ pub fn run(
     let th = &cfg.hoa_timing;
     let tp = &cfg.page_timing;
     let mut rng = seed::rng(cfg.seed, 0xc0e);
-    let vt = memento_sim::model_for(memento_hw::emit::Design::MementoCore, &cfg.params)
-        .unwrap_or_else(|| {
-            panic!(
-                "no compiled memento_core for {:?}: add it to memento_hw::emit::variants",
-                cfg.params
-            )
-        });
+    let vt = memento_sim::model_for(cfg.design, &cfg.params).unwrap_or_else(|| {
+        panic!(
+            "no compiled memento_core for {:?}: add it to memento_hw::emit::variants",
+            cfg.params
+        )
+    });
     let pt = CorePorts::of(vt);
     let pte_ports = PtePorts {
         addr: pt.pte_req_addr,
@@ -340,6 +379,9 @@ pub fn run(
         dead_frame: pt_port(vt, "dead_evt_frame"),
     });
     let mut dut = Model::new(vt);
+    let mut mp = MemPath::of(vt, &cfg.params, cfg.seed);
+    let mut hdr_wait: Option<u64> = None;
+    let mut flushed = false;
     let g = Geometry::from(&cfg.params);
     let mut hoa = ObjectAllocModel::new(g.clone(), cfg.mrs);
     let mut hpa = PageAllocModel::new(PoolGeometry::from((&cfg.params, cfg.mrs)), cfg.root);
@@ -389,6 +431,8 @@ pub fn run(
         let op_name = match &phase {
             Phase::Command { op, .. } => fmt_op(*op),
             Phase::Touch { ptr, .. } => format!("touching object {ptr:x}"),
+            Phase::Fetch { op, .. } => format!("reading the object before {}", fmt_op(*op)),
+            Phase::Store { ptr, .. } => format!("writing object {ptr:x}"),
             Phase::Idle => "idle".into(),
         };
         let command = index;
@@ -420,7 +464,16 @@ pub fn run(
             let next = next.or_else(|| (cfg.final_exit && !exited_last).then_some(Op::Exit));
             match next {
                 Some(op) => {
-                    if let Op::Free(ptr) = op {
+                    let tracked = match op {
+                        Op::Free(ptr) => {
+                            objects.get(&ptr).copied().map(|(len, tag)| (ptr, len, tag))
+                        }
+                        _ => None,
+                    };
+                    if let (Some((ptr, len, tag)), true) = (tracked, mp.is_some()) {
+                        objects.remove(&ptr);
+                        phase = Phase::Fetch { op, ptr, len, tag };
+                    } else if let Op::Free(ptr) = op {
                         if let Some((len, tag)) = objects.remove(&ptr) {
                             for i in 0..len {
                                 let va = ptr + i;
@@ -443,16 +496,23 @@ pub fn run(
                             stats.objects_checked += 1;
                         }
                     }
-                    phase = Phase::Command {
-                        op,
-                        accepted: None,
-                        expected: None,
-                        traffic: false,
-                        refill: false,
-                    };
+                    if !matches!(phase, Phase::Fetch { .. }) {
+                        phase = Phase::Command {
+                            op,
+                            accepted: None,
+                            expected: None,
+                            traffic: false,
+                            refill: false,
+                        };
+                    }
                 }
                 None => {
-                    if hpa.expected_accesses.is_empty()
+                    if let (Some(m), false) = (mp.as_mut(), flushed) {
+                        m.flush();
+                        flushed = true;
+                    }
+                    if mp.as_ref().is_none_or(|m| m.idle())
+                        && hpa.expected_accesses.is_empty()
                         && hpa.expected_drains.is_empty()
                         && hpa_starts.is_empty()
                         && dut.peek(pt.pte_req_valid) == 0
@@ -512,6 +572,10 @@ pub fn run(
         dut.poke(pt.refill_frame, offer.unwrap_or(0));
         let drain_ready = !chance(&mut rng, tp.drain_stall);
         dut.poke(pt.drain_ready, drain_ready as u64);
+        if let Some(m) = mp.as_mut() {
+            let hold = !hpa.expected_accesses.is_empty() || !hpa_starts.is_empty() || hpa.walking();
+            m.drive(&mut dut, &mut rng, cycle, tp.pte_stall, hold);
+        }
         let evt_ready = match &event_ports {
             Some(ev) => offer_event_ready(&mut dut, ev, &mut rng, tp.pte_stall),
             None => (false, false),
@@ -553,6 +617,16 @@ pub fn run(
             }
             last_progress = cycle;
         }
+        if let Some(m) = mp.as_mut() {
+            let arch = |addr: u64| -> [u8; 64] {
+                std::array::from_fn(|i| mem.byte(addr >> 12, (addr & 4095) + i as u64))
+            };
+            if m.observe(&mut dut, &mut rng, cycle, &mut hpa, &arch)
+                .map_err(|(w, e, g)| fail(&w, e, g))?
+            {
+                last_progress = cycle;
+            }
+        }
         // The table port; an arena map or an exit begins with its first table access.
         if dut.peek(pt.pte_req_valid) == 1 && pte_req_ready {
             if hpa.expected_accesses.is_empty() {
@@ -565,7 +639,12 @@ pub fn run(
             match table_access(&mut dut, &pte_ports, &mut hpa.expected_accesses)
                 .map_err(|(e, g)| fail("table access differs", e, g))?
             {
-                TableAccess::Write(addr, value) => mem.write_pte(addr, value),
+                TableAccess::Write(addr, value) => {
+                    mem.write_pte(addr, value);
+                    if let (Some(m), true) = (mp.as_mut(), value & 1 == 1) {
+                        m.frame_mapped((value >> 12) & ((1 << 40) - 1));
+                    }
+                }
                 TableAccess::Read(addr) => mem
                     .tables
                     .start_read(addr, cycle + rng.gen_range(tp.pte_lat_min..=tp.pte_lat_max)),
@@ -618,19 +697,27 @@ pub fn run(
                 for (i, b) in got.line.iter().enumerate() {
                     mem.set_byte(frame, (va & 4095) + i as u64, *b);
                 }
+                if let Some(m) = mp.as_mut() {
+                    m.write_line((frame << 12) | (va & 4095), got.line);
+                }
             } else {
                 stats.hoa.header_reads += 1;
-                let mut line = [0u8; 64];
-                for (i, b) in line.iter_mut().enumerate() {
-                    *b = mem.byte(frame, (va & 4095) + i as u64);
+                if mp.is_some() {
+                    // Through the cache: answered once the line is in (see below).
+                    hdr_wait = Some((frame << 12) | (va & 4095));
+                } else {
+                    let mut line = [0u8; 64];
+                    for (i, b) in line.iter_mut().enumerate() {
+                        *b = mem.byte(frame, (va & 4095) + i as u64);
+                    }
+                    let words: [u32; 16] = std::array::from_fn(|i| {
+                        u32::from_le_bytes(line[i * 4..i * 4 + 4].try_into().unwrap())
+                    });
+                    hdr_reads.start_read_data(
+                        words,
+                        cycle + rng.gen_range(th.hdr_lat_min..=th.hdr_lat_max),
+                    );
                 }
-                let words: [u32; 16] = std::array::from_fn(|i| {
-                    u32::from_le_bytes(line[i * 4..i * 4 + 4].try_into().unwrap())
-                });
-                hdr_reads.start_read_data(
-                    words,
-                    cycle + rng.gen_range(th.hdr_lat_min..=th.hdr_lat_max),
-                );
             }
             last_progress = cycle;
         }
@@ -817,15 +904,89 @@ pub fn run(
                 *fault = Some((*page, false));
             } else {
                 let (ptr, len) = (*ptr, *len);
-                let tag = rng.gen::<u64>();
-                for i in 0..len {
-                    let va = ptr + i;
-                    let frame = mem.translate(va).expect("touched");
-                    mem.set_byte(frame, va & 4095, pattern(ptr, tag, i));
+                if mp.is_some() {
+                    phase = Phase::Store { ptr, len };
+                } else {
+                    let tag = rng.gen::<u64>();
+                    for i in 0..len {
+                        let va = ptr + i;
+                        let frame = mem.translate(va).expect("touched");
+                        mem.set_byte(frame, va & 4095, pattern(ptr, tag, i));
+                    }
+                    objects.insert(ptr, (len, tag));
+                    phase = Phase::Idle;
                 }
-                objects.insert(ptr, (len, tag));
-                phase = Phase::Idle;
             }
+        }
+        // Through the cache: an object's lines come in before it is read or written.
+        if let Some(m) = mp.as_mut() {
+            let ready = match &phase {
+                Phase::Fetch { ptr, len, .. } | Phase::Store { ptr, len } => {
+                    let lines = object_lines(&mem, *ptr, *len);
+                    let mut all = true;
+                    for (line, ..) in &lines {
+                        all &= m.present(*line);
+                    }
+                    all.then_some(lines)
+                }
+                _ => None,
+            };
+            if let Some(lines) = ready {
+                match std::mem::replace(&mut phase, Phase::Idle) {
+                    Phase::Fetch { op, ptr, len, tag } => {
+                        for (line, off, at, n) in &lines {
+                            let data = m.read(*line);
+                            for k in 0..*n {
+                                let i = at + k as u64;
+                                if data[off + k] != pattern(ptr, tag, i) {
+                                    return Err(fail(
+                                        "object data differs before its free",
+                                        format!("byte {i} = {:02x}", pattern(ptr, tag, i)),
+                                        format!("{:02x} (line {line:x})", data[off + k]),
+                                    ));
+                                }
+                            }
+                        }
+                        let _ = len;
+                        stats.objects_checked += 1;
+                        phase = Phase::Command {
+                            op,
+                            accepted: None,
+                            expected: None,
+                            traffic: false,
+                            refill: false,
+                        };
+                    }
+                    Phase::Store { ptr, len } => {
+                        let tag = rng.gen::<u64>();
+                        for (line, off, at, n) in &lines {
+                            let bytes: Vec<u8> =
+                                (0..*n as u64).map(|k| pattern(ptr, tag, at + k)).collect();
+                            m.write(*line, *off, &bytes);
+                            for (k, b) in bytes.iter().enumerate() {
+                                mem.set_byte(line >> 12, (line & 4095) + (*off + k) as u64, *b);
+                            }
+                        }
+                        objects.insert(ptr, (len, tag));
+                    }
+                    other => phase = other,
+                }
+            }
+            if let Some(pa) = hdr_wait.filter(|pa| m.present(*pa)) {
+                let words: [u32; 16] = {
+                    let line = m.read(pa);
+                    std::array::from_fn(|i| {
+                        u32::from_le_bytes(line[i * 4..i * 4 + 4].try_into().unwrap())
+                    })
+                };
+                hdr_reads.start_read_data(
+                    words,
+                    cycle + rng.gen_range(th.hdr_lat_min..=th.hdr_lat_max),
+                );
+                hdr_wait = None;
+            }
+        } else {
+            hpa.bypass_events.clear();
         }
         hpa.end_of_cycle();
         hpa.conserves_frames().map_err(|e| {
@@ -860,6 +1021,8 @@ pub fn run(
                 "the bypass event ports (map_evt / dead_evt)".into()
             } else if dut.peek(pt.drain_valid) == 1 {
                 "the drain stream (drain_ready)".into()
+            } else if mp.as_ref().is_some_and(|m| !m.idle()) {
+                "the cache and DRAM ports (mem_req / mem_rsp / dram_req / dram_rsp)".into()
             } else if matches!(phase, Phase::Touch { .. }) {
                 "the walker port (walk_req / walk_rsp)".into()
             } else {
@@ -897,6 +1060,11 @@ pub fn run(
             "0".into(),
             hpa.mapped_len().to_string(),
         ));
+    }
+    if let Some(m) = mp.as_mut() {
+        stats.mem = m
+            .finish(&mut dut, &mut hpa)
+            .map_err(|(w, e, g)| end(&w, e, g))?;
     }
     stats.hoa.cycles = cycle;
     stats.pages = hpa.stats.clone();

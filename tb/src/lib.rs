@@ -5,6 +5,8 @@ pub mod core_harness;
 pub mod env;
 pub mod harness;
 pub mod latency;
+pub mod llc;
+pub mod mem_path;
 pub mod model;
 pub mod page_harness;
 pub mod regress;

@@ -123,6 +123,8 @@ pub struct PageAllocModel {
     pub expected_map_events: VecDeque<u64>,
     /// Frames the hardware must announce as reclaimed next, in order.
     pub expected_dead_events: VecDeque<u64>,
+    /// Both kinds of event in the order they happen (`true` = mapped), for a bypass model.
+    pub bypass_events: VecDeque<(bool, u64)>,
 }
 
 impl PageAllocModel {
@@ -143,6 +145,7 @@ impl PageAllocModel {
             expected_drains: VecDeque::new(),
             expected_map_events: VecDeque::new(),
             expected_dead_events: VecDeque::new(),
+            bypass_events: VecDeque::new(),
         };
         m.after_op();
         m
@@ -289,6 +292,7 @@ impl PageAllocModel {
             self.after_op();
             assert!(self.mapped.insert(f), "frame {f:x} handed out while mapped");
             self.expected_map_events.push_back(f);
+            self.bypass_events.push_back((true, f));
             self.set_entry(w.table, i, pte(f));
             if w.level == 1 {
                 self.tables.remove(&f);
@@ -312,6 +316,7 @@ impl PageAllocModel {
             "frame {f:x} given back but not mapped"
         );
         self.expected_dead_events.push_back(f);
+        self.bypass_events.push_back((false, f));
         if self.pool.len() == self.g.capacity {
             let top = self.pool.pop().unwrap();
             self.expected_drains.push_back(top);
