@@ -54,6 +54,9 @@ enum Cmd {
         /// Seed of the environment's randomness (default: MEMENTO_SEED, else random).
         #[arg(long)]
         seed: Option<String>,
+        /// The main-memory bypass: `on`, `off`, or `both` (two runs and the DRAM traffic saved).
+        #[arg(long, default_value = "both")]
+        bypass: String,
     },
     /// Latency benchmark: HOT-hit latency and back-to-back throughput, header port at 4 cycles.
     Latency {
@@ -101,6 +104,7 @@ fn replay(
     log: Option<&std::path::Path>,
     stall: bool,
     s: Option<String>,
+    settings: &[bool],
 ) -> Result<()> {
     use memento_tb::core_harness::{run, CoreRunConfig};
     let seed = match s {
@@ -108,96 +112,142 @@ fn replay(
         None => seed::seed(),
     };
     let t = memento_tb::trace::read(path)?;
-    let cfg = CoreRunConfig::new(seed, stall);
-    let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
-    let mut writer = match log {
-        Some(p) => {
-            if let Some(d) = p.parent() {
-                std::fs::create_dir_all(d)?;
+    let mut dram: Vec<(bool, memento_tb::model::bypass::BypassCounters)> = vec![];
+    for (k, &on) in settings.iter().enumerate() {
+        let mut cfg = CoreRunConfig::new(seed, stall);
+        cfg.design = Design::MementoTop;
+        cfg.params.bypass_on = on;
+        let log = if k == 0 { log } else { None };
+        let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
+        let mut writer = match log {
+            Some(p) => {
+                if let Some(d) = p.parent() {
+                    std::fs::create_dir_all(d)?;
+                }
+                Some(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                ))
             }
-            Some(std::io::BufWriter::new(
-                std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            ))
-        }
-        None => None,
-    };
-    let started = std::time::Instant::now();
-    let res = run(
-        &cfg,
-        &mut stim,
-        writer.as_mut().map(|w| w as &mut dyn std::io::Write),
-    );
-    let core = match res {
-        Ok(s) => s,
-        Err(m) => {
-            let again = format!(
-                "cargo run --release --bin memento -- replay {} --seed {seed}{}",
-                path.display(),
-                if stall { " --stall" } else { "" }
-            );
-            bail!(
-                "replay of {} disagrees with the model (seed {seed}): {m}\n  replay: {again}",
-                path.display()
-            );
-        }
-    };
-    let stats = &core.hoa;
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "replay {}: {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)",
-        path.display(),
-        t.ops.len(),
-        stats.commands,
-        stats.cycles,
-        secs
-    );
-    println!(
-        "  allocs {} (OK {}, FALLBACK {}), frees {} (OK {}, rejected {})",
-        stats.allocs,
-        stats.allocs_ok,
-        stats.fallbacks,
-        stats.frees,
-        stats.frees_ok,
-        stats.invalid + stats.double_frees
-    );
-    println!(
-        "  HOT hit rate: alloc {:.2}% (paper 99.8%), free {:.2}% (paper 83%)",
-        100.0 * stats.alloc_hit_rate(),
-        100.0 * stats.free_hit_rate()
-    );
-    println!(
-        "  arena refills {} (available-list pops), arena creations {}",
-        stats.arena_refills, stats.arena_creations
-    );
-    for (name, h) in [
-        ("all", &stats.latency_all),
-        ("alloc", &stats.latency_alloc),
-        ("free", &stats.latency_free),
-    ] {
-        let s = h.summary();
-        println!(
-            "  cycles per command ({name:>5}): mean {:.2}, p50 {}, p99 {}, max {}",
-            s.mean, s.p50, s.p99, s.max
+            None => None,
+        };
+        let started = std::time::Instant::now();
+        let res = run(
+            &cfg,
+            &mut stim,
+            writer.as_mut().map(|w| w as &mut dyn std::io::Write),
         );
-    }
-    let pg = &core.pages;
-    println!(
+        let core = match res {
+            Ok(s) => s,
+            Err(m) => {
+                let again = format!(
+                    "cargo run --release --bin memento -- replay {} --seed {seed}{}",
+                    path.display(),
+                    if stall { " --stall" } else { "" }
+                );
+                bail!(
+                    "replay of {} disagrees with the model (seed {seed}): {m}\n  replay: {again}",
+                    path.display()
+                );
+            }
+        };
+        let stats = &core.hoa;
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "replay {}: {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)",
+            path.display(),
+            t.ops.len(),
+            stats.commands,
+            stats.cycles,
+            secs
+        );
+        println!(
+            "  allocs {} (OK {}, FALLBACK {}), frees {} (OK {}, rejected {})",
+            stats.allocs,
+            stats.allocs_ok,
+            stats.fallbacks,
+            stats.frees,
+            stats.frees_ok,
+            stats.invalid + stats.double_frees
+        );
+        println!(
+            "  HOT hit rate: alloc {:.2}% (paper 99.8%), free {:.2}% (paper 83%)",
+            100.0 * stats.alloc_hit_rate(),
+            100.0 * stats.free_hit_rate()
+        );
+        println!(
+            "  arena refills {} (available-list pops), arena creations {}",
+            stats.arena_refills, stats.arena_creations
+        );
+        for (name, h) in [
+            ("all", &stats.latency_all),
+            ("alloc", &stats.latency_alloc),
+            ("free", &stats.latency_free),
+        ] {
+            let s = h.summary();
+            println!(
+                "  cycles per command ({name:>5}): mean {:.2}, p50 {}, p99 {}, max {}",
+                s.mean, s.p50, s.p99, s.max
+            );
+        }
+        let pg = &core.pages;
+        println!(
         "  page allocator: pages mapped {} ({} on first touch by the walker, {} arena first pages), tables allocated {}",
         pg.pages_mapped,
         core.walker_faults,
         pg.pages_mapped - core.walker_faults,
         pg.tables_allocated
     );
-    println!(
+        println!(
         "  frames returned at exit {}, drained to the OS {}, refill requests {}, starved walks {}, frames lost {}",
         pg.frames_returned_at_exit, pg.frames_drained, pg.refill_requests, pg.starved_walks, core.frames_lost
     );
+        println!(
+            "  objects written and checked through their frames: {}",
+            core.objects_checked
+        );
+        if let Some(p) = log {
+            println!("  command log: {}", p.display());
+        }
+        dram.push((on, core.mem.bypass.clone()));
+    }
+    println!("  DRAM traffic (LLC 2 MiB, 16 ways, 64 B lines; the cache is flushed at the end):");
     println!(
-        "  objects written and checked through their frames: {}",
-        core.objects_checked
+        "    {:<8} {:>12} {:>12} {:>12} {:>14} {:>16} {:>12}",
+        "bypass",
+        "DRAM reads",
+        "DRAM writes",
+        "total",
+        "reads bypassed",
+        "writebacks dropped",
+        "zero lines"
     );
-    if let Some(p) = log {
-        println!("  command log: {}", p.display());
+    for (on, b) in &dram {
+        println!(
+            "    {:<8} {:>12} {:>12} {:>12} {:>14} {:>16} {:>12}",
+            if *on { "on" } else { "off" },
+            b.dram_reads,
+            b.dram_writes,
+            b.dram_reads + b.dram_writes,
+            b.reads_bypassed,
+            b.writebacks_dropped,
+            b.zero_lines
+        );
+    }
+    if let [(true, on), (false, off)] = dram.as_slice() {
+        let pct = |a: u64, b: u64| {
+            if b == 0 {
+                0.0
+            } else {
+                100.0 * (b as f64 - a as f64) / b as f64
+            }
+        };
+        println!(
+            "  reduction with the bypass: reads {:.1}%, writes {:.1}%, total {:.1}% (paper: main-memory traffic -30%)",
+            pct(on.dram_reads, off.dram_reads),
+            pct(on.dram_writes, off.dram_writes),
+            pct(on.dram_reads + on.dram_writes, off.dram_reads + off.dram_writes)
+        );
     }
     Ok(())
 }
@@ -272,7 +322,16 @@ fn main() -> Result<()> {
             log,
             stall,
             seed: s,
-        } => replay(&trace, log.as_deref(), stall, s)?,
+            bypass,
+        } => {
+            let settings: &[bool] = match bypass.as_str() {
+                "on" => &[true],
+                "off" => &[false],
+                "both" => &[true, false],
+                other => bail!("--bypass {other:?}: expected `on`, `off` or `both`"),
+            };
+            replay(&trace, log.as_deref(), stall, s, settings)?
+        }
         Cmd::Latency {
             commands,
             hdr_latency,
@@ -314,8 +373,11 @@ fn main() -> Result<()> {
         } => {
             let d = match design.as_str() {
                 "memento_core" => Design::MementoCore,
+                "memento_top" => Design::MementoTop,
                 "object_alloc" => Design::ObjectAlloc,
-                other => bail!("--design {other:?}: expected `memento_core` or `object_alloc`"),
+                other => bail!(
+                    "--design {other:?}: expected `memento_top`, `memento_core` or `object_alloc`"
+                ),
             };
             let p = match params.as_str() {
                 "default" => Params::default(),
@@ -366,7 +428,7 @@ fn main() -> Result<()> {
             );
             let paths: Vec<String> = t.paths.iter().map(|(k, v)| format!("{k} {v}")).collect();
             println!("  paths: {}", paths.join(", "));
-            if d == Design::MementoCore {
+            if matches!(d, Design::MementoCore | Design::MementoTop) {
                 let c = &r.totals;
                 let pg = &c.pages;
                 println!(
@@ -379,6 +441,13 @@ fn main() -> Result<()> {
                     pg.refill_requests,
                     c.frames_lost
                 );
+                if d == Design::MementoTop {
+                    let b = &c.mem.bypass;
+                    println!(
+                        "  memory path: fills checked {}, LLC hits {} misses {}; bypass: reads bypassed {}, writebacks dropped {}, zero lines {}, DRAM reads {}, DRAM writes {}",
+                        c.mem.fills_checked, c.mem.llc_hits, c.mem.llc_misses, b.reads_bypassed, b.writebacks_dropped, b.zero_lines, b.dram_reads, b.dram_writes
+                    );
+                }
                 println!(
                     "  exits {}, walker faults {}, starved walks {} ({} starved cycles), objects checked through their frames {}",
                     pg.exits, c.walker_faults, pg.starved_walks, c.starved_cycles, c.objects_checked

@@ -135,6 +135,7 @@ impl MemPath {
             return true;
         }
         if self.pending.insert(line) {
+            self.stats.llc_misses += 1;
             self.out.push_back((false, line, [0; 64]));
         }
         false
@@ -331,7 +332,6 @@ impl MemPath {
             ));
         }
         self.stats.llc_hits = self.llc.hits;
-        self.stats.llc_misses = self.llc.misses;
         self.stats.bypass = got;
         Ok(self.stats.clone())
     }

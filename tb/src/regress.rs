@@ -105,8 +105,9 @@ pub fn run_seed(
         )
     };
     match opt.design {
-        Design::MementoCore => {
+        Design::MementoCore | Design::MementoTop => {
             let mut cfg = CoreRunConfig::new(seed, opt.stressed);
+            cfg.design = opt.design;
             cfg.params = opt.params.clone();
             cfg.trace = trace;
             core_harness::run(&cfg, &mut stream(cfg.mrs), None)
