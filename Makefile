@@ -32,10 +32,11 @@ synth: verilog
 
 # The main job: emit, verilate (inside the build), run the randomized regressions with random
 # stalls on every port and write the reports:
-#  - memento_core (object + page allocator, MMU model), default and corner-case parameters;
+#  - memento_top (object allocator, page allocator, bypass; MMU, cache and DRAM models) with the
+#    default parameters, and memento_core (object + page allocator) with the corner-case ones;
 #  - object_alloc alone with pipelined back-to-back commands.
 regress: verilog
-	$(MEMENTO) regress --design memento_core --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress.json
+	$(MEMENTO) regress --design memento_top --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress.json
 	$(MEMENTO) regress --design memento_core --params corner --seeds $(CORNER_SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress-corner.json
 	$(MEMENTO) regress --design object_alloc --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress-object-alloc.json
 

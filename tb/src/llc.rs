@@ -38,8 +38,8 @@ pub struct Llc {
     /// Per set: line address to line.
     lines: Vec<HashMap<u64, CacheLine>>,
     tick: u64,
+    /// Accesses that found their line (misses are counted by whoever fetches the line).
     pub hits: u64,
-    pub misses: u64,
 }
 
 impl Llc {
@@ -57,7 +57,6 @@ impl Llc {
             cfg,
             tick: 0,
             hits: 0,
-            misses: 0,
         }
     }
 
@@ -80,10 +79,7 @@ impl Llc {
                 l.used = t;
                 Some(&mut l.data)
             }
-            None => {
-                self.misses += 1;
-                None
-            }
+            None => None,
         }
     }
 
