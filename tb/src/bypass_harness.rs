@@ -6,6 +6,7 @@
 
 use crate::env::chance;
 use crate::harness::Mismatch;
+use crate::line::{bytes, short, words};
 use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource, Guarantee};
 use crate::seed;
 use memento_hw::emit::Design;
@@ -65,29 +66,6 @@ impl Dram {
 
     pub fn pop_read(&mut self) {
         self.reads.pop_front();
-    }
-}
-
-fn words(l: &[u8; 64]) -> [u32; 16] {
-    std::array::from_fn(|i| u32::from_le_bytes(l[i * 4..i * 4 + 4].try_into().unwrap()))
-}
-
-fn bytes(w: &[u32; 16]) -> [u8; 64] {
-    let mut l = [0u8; 64];
-    for (i, x) in w.iter().enumerate() {
-        l[i * 4..i * 4 + 4].copy_from_slice(&x.to_le_bytes());
-    }
-    l
-}
-
-fn short(l: &[u8; 64]) -> String {
-    if l.iter().all(|&b| b == 0) {
-        "zero line".into()
-    } else {
-        format!(
-            "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}..",
-            l[0], l[1], l[2], l[3], l[4], l[5], l[6], l[7]
-        )
     }
 }
 

@@ -16,7 +16,8 @@
 
 use crate::env::EnvTiming;
 use crate::env::{chance, HeaderMemory, OsSupply, OsTiming, TableMemory};
-use crate::harness::{bytes, fmt_op, fmt_rsp, fmt_write, Mismatch, Next, Stimulus, TraceWindow};
+use crate::harness::{fmt_op, fmt_rsp, fmt_write, Mismatch, Next, Stimulus, TraceWindow};
+use crate::line::{bytes, words};
 use crate::mem_path::{MemPath, MemStats};
 use crate::model::object_alloc::{
     Geometry, HeaderWrite, ObjectAllocModel, Op, Path, Response, Status,
@@ -710,11 +711,8 @@ pub fn run(
                     for (i, b) in line.iter_mut().enumerate() {
                         *b = mem.byte(frame, (va & 4095) + i as u64);
                     }
-                    let words: [u32; 16] = std::array::from_fn(|i| {
-                        u32::from_le_bytes(line[i * 4..i * 4 + 4].try_into().unwrap())
-                    });
                     hdr_reads.start_read_data(
-                        words,
+                        words(&line),
                         cycle + rng.gen_range(th.hdr_lat_min..=th.hdr_lat_max),
                     );
                 }
@@ -973,14 +971,9 @@ pub fn run(
                 }
             }
             if let Some(pa) = hdr_wait.filter(|pa| m.present(*pa)) {
-                let words: [u32; 16] = {
-                    let line = m.read(pa);
-                    std::array::from_fn(|i| {
-                        u32::from_le_bytes(line[i * 4..i * 4 + 4].try_into().unwrap())
-                    })
-                };
+                let line = m.read(pa);
                 hdr_reads.start_read_data(
-                    words,
+                    words(&line),
                     cycle + rng.gen_range(th.hdr_lat_min..=th.hdr_lat_max),
                 );
                 hdr_wait = None;

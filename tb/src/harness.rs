@@ -3,6 +3,7 @@
 //! against the golden model the cycle it happens.
 
 use crate::env::{chance, ArenaResponder, EnvTiming, HeaderMemory};
+use crate::line::bytes;
 use crate::model::object_alloc::{
     Effects, Geometry, HeaderWrite, ObjectAllocModel, Op, Response, Status,
 };
@@ -99,14 +100,6 @@ struct Pending {
     expected: Effects,
     port_traffic: bool,
     refill: bool,
-}
-
-pub(crate) fn bytes(w: &[u32; 16]) -> [u8; 64] {
-    let mut l = [0u8; 64];
-    for (i, x) in w.iter().enumerate() {
-        l[i * 4..i * 4 + 4].copy_from_slice(&x.to_le_bytes());
-    }
-    l
 }
 
 pub(crate) fn fmt_op(op: Op) -> String {

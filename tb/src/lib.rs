@@ -5,6 +5,7 @@ pub mod core_harness;
 pub mod env;
 pub mod harness;
 pub mod latency;
+pub mod line;
 pub mod llc;
 pub mod mem_path;
 pub mod model;

@@ -12,6 +12,7 @@
 
 use crate::bypass_harness::Dram;
 use crate::env::chance;
+use crate::line::{bytes, short, words};
 use crate::llc::{Llc, LlcConfig};
 use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource};
 use crate::model::page_alloc::PageAllocModel;
@@ -38,26 +39,6 @@ struct MemPorts {
     dram_rsp_ready: Port,
     dram_rsp_rdata: Port,
     cnt: [Port; 5],
-}
-
-fn words(l: &[u8; 64]) -> [u32; 16] {
-    std::array::from_fn(|i| u32::from_le_bytes(l[i * 4..i * 4 + 4].try_into().unwrap()))
-}
-
-fn bytes(w: &[u32; 16]) -> [u8; 64] {
-    let mut l = [0u8; 64];
-    for (i, x) in w.iter().enumerate() {
-        l[i * 4..i * 4 + 4].copy_from_slice(&x.to_le_bytes());
-    }
-    l
-}
-
-fn short(l: &[u8; 64]) -> String {
-    if l.iter().all(|&b| b == 0) {
-        "zero line".into()
-    } else {
-        format!("{:02x}{:02x}{:02x}{:02x}..", l[0], l[1], l[2], l[3])
-    }
 }
 
 /// What the memory path did.
