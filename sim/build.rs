@@ -4,7 +4,7 @@
 //! Verilog text, the Verilator flags, the shim template and `verilator --version`. When all four
 //! are unchanged a rebuild reuses the archive and runs neither Verilator nor the C++ compiler.
 
-use memento_hw::emit::{variant_verilog, variants};
+use memento_hw::emit::{variant_verilog, variants_with, workspace_list, Variant};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -53,9 +53,12 @@ fn main() {
 
     let mut bindings = String::new();
     let rt_lib = build_runtime(&root, &verilator_root, &version);
-    for variant in variants() {
-        let name = variant.name;
-        let text = variant_verilog(&variant).expect("the project's variants validate");
+    println!("cargo:rerun-if-changed=../tb/regressions.toml");
+    let list = workspace_list(&root).unwrap_or_else(|e| panic!("the regression list: {e}"));
+    let all: Vec<Variant> = variants_with(&list);
+    for variant in &all {
+        let name = variant.name.as_str();
+        let text = variant_verilog(variant).expect("the project's variants validate");
         let vdir = root.join("build/verilog");
         std::fs::create_dir_all(&vdir).unwrap();
         let vfile = vdir.join(format!("{name}.v"));
@@ -88,10 +91,28 @@ fn main() {
     println!("cargo:rustc-link-lib=z");
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=atomic");
-    let names: Vec<String> = variants()
+    let names: Vec<String> = all
         .iter()
         .map(|v| format!("(\"{0}\", &{0}::VTABLE)", v.name))
         .collect();
+    let table: Vec<String> = all
+        .iter()
+        .map(|v| {
+            format!(
+                "(\"{}\", memento_hw::emit::Design::{:?}, memento_hw::{:?})",
+                v.name, v.design, v.params
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        bindings,
+        "/// Every compiled variant: module name, design, parameters."
+    );
+    let _ = writeln!(
+        bindings,
+        "pub fn variant_table() -> Vec<(&'static str, memento_hw::emit::Design, memento_hw::Params)> {{ vec![{}] }}",
+        table.join(", ")
+    );
     let _ = writeln!(bindings, "/// Every compiled variant by module name.");
     let _ = writeln!(
         bindings,

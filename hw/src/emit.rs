@@ -26,7 +26,7 @@ pub enum Design {
 /// A generated design: a block, the parameters it is built for and its module name.
 #[derive(Clone, Debug)]
 pub struct Variant {
-    pub name: &'static str,
+    pub name: String,
     pub design: Design,
     pub params: Params,
 }
@@ -36,37 +36,37 @@ pub struct Variant {
 pub fn variants() -> Vec<Variant> {
     vec![
         Variant {
-            name: "object_alloc",
+            name: "object_alloc".into(),
             design: Design::ObjectAlloc,
             params: Params::default(),
         },
         Variant {
-            name: "object_alloc_corner",
+            name: "object_alloc_corner".into(),
             design: Design::ObjectAlloc,
             params: Params::corner(),
         },
         Variant {
-            name: "page_alloc",
+            name: "page_alloc".into(),
             design: Design::PageAlloc,
             params: Params::default(),
         },
         Variant {
-            name: "memento_core",
+            name: "memento_core".into(),
             design: Design::MementoCore,
             params: Params::default(),
         },
         Variant {
-            name: "memento_core_corner",
+            name: "memento_core_corner".into(),
             design: Design::MementoCore,
             params: Params::corner(),
         },
         Variant {
-            name: "memento_top",
+            name: "memento_top".into(),
             design: Design::MementoTop,
             params: Params::default(),
         },
         Variant {
-            name: "memento_top_bypass_off",
+            name: "memento_top_bypass_off".into(),
             design: Design::MementoTop,
             params: Params {
                 bypass_on: false,
@@ -74,12 +74,12 @@ pub fn variants() -> Vec<Variant> {
             },
         },
         Variant {
-            name: "bypass",
+            name: "bypass".into(),
             design: Design::Bypass,
             params: Params::default(),
         },
         Variant {
-            name: "bypass_off",
+            name: "bypass_off".into(),
             design: Design::Bypass,
             params: Params {
                 bypass_on: false,
@@ -87,7 +87,7 @@ pub fn variants() -> Vec<Variant> {
             },
         },
         Variant {
-            name: "bypass_small",
+            name: "bypass_small".into(),
             design: Design::Bypass,
             params: Params {
                 bypass: 4,
@@ -97,9 +97,48 @@ pub fn variants() -> Vec<Variant> {
     ]
 }
 
+/// The built-in variants and one per (design, parameter set) that the regression list's tests
+/// use and the built-in ones do not cover, named `<design>_<set>`.
+pub fn variants_with(list: &crate::regression_list::RegressionList) -> Vec<Variant> {
+    let mut all = variants();
+    for t in &list.tests {
+        if !all
+            .iter()
+            .any(|v| v.design == t.design && v.params == t.params)
+        {
+            all.push(Variant {
+                name: format!(
+                    "{}_{}",
+                    crate::regression_list::design_name(t.design),
+                    t.params_name
+                ),
+                design: t.design,
+                params: t.params.clone(),
+            });
+        }
+    }
+    for (i, v) in all.iter().enumerate() {
+        assert!(
+            !all[..i].iter().any(|o| o.name == v.name),
+            "two generated variants are called {}",
+            v.name
+        );
+    }
+    all
+}
+
+/// The regression list at its place in the workspace, parsed.
+pub fn workspace_list(
+    root: &std::path::Path,
+) -> Result<crate::regression_list::RegressionList, String> {
+    let path = root.join("tb/regressions.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::regression_list::RegressionList::parse(&text, &path.display().to_string())
+}
+
 /// Generates the Verilog of a variant, its top module named after it.
 pub fn variant_verilog(v: &Variant) -> Result<String, ParamError> {
-    Ok(rename_top(&raw_verilog(v.design, &v.params)?, v.name))
+    Ok(rename_top(&raw_verilog(v.design, &v.params)?, &v.name))
 }
 
 fn raw_verilog(design: Design, params: &Params) -> Result<String, ParamError> {

@@ -58,10 +58,10 @@ pub fn model_for(
     design: memento_hw::emit::Design,
     params: &memento_hw::Params,
 ) -> Option<&'static VTable> {
-    let name = memento_hw::emit::variants()
+    let name = variant_table()
         .into_iter()
-        .find(|v| v.design == design && &v.params == params)?
-        .name;
+        .find(|(_, d, p)| *d == design && p == params)?
+        .0;
     VARIANTS.iter().find(|(n, _)| *n == name).map(|(_, vt)| *vt)
 }
 

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use memento_hw::emit::{variant_verilog, variants, Design};
+use memento_hw::emit::{variant_verilog, Design};
 use memento_hw::Params;
 use memento_tb::regress::{regress, RegressOptions};
 use memento_tb::seed;
@@ -93,6 +93,12 @@ enum Cmd {
         #[arg(long, default_value = "build/report/regress.json")]
         report: PathBuf,
     },
+}
+
+/// Every generated variant: the built-in ones and those the regression list asks for.
+fn all_variants() -> Result<Vec<memento_hw::emit::Variant>> {
+    let list = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    Ok(memento_hw::emit::variants_with(&list))
 }
 
 fn root() -> PathBuf {
@@ -256,7 +262,7 @@ fn main() -> Result<()> {
     match Cli::parse().cmd {
         Cmd::Emit { out } => {
             std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-            for v in variants() {
+            for v in all_variants()? {
                 let text = variant_verilog(&v)?;
                 let path = out.join(format!("{}.v", v.name));
                 std::fs::write(&path, text)
@@ -266,13 +272,13 @@ fn main() -> Result<()> {
         }
         Cmd::Lint { dir } => {
             let waivers = root().join("hw/lint/waivers.vlt");
-            for variant in variants() {
+            for variant in all_variants()? {
                 let v = dir.join(format!("{}.v", variant.name));
                 if !v.exists() {
                     bail!("{} does not exist: run `make verilog` first", v.display());
                 }
                 let st = std::process::Command::new("verilator")
-                    .args(["--lint-only", "-Wall", "--top-module", variant.name])
+                    .args(["--lint-only", "-Wall", "--top-module", &variant.name])
                     .arg(&waivers)
                     .arg(&v)
                     .status()
@@ -285,7 +291,7 @@ fn main() -> Result<()> {
         }
         Cmd::Synth { dir, report, only } => {
             let mut all = vec![];
-            for variant in variants()
+            for variant in all_variants()?
                 .into_iter()
                 .filter(|v| only.as_deref().is_none_or(|o| o == v.name))
             {
@@ -293,7 +299,8 @@ fn main() -> Result<()> {
                 if !v.exists() {
                     bail!("{} does not exist: run `make verilog` first", v.display());
                 }
-                let rows = memento_tb::synth::synth(&v, variant.name, &root().join("build/synth"))?;
+                let rows =
+                    memento_tb::synth::synth(&v, &variant.name, &root().join("build/synth"))?;
                 println!(
                     "{}: Yosys synth ({})",
                     variant.name,

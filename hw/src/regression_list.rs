@@ -1,0 +1,268 @@
+//! The regression list file (`tb/regressions.toml`): named parameter sets and the tests that use
+//! them. The Verilator build reads it to know which parameter sets to generate and verilate; the
+//! regression runner reads it to know what to run. This module is the one parser of that file.
+//!
+//! ```toml
+//! [params.small]          # a named parameter set; keys are the SPEC names in lower case,
+//! objs = 32               # a key left out keeps its default
+//! pool = 16
+//!
+//! [[test]]
+//! name = "top_small"      # unique
+//! design = "memento_top"  # memento_top | memento_core | object_alloc
+//! params = "small"        # "default" or a [params.*] name
+//! seeds = 64
+//! ops = 100000            # commands per seed
+//! stalls = true           # random stalls on every port (default true)
+//! exit_every = 25000      # mean commands per function (0: no exit but the final one)
+//! mix = [50, 40, 10]      # weights of alloc, free, bad free
+//!
+//! [lists]
+//! default = ["top_small"] # `memento regress --list default`
+//! ```
+
+use crate::emit::Design;
+use crate::params::Params;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Deserialize, Default, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+struct Overrides {
+    va_bits: Option<u32>,
+    pa_bits: Option<u32>,
+    line: Option<u64>,
+    page: Option<u64>,
+    classes: Option<u32>,
+    objs: Option<u32>,
+    lane_bits: Option<u32>,
+    pool: Option<u32>,
+    low: Option<u32>,
+    high: Option<u32>,
+    bypass: Option<u32>,
+    hdc: Option<u32>,
+    bypass_on: Option<bool>,
+}
+
+impl Overrides {
+    fn apply(&self) -> Params {
+        let d = Params::default();
+        Params {
+            va_bits: self.va_bits.unwrap_or(d.va_bits),
+            pa_bits: self.pa_bits.unwrap_or(d.pa_bits),
+            line: self.line.unwrap_or(d.line),
+            page: self.page.unwrap_or(d.page),
+            classes: self.classes.unwrap_or(d.classes),
+            objs: self.objs.unwrap_or(d.objs),
+            lane_bits: self.lane_bits.unwrap_or(d.lane_bits),
+            pool: self.pool.unwrap_or(d.pool),
+            low: self.low.unwrap_or(d.low),
+            high: self.high.unwrap_or(d.high),
+            bypass: self.bypass.unwrap_or(d.bypass),
+            hdc: self.hdc.unwrap_or(d.hdc),
+            bypass_on: self.bypass_on.unwrap_or(d.bypass_on),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize, Debug, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    name: String,
+    design: String,
+    params: String,
+    seeds: u64,
+    ops: u64,
+    #[serde(default = "yes")]
+    stalls: bool,
+    #[serde(default)]
+    exit_every: Option<u64>,
+    #[serde(default)]
+    mix: Option<[u32; 3]>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    params: BTreeMap<String, Overrides>,
+    #[serde(default)]
+    test: Vec<RawTest>,
+    #[serde(default)]
+    lists: BTreeMap<String, Vec<String>>,
+}
+
+/// One test of the list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestSpec {
+    pub name: String,
+    pub design: Design,
+    pub params_name: String,
+    pub params: Params,
+    pub seeds: u64,
+    pub ops: u64,
+    pub stalls: bool,
+    /// Mean commands per function; `None` keeps the stimulus default.
+    pub exit_every: Option<u64>,
+    /// Weights of alloc, free and bad free; `None` keeps the stimulus default.
+    pub mix: Option<[u32; 3]>,
+}
+
+/// The whole file, checked.
+#[derive(Debug, Clone)]
+pub struct RegressionList {
+    pub params: BTreeMap<String, Params>,
+    pub tests: Vec<TestSpec>,
+    pub lists: BTreeMap<String, Vec<String>>,
+}
+
+/// The design a list names.
+pub fn design_by_name(name: &str) -> Option<Design> {
+    match name {
+        "memento_top" => Some(Design::MementoTop),
+        "memento_core" => Some(Design::MementoCore),
+        "object_alloc" => Some(Design::ObjectAlloc),
+        _ => None,
+    }
+}
+
+/// The name of a design in a list.
+pub fn design_name(d: Design) -> &'static str {
+    match d {
+        Design::MementoTop => "memento_top",
+        Design::MementoCore => "memento_core",
+        Design::ObjectAlloc => "object_alloc",
+        Design::PageAlloc => "page_alloc",
+        Design::Bypass => "bypass",
+    }
+}
+
+impl RegressionList {
+    /// Parses and checks the file's text; errors name the file and what is wrong.
+    pub fn parse(text: &str, file: &str) -> Result<Self, String> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| format!("{file}: {e}"))?;
+        let mut params = BTreeMap::new();
+        params.insert("default".to_string(), Params::default());
+        for (name, o) in &raw.params {
+            let p = o.apply();
+            p.validate()
+                .map_err(|e| format!("{file}: [params.{name}]: {e}"))?;
+            params.insert(name.clone(), p);
+        }
+        let mut tests: Vec<TestSpec> = vec![];
+        for t in &raw.test {
+            let design = design_by_name(&t.design).ok_or_else(|| {
+                format!("{file}: test {:?}: design {:?} is not memento_top, memento_core or object_alloc", t.name, t.design)
+            })?;
+            let p = params.get(&t.params).ok_or_else(|| {
+                format!(
+                    "{file}: test {:?}: parameter set {:?} is not defined (add [params.{}])",
+                    t.name, t.params, t.params
+                )
+            })?;
+            if tests.iter().any(|o| o.name == t.name) {
+                return Err(format!("{file}: test {:?} is defined twice", t.name));
+            }
+            if t.seeds == 0 || t.ops == 0 {
+                return Err(format!(
+                    "{file}: test {:?}: seeds and ops must be at least 1",
+                    t.name
+                ));
+            }
+            tests.push(TestSpec {
+                name: t.name.clone(),
+                design,
+                params_name: t.params.clone(),
+                params: p.clone(),
+                seeds: t.seeds,
+                ops: t.ops,
+                stalls: t.stalls,
+                exit_every: t.exit_every,
+                mix: t.mix,
+            });
+        }
+        for (list, names) in &raw.lists {
+            for n in names {
+                if !tests.iter().any(|t| &t.name == n) {
+                    return Err(format!(
+                        "{file}: list {list:?} names test {n:?}, which is not defined"
+                    ));
+                }
+            }
+        }
+        Ok(RegressionList {
+            params,
+            tests,
+            lists: raw.lists,
+        })
+    }
+
+    /// The tests of list `name`, in list order.
+    pub fn list(&self, name: &str) -> Result<Vec<&TestSpec>, String> {
+        let names = self.lists.get(name).ok_or_else(|| {
+            format!(
+                "no list {name:?} (lists: {})",
+                self.lists.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        Ok(names
+            .iter()
+            .map(|n| self.tests.iter().find(|t| &t.name == n).unwrap())
+            .collect())
+    }
+
+    pub fn test(&self, name: &str) -> Result<&TestSpec, String> {
+        self.tests.iter().find(|t| t.name == name).ok_or_else(|| {
+            format!(
+                "no test {name:?} (tests: {})",
+                self.tests
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_sets_tests_and_lists() {
+        let l = RegressionList::parse(
+            "[params.small]\nobjs = 32\nlane_bits = 15\n\n[[test]]\nname = \"a\"\ndesign = \"memento_top\"\nparams = \"small\"\nseeds = 2\nops = 10\n\n[lists]\ndefault = [\"a\"]\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(l.params["small"].objs, 32);
+        assert_eq!(
+            l.params["small"].pool, 64,
+            "unnamed keys keep their default"
+        );
+        assert_eq!(l.list("default").unwrap()[0].design, Design::MementoTop);
+        assert!(l.tests[0].stalls);
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let bad_param = RegressionList::parse("[params.x]\nobjs = 100\n", "t.toml").unwrap_err();
+        assert!(
+            bad_param.contains("[params.x]") && bad_param.contains("OBJS"),
+            "{bad_param}"
+        );
+        let unknown = RegressionList::parse("[params.x]\nobjz = 1\n", "t.toml").unwrap_err();
+        assert!(unknown.contains("objz"), "{unknown}");
+        let missing = RegressionList::parse(
+            "[[test]]\nname = \"a\"\ndesign = \"memento_top\"\nparams = \"nope\"\nseeds = 1\nops = 1\n",
+            "t.toml",
+        )
+        .unwrap_err();
+        assert!(missing.contains("\"nope\" is not defined"), "{missing}");
+    }
+}
