@@ -2,9 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 MEMENTO := target/release/memento
-SEEDS ?= 64
-CORNER_SEEDS ?= 32
-OPS ?= 100000
+LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
@@ -30,15 +28,11 @@ lint: verilog
 synth: verilog
 	$(MEMENTO) synth --dir build/verilog
 
-# The main job: emit, verilate (inside the build), run the randomized regressions with random
-# stalls on every port and write the reports:
-#  - memento_top (object allocator, page allocator, bypass; MMU, cache and DRAM models) with the
-#    default parameters, and memento_core (object + page allocator) with the corner-case ones;
-#  - object_alloc alone with pipelined back-to-back commands.
+# The main job: emit, verilate (inside the build), run the regression list (tb/regressions.toml,
+# `LIST=` picks another) with random stalls on every port, and write build/report/regress.json and
+# build/report/index.html. It fails on any mismatch and on any coverage bin at zero.
 regress: verilog
-	$(MEMENTO) regress --design memento_top --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress.json
-	$(MEMENTO) regress --design memento_core --params corner --seeds $(CORNER_SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress-corner.json
-	$(MEMENTO) regress --design object_alloc --params default --seeds $(SEEDS) --ops $(OPS) --jobs $(JOBS) --report build/report/regress-object-alloc.json
+	$(MEMENTO) regress --list $(LIST) --jobs $(JOBS) --report build/report/regress.json
 
 test: deps
 	$(CARGO) test --release --workspace

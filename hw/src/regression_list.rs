@@ -16,6 +16,7 @@
 //! stalls = true           # random stalls on every port (default true)
 //! exit_every = 25000      # mean commands per function (0: no exit but the final one)
 //! mix = [50, 40, 10]      # weights of alloc, free, bad free
+//! classes = [56, 63]      # allocate only from these size classes
 //!
 //! [lists]
 //! default = ["top_small"] # `memento regress --list default`
@@ -83,6 +84,8 @@ struct RawTest {
     exit_every: Option<u64>,
     #[serde(default)]
     mix: Option<[u32; 3]>,
+    #[serde(default)]
+    classes: Option<[u64; 2]>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -110,6 +113,8 @@ pub struct TestSpec {
     pub exit_every: Option<u64>,
     /// Weights of alloc, free and bad free; `None` keeps the stimulus default.
     pub mix: Option<[u32; 3]>,
+    /// Allocate only from this range of size classes; `None`: all of them.
+    pub classes: Option<[u64; 2]>,
 }
 
 /// The whole file, checked.
@@ -183,6 +188,7 @@ impl RegressionList {
                 stalls: t.stalls,
                 exit_every: t.exit_every,
                 mix: t.mix,
+                classes: t.classes,
             });
         }
         for (list, names) in &raw.lists {

@@ -126,6 +126,9 @@ impl CoreRunStats {
         a.frames_drained += b.frames_drained;
         a.refill_requests += b.refill_requests;
         a.starved_walks += b.starved_walks;
+        for (x, y) in a.maps_by_new_tables.iter_mut().zip(&b.maps_by_new_tables) {
+            *x += y;
+        }
         self.starved_cycles += o.starved_cycles;
         self.os_frames_given += o.os_frames_given;
         self.os_frames_taken_back += o.os_frames_taken_back;
@@ -135,6 +138,7 @@ impl CoreRunStats {
         m.llc_hits += n.llc_hits;
         m.llc_misses += n.llc_misses;
         m.fills_checked += n.fills_checked;
+        m.evictions_with_fresh += n.evictions_with_fresh;
         m.bypass.reads_bypassed += n.bypass.reads_bypassed;
         m.bypass.writebacks_dropped += n.bypass.writebacks_dropped;
         m.bypass.zero_lines += n.bypass.zero_lines;
@@ -882,6 +886,9 @@ pub fn run(
                 let (name, a) = op.log_fields();
                 let _ = writeln!(l, "{name} {a:x} {} {:x} {lat}", status.name(), got.ptr);
             }
+            stats
+                .hoa
+                .count_answer(op, status == Status::Ok, |p| (p - cfg.mrs) >> g.lane_bits);
             stim.answered(op, got);
             index += 1;
             last_progress = cycle;

@@ -445,6 +445,8 @@ impl Bench {
                     let (name, a) = done.op.log_fields();
                     let _ = writeln!(l, "{name} {a:x} {} {:x} {lat}", status.name(), got.ptr);
                 }
+                let (mrs, lane_bits) = (cfg.mrs, cfg.params.lane_bits);
+                stats.count_answer(done.op, status == Status::Ok, |p| (p - mrs) >> lane_bits);
                 stim.answered(done.op, got);
             }
             if let Some(op) = cur.filter(|_| dut.peek(p::CMD_READY) == 1) {

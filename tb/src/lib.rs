@@ -2,6 +2,7 @@
 //! that compares them every cycle, and the reports the `memento` CLI writes.
 pub mod bypass_harness;
 pub mod core_harness;
+pub mod coverage;
 pub mod env;
 pub mod harness;
 pub mod latency;

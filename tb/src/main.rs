@@ -3,8 +3,6 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use memento_hw::emit::{variant_verilog, Design};
-use memento_hw::Params;
-use memento_tb::regress::{regress, RegressOptions};
 use memento_tb::seed;
 use std::path::PathBuf;
 
@@ -65,31 +63,27 @@ enum Cmd {
         #[arg(long, default_value_t = 4)]
         hdr_latency: u64,
     },
-    /// Randomized regression: seeds x commands through the RTL and the golden model.
+    /// Randomized regression: the tests of a list in tb/regressions.toml, every seed in parallel.
     Regress {
-        /// Number of seeds (consecutive from --seed).
-        #[arg(long, default_value_t = 64)]
-        seeds: u64,
-        /// Commands per seed.
-        #[arg(long, default_value_t = 100_000)]
-        ops: u64,
+        /// The list to run (see [lists] in tb/regressions.toml).
+        #[arg(long, default_value = "default")]
+        list: String,
+        /// Run this one test instead of a list (no coverage gate).
+        #[arg(long)]
+        test: Option<String>,
+        /// First seed; a test's seeds are consecutive from it (default: MEMENTO_SEED, else random).
+        #[arg(long)]
+        seed: Option<String>,
+        /// Seeds per test instead of the list's.
+        #[arg(long)]
+        seeds: Option<u64>,
+        /// Commands per seed instead of the list's.
+        #[arg(long)]
+        ops: Option<u64>,
         /// Parallel jobs (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
-        /// First seed (default: MEMENTO_SEED, else random).
-        #[arg(long)]
-        seed: Option<String>,
-        /// Fixed 4-cycle header port and no stalls, instead of random stalls on every port.
-        #[arg(long)]
-        no_stall: bool,
-        /// Design: `memento_core` (object + page allocator, MMU model) or `object_alloc` (alone,
-        /// pipelined commands, a testbench arena responder).
-        #[arg(long, default_value = "memento_core")]
-        design: String,
-        /// Parameter set: `default`, or `corner` (OBJS=32, LANE_BITS=15: full arenas and lanes often).
-        #[arg(long, default_value = "default")]
-        params: String,
-        /// Where to write the JSON report.
+        /// Where to write the JSON report; the HTML report goes beside it as index.html.
         #[arg(long, default_value = "build/report/regress.json")]
         report: PathBuf,
     },
@@ -369,28 +363,35 @@ fn main() -> Result<()> {
             );
         }
         Cmd::Regress {
+            list,
+            test,
+            seed: s,
             seeds,
             ops,
             jobs,
-            seed: s,
-            no_stall,
-            design,
-            params,
             report,
         } => {
-            let d = match design.as_str() {
-                "memento_core" => Design::MementoCore,
-                "memento_top" => Design::MementoTop,
-                "object_alloc" => Design::ObjectAlloc,
-                other => bail!(
-                    "--design {other:?}: expected `memento_top`, `memento_core` or `object_alloc`"
+            let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+            let (name, mut tests, gate) = match &test {
+                Some(t) => (
+                    t.clone(),
+                    vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
+                    false,
+                ),
+                None => (
+                    list.clone(),
+                    rl.list(&list)
+                        .map_err(anyhow::Error::msg)?
+                        .into_iter()
+                        .cloned()
+                        .collect(),
+                    true,
                 ),
             };
-            let p = match params.as_str() {
-                "default" => Params::default(),
-                "corner" => Params::corner(),
-                other => bail!("--params {other:?}: expected `default` or `corner`"),
-            };
+            for t in &mut tests {
+                t.seeds = seeds.unwrap_or(t.seeds);
+                t.ops = ops.unwrap_or(t.ops);
+            }
             let first_seed = match s {
                 Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
                 None => seed::seed(),
@@ -400,69 +401,93 @@ fn main() -> Result<()> {
                     .map(|n| n.get())
                     .unwrap_or(1)
             });
-            println!(
-                "regress ({design}, {params} parameters): {seeds} seeds x {ops} commands from seed {first_seed}, {jobs} jobs"
-            );
-            let opt = RegressOptions {
-                design: d,
-                params: p,
-                params_name: params.clone(),
+            let runs: u64 = tests.iter().map(|t| t.seeds).sum();
+            println!("regress {name}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs", tests.len());
+            let plan = memento_tb::regress::Plan {
+                name,
+                tests,
                 first_seed,
-                seeds,
-                ops,
                 jobs,
-                stressed: !no_stall,
+                gate_coverage: gate,
                 progress: true,
             };
-            let r = regress(&opt, &root());
-            if let Some(dir) = report.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
+            let r = memento_tb::regress::regress(&plan, &root());
+            let dir = report.parent().map(PathBuf::from).unwrap_or_default();
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             std::fs::write(&report, serde_json::to_string_pretty(&r)?)?;
-            let t = &r.totals.hoa;
+            let html = dir.join("index.html");
+            std::fs::write(&html, memento_tb::regress::html(&r))?;
             println!(
-                "regress: {} passed, {} failed, {} commands, {} cycles in {:.1} s",
-                r.passed, r.failed, t.commands, t.cycles, r.seconds
+                "{:<24} {:<13} {:<11} {:>6} {:>6} {:>6} {:>11} {:>13} {:>9} {:>9}",
+                "test",
+                "design",
+                "params",
+                "seeds",
+                "pass",
+                "fail",
+                "commands",
+                "cycles",
+                "alloc hit",
+                "free hit"
             );
-            println!(
-                "  HOT hit rate: alloc {:.1}%, free {:.1}%; arena refills {}, creations {}; header reads {}, writes {}",
-                100.0 * t.alloc_hit_rate(),
-                100.0 * t.free_hit_rate(),
-                t.arena_refills,
-                t.arena_creations,
-                t.header_reads,
-                t.header_writes
-            );
-            let paths: Vec<String> = t.paths.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            println!("  paths: {}", paths.join(", "));
-            if matches!(d, Design::MementoCore | Design::MementoTop) {
-                let c = &r.totals;
-                let pg = &c.pages;
+            for t in &r.tests {
                 println!(
-                    "  frames: taken {} ({} pages, {} tables), returned at exit {}, drained {}, refill requests {}, lost {}",
-                    pg.pages_mapped + pg.tables_allocated,
-                    pg.pages_mapped,
-                    pg.tables_allocated,
-                    pg.frames_returned_at_exit,
-                    pg.frames_drained,
-                    pg.refill_requests,
-                    c.frames_lost
+                    "{:<24} {:<13} {:<11} {:>6} {:>6} {:>6} {:>11} {:>13} {:>8.1}% {:>8.1}%",
+                    t.name,
+                    t.design,
+                    t.params,
+                    t.seeds,
+                    t.passed,
+                    t.failed,
+                    t.commands,
+                    t.cycles,
+                    100.0 * t.totals.hoa.alloc_hit_rate(),
+                    100.0 * t.totals.hoa.free_hit_rate()
                 );
-                if d == Design::MementoTop {
-                    let b = &c.mem.bypass;
+                let pg = &t.totals.pages;
+                if t.design != "object_alloc" {
                     println!(
-                        "  memory path: fills checked {}, LLC hits {} misses {}; bypass: reads bypassed {}, writebacks dropped {}, zero lines {}, DRAM reads {}, DRAM writes {}",
-                        c.mem.fills_checked, c.mem.llc_hits, c.mem.llc_misses, b.reads_bypassed, b.writebacks_dropped, b.zero_lines, b.dram_reads, b.dram_writes
+                        "    frames taken {} ({} pages, {} tables), returned at exit {}, drained {}, lost {}; objects checked {}",
+                        pg.pages_mapped + pg.tables_allocated, pg.pages_mapped, pg.tables_allocated,
+                        pg.frames_returned_at_exit, pg.frames_drained, t.totals.frames_lost, t.totals.objects_checked
                     );
                 }
-                println!(
-                    "  exits {}, walker faults {}, starved walks {} ({} starved cycles), objects checked through their frames {}",
-                    pg.exits, c.walker_faults, pg.starved_walks, c.starved_cycles, c.objects_checked
-                );
+                if t.design == "memento_top" {
+                    let b = &t.totals.mem.bypass;
+                    println!(
+                        "    memory path: fills checked {}, bypassed {}, writebacks dropped {}, zero lines {}, DRAM reads {}, DRAM writes {}",
+                        t.totals.mem.fills_checked, b.reads_bypassed, b.writebacks_dropped, b.zero_lines, b.dram_reads, b.dram_writes
+                    );
+                }
             }
-            println!("  report: {}", report.display());
-            if r.failed > 0 {
-                bail!("{} of {} seeds failed", r.failed, r.seeds);
+            println!(
+                "coverage: {} bins, {} at zero{}",
+                r.coverage.len(),
+                r.coverage_missing.len(),
+                if r.coverage_missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", r.coverage_missing.join(", "))
+                }
+            );
+            println!(
+                "regress {}: {} in {:.1} s; reports {} and {}",
+                r.name,
+                if r.passed { "PASSED" } else { "FAILED" },
+                r.seconds,
+                report.display(),
+                html.display()
+            );
+            if !r.passed {
+                let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
+                bail!(
+                    "{failed} seed(s) failed{}",
+                    if r.coverage_gated && !r.coverage_missing.is_empty() {
+                        format!(", {} coverage bin(s) at zero", r.coverage_missing.len())
+                    } else {
+                        String::new()
+                    }
+                );
             }
         }
     }

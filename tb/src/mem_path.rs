@@ -48,6 +48,7 @@ pub struct MemStats {
     pub llc_misses: u64,
     pub fills_checked: u64,
     pub bypass: BypassCounters,
+    pub evictions_with_fresh: u64,
 }
 
 pub struct MemPath {
@@ -313,6 +314,7 @@ impl MemPath {
             ));
         }
         self.stats.llc_hits = self.llc.hits;
+        self.stats.evictions_with_fresh = self.model.evictions_with_fresh;
         self.stats.bypass = got;
         Ok(self.stats.clone())
     }

@@ -1,16 +1,20 @@
-//! The randomized regression: many seeds in parallel, each a random stream through the hardware
-//! and the golden model; a failing seed is re-run with a waveform of its last cycles.
+//! The regression runner: the tests of a list (`tb/regressions.toml`), every seed of every test in
+//! parallel, each a random stream through the hardware and the golden models. A failing seed is
+//! re-run with a waveform of its last cycles. The report is JSON for machines and HTML for people:
+//! a pass/fail table with each failure's replay command and waveform, and the coverage bins.
 
 use crate::core_harness::{self, CoreRunConfig, CoreRunStats};
+use crate::coverage;
 use crate::env::EnvTiming;
 use crate::harness::{self, Mismatch, RunConfig, TraceWindow};
 use crate::model::object_alloc::Geometry;
 use crate::stimulus::{Mix, RandomStream};
 use indicatif::{ProgressBar, ProgressStyle};
 use memento_hw::emit::Design;
-use memento_hw::Params;
+use memento_hw::regression_list::{design_name, TestSpec};
 use memento_sim::WaveFormat;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -18,103 +22,87 @@ use std::sync::Mutex;
 /// Cycles of waveform kept before a failure.
 pub const WAVE_WINDOW: u64 = 2000;
 
-#[derive(Clone, Debug)]
-pub struct RegressOptions {
-    /// `ObjectAlloc` (the object allocator alone, pipelined commands, a testbench arena
-    /// responder) or `MementoCore` (with the page allocator and the MMU model).
-    pub design: Design,
-    pub params: Params,
-    /// Name of the parameter set, for replay commands.
-    pub params_name: String,
+/// What to run.
+pub struct Plan {
+    /// The list's name, or the test's when one test runs alone.
+    pub name: String,
+    pub tests: Vec<TestSpec>,
     pub first_seed: u64,
-    pub seeds: u64,
-    pub ops: u64,
     pub jobs: usize,
-    pub stressed: bool,
+    /// Fail on a coverage bin at zero (a whole list).
+    pub gate_coverage: bool,
     pub progress: bool,
 }
 
 #[derive(Debug, Serialize)]
-pub struct SeedResult {
+pub struct SeedFailure {
     pub seed: u64,
-    pub passed: bool,
+    pub mismatch: Mismatch,
+    pub replay: String,
+    pub waveform: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TestResult {
+    pub name: String,
+    pub design: String,
+    pub params: String,
+    pub parameters: String,
+    pub seeds: u64,
+    pub ops_per_seed: u64,
+    pub stalls: bool,
+    pub passed: u64,
+    pub failed: u64,
     pub commands: u64,
     pub cycles: u64,
-    pub mismatch: Option<Mismatch>,
-    pub replay: Option<String>,
-    pub waveform: Option<PathBuf>,
+    pub failures: Vec<SeedFailure>,
+    pub totals: CoreRunStats,
 }
 
 #[derive(Debug, Serialize)]
 pub struct RegressReport {
-    pub design: String,
-    pub params: String,
+    pub name: String,
     pub first_seed: u64,
-    pub seeds: u64,
-    pub ops_per_seed: u64,
-    pub passed: u64,
-    pub failed: u64,
     pub seconds: f64,
-    pub totals: CoreRunStats,
-    pub failures: Vec<SeedResult>,
+    pub tests: Vec<TestResult>,
+    pub coverage: BTreeMap<String, u64>,
+    pub coverage_missing: Vec<String>,
+    pub coverage_gated: bool,
+    pub passed: bool,
 }
 
-/// The command that replays one seed of a regression.
-pub fn replay_command(opt: &RegressOptions, seed: u64) -> String {
-    let timing = if opt.stressed { "" } else { " --no-stall" };
+/// The command that replays one seed of a test.
+pub fn replay_command(t: &TestSpec, seed: u64) -> String {
     format!(
-        "cargo run --release --bin memento -- regress --design {} --params {} --seed {seed} --seeds 1 --ops {}{timing}",
-        design_name(opt.design),
-        opt.params_name,
-        opt.ops
+        "cargo run --release --bin memento -- regress --test {} --seed {seed} --seeds 1 --ops {}",
+        t.name, t.ops
     )
 }
 
-fn timing(stressed: bool) -> EnvTiming {
-    if stressed {
-        EnvTiming::stressed()
-    } else {
-        EnvTiming::fixed(4, 4)
-    }
-}
-
-/// The CLI name of a design.
-pub fn design_name(d: Design) -> &'static str {
-    match d {
-        Design::ObjectAlloc => "object_alloc",
-        Design::PageAlloc => "page_alloc",
-        Design::MementoCore => "memento_core",
-        Design::Bypass => "bypass",
-        Design::MementoTop => "memento_top",
-    }
-}
-
-/// Runs one seed; with `trace`, writes that waveform window.
+/// Runs one seed of `t`; with `trace`, writes that waveform window.
 pub fn run_seed(
-    opt: &RegressOptions,
+    t: &TestSpec,
     seed: u64,
     trace: Option<TraceWindow>,
 ) -> Result<CoreRunStats, Box<Mismatch>> {
-    let stream = |mrs| {
-        RandomStream::new(
-            seed,
-            opt.ops,
-            Geometry::from(&opt.params),
-            mrs,
-            Mix::default(),
-        )
+    let d = Mix::default();
+    let mix = Mix {
+        alloc: t.mix.map_or(d.alloc, |m| m[0]),
+        free: t.mix.map_or(d.free, |m| m[1]),
+        bad_free: t.mix.map_or(d.bad_free, |m| m[2]),
+        exit_every: t.exit_every.unwrap_or(d.exit_every),
+        classes: t.classes.map(|[lo, hi]| (lo, hi)),
     };
-    match opt.design {
-        Design::MementoCore | Design::MementoTop => {
-            let mut cfg = CoreRunConfig::new(seed, opt.stressed);
-            cfg.design = opt.design;
-            cfg.params = opt.params.clone();
-            cfg.trace = trace;
-            core_harness::run(&cfg, &mut stream(cfg.mrs), None)
-        }
-        _ => {
-            let mut cfg = RunConfig::new(seed, timing(opt.stressed));
-            cfg.params = opt.params.clone();
+    let stream = |mrs| RandomStream::new(seed, t.ops, Geometry::from(&t.params), mrs, mix.clone());
+    match t.design {
+        Design::ObjectAlloc => {
+            let timing = if t.stalls {
+                EnvTiming::stressed()
+            } else {
+                EnvTiming::fixed(4, 4)
+            };
+            let mut cfg = RunConfig::new(seed, timing);
+            cfg.params = t.params.clone();
             cfg.trace = trace;
             let hoa = harness::run(&cfg, &mut stream(cfg.mrs), None)?;
             Ok(CoreRunStats {
@@ -122,30 +110,40 @@ pub fn run_seed(
                 ..CoreRunStats::default()
             })
         }
+        design => {
+            let mut cfg = CoreRunConfig::new(seed, t.stalls);
+            cfg.design = design;
+            cfg.params = t.params.clone();
+            cfg.trace = trace;
+            core_harness::run(&cfg, &mut stream(cfg.mrs), None)
+        }
     }
 }
 
 /// Re-runs a failing seed and writes the waveform of its last [`WAVE_WINDOW`] cycles.
-pub fn wave_of_failure(opt: &RegressOptions, seed: u64, fail_cycle: u64, dir: &Path) -> PathBuf {
-    let path = dir.join(format!(
-        "{}-{}-seed-{seed}.fst",
-        design_name(opt.design),
-        opt.params_name
-    ));
+pub fn wave_of_failure(t: &TestSpec, seed: u64, fail_cycle: u64, dir: &Path) -> PathBuf {
+    let path = dir.join(format!("{}-seed-{seed}.fst", t.name));
     let window = TraceWindow {
         from: fail_cycle.saturating_sub(WAVE_WINDOW),
         to: fail_cycle + 2,
         path: path.clone(),
         format: WaveFormat::Fst,
     };
-    let _ = run_seed(opt, seed, Some(window));
+    let _ = run_seed(t, seed, Some(window));
     path
 }
 
-pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
+pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     let started = std::time::Instant::now();
-    let bar = if opt.progress {
-        ProgressBar::new(opt.seeds * opt.ops)
+    let work: Vec<(usize, u64)> = plan
+        .tests
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| (0..t.seeds).map(move |k| (i, k)))
+        .collect();
+    let total: u64 = plan.tests.iter().map(|t| t.seeds * t.ops).sum();
+    let bar = if plan.progress {
+        ProgressBar::new(total)
     } else {
         ProgressBar::hidden()
     };
@@ -156,75 +154,187 @@ pub fn regress(opt: &RegressOptions, root: &Path) -> RegressReport {
         .unwrap()
         .progress_chars("=> "),
     );
+    let results: Vec<Mutex<TestResult>> = plan
+        .tests
+        .iter()
+        .map(|t| {
+            Mutex::new(TestResult {
+                name: t.name.clone(),
+                design: design_name(t.design).into(),
+                params: t.params_name.clone(),
+                parameters: t.params.summary(),
+                seeds: t.seeds,
+                ops_per_seed: t.ops,
+                stalls: t.stalls,
+                passed: 0,
+                failed: 0,
+                commands: 0,
+                cycles: 0,
+                failures: vec![],
+                totals: CoreRunStats::default(),
+            })
+        })
+        .collect();
     let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::new());
-    let totals = Mutex::new(CoreRunStats::default());
+    let done = AtomicUsize::new(0);
+    let test_done: Vec<AtomicUsize> = plan.tests.iter().map(|_| AtomicUsize::new(0)).collect();
+    let failed = AtomicUsize::new(0);
     let waves = root.join("build/waves");
     std::thread::scope(|s| {
-        for _ in 0..opt.jobs.max(1) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst) as u64;
-                if i >= opt.seeds {
-                    break;
-                }
-                let seed = opt.first_seed.wrapping_add(i);
-                let res = match run_seed(opt, seed, None) {
-                    Ok(stats) => {
-                        let r = SeedResult {
-                            seed,
-                            passed: true,
-                            commands: stats.hoa.commands,
-                            cycles: stats.hoa.cycles,
-                            mismatch: None,
-                            replay: None,
-                            waveform: None,
-                        };
-                        totals.lock().unwrap().merge(&stats);
-                        r
-                    }
-                    Err(m) => {
-                        let replay = replay_command(opt, seed);
-                        let wave = wave_of_failure(opt, seed, m.cycle, &waves);
-                        // println on a progress bar is dropped when stderr is not a terminal.
-                        bar.suspend(|| {
-                            eprintln!(
-                                "FAIL seed {seed}: {m}\n  replay: {replay}\n  waveform: {}",
-                                wave.display()
-                            )
-                        });
-                        SeedResult {
-                            seed,
-                            passed: false,
-                            commands: m.command,
-                            cycles: m.cycle,
-                            mismatch: Some(*m),
-                            replay: Some(replay),
-                            waveform: Some(wave),
+        for _ in 0..plan.jobs.max(1) {
+            s.spawn(|| {
+                while let Some(&(i, k)) = work.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let t = &plan.tests[i];
+                    let seed = plan.first_seed.wrapping_add(k);
+                    let outcome = run_seed(t, seed, None);
+                    match outcome {
+                        Ok(stats) => {
+                            let mut r = results[i].lock().unwrap();
+                            r.passed += 1;
+                            r.commands += stats.hoa.commands;
+                            r.cycles += stats.hoa.cycles;
+                            r.totals.merge(&stats);
+                        }
+                        Err(m) => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                            let replay = replay_command(t, seed);
+                            let waveform = wave_of_failure(t, seed, m.cycle, &waves);
+                            // println on a progress bar is dropped when stderr is not a terminal.
+                            bar.suspend(|| {
+                                eprintln!(
+                                    "FAIL {} seed {seed}: {m}\n  replay: {replay}\n  waveform: {}",
+                                    t.name,
+                                    waveform.display()
+                                )
+                            });
+                            let mut r = results[i].lock().unwrap();
+                            r.failed += 1;
+                            r.failures.push(SeedFailure {
+                                seed,
+                                mismatch: *m,
+                                replay,
+                                waveform,
+                            });
                         }
                     }
-                };
-                bar.inc(opt.ops);
-                let mut r = results.lock().unwrap();
-                r.push(res);
-                let failed = r.iter().filter(|x| !x.passed).count();
-                bar.set_message(format!("{} seeds done, {failed} failed", r.len()));
+                    bar.inc(t.ops);
+                    if test_done[i].fetch_add(1, Ordering::SeqCst) + 1 == t.seeds as usize {
+                        // A line per finished test, also when no progress bar can be drawn (CI logs).
+                        let r = results[i].lock().unwrap();
+                        let secs = started.elapsed().as_secs_f64();
+                        bar.suspend(|| {
+                            eprintln!(
+                                "[{secs:>6.0} s] {}: {}/{} seeds passed",
+                                t.name, r.passed, t.seeds
+                            )
+                        });
+                    }
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    bar.set_message(format!(
+                        "{n}/{} runs, {} failed",
+                        work.len(),
+                        failed.load(Ordering::SeqCst)
+                    ));
+                }
             });
         }
     });
     bar.finish();
-    let mut results = results.into_inner().unwrap();
-    results.sort_by_key(|r| r.seed);
-    let failed = results.iter().filter(|r| !r.passed).count() as u64;
-    RegressReport {
-        design: design_name(opt.design).into(),
-        params: opt.params_name.clone(),
-        first_seed: opt.first_seed,
-        seeds: opt.seeds,
-        ops_per_seed: opt.ops,
-        passed: opt.seeds - failed,
-        failed,
-        seconds: started.elapsed().as_secs_f64(),
-        totals: totals.into_inner().unwrap(),
-        failures: results.into_iter().filter(|r| !r.passed).collect(),
+    let tests: Vec<TestResult> = results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap())
+        .collect();
+    let mut all = CoreRunStats::default();
+    for t in &tests {
+        all.merge(&t.totals);
     }
+    let bins = coverage::bins(&all);
+    let missing = coverage::missing(&bins);
+    let passed = tests.iter().all(|t| t.failed == 0) && (!plan.gate_coverage || missing.is_empty());
+    RegressReport {
+        name: plan.name.clone(),
+        first_seed: plan.first_seed,
+        seconds: started.elapsed().as_secs_f64(),
+        tests,
+        coverage: bins,
+        coverage_missing: missing,
+        coverage_gated: plan.gate_coverage,
+        passed,
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The report as one self-contained HTML page.
+pub fn html(r: &RegressReport) -> String {
+    let mut h = String::new();
+    h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>memento regression</title><style>");
+    h.push_str("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#eee}td.l{text-align:left}.pass{background:#dfd}.fail{background:#fdd}.zero{background:#fdd}code{font-size:90%}");
+    h.push_str("</style></head><body>");
+    let verdict = if r.passed {
+        "<span class=pass>PASSED</span>"
+    } else {
+        "<span class=fail>FAILED</span>"
+    };
+    h.push_str(&format!(
+        "<h1>memento regression: {} {verdict}</h1><p>First seed {}, {:.1} s.</p>",
+        esc(&r.name),
+        r.first_seed,
+        r.seconds
+    ));
+    h.push_str("<h2>Tests</h2><table><tr><th>test</th><th>design</th><th>parameters</th><th>stalls</th><th>seeds</th><th>passed</th><th>failed</th><th>commands</th><th>cycles</th><th>alloc hit</th><th>free hit</th></tr>");
+    for t in &r.tests {
+        let class = if t.failed == 0 { "pass" } else { "fail" };
+        h.push_str(&format!(
+            "<tr class={class}><td class=l>{}</td><td class=l>{}</td><td class=l title=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.1}%</td></tr>",
+            esc(&t.name),
+            esc(&t.design),
+            esc(&t.parameters),
+            esc(&t.params),
+            if t.stalls { "yes" } else { "no" },
+            t.seeds,
+            t.passed,
+            t.failed,
+            t.commands,
+            t.cycles,
+            100.0 * t.totals.hoa.alloc_hit_rate(),
+            100.0 * t.totals.hoa.free_hit_rate()
+        ));
+    }
+    h.push_str("</table>");
+    let failures: Vec<&SeedFailure> = r.tests.iter().flat_map(|t| &t.failures).collect();
+    if !failures.is_empty() {
+        h.push_str("<h2>Failures</h2><table><tr><th>seed</th><th>what</th><th>replay</th><th>waveform</th></tr>");
+        for f in failures {
+            let wave = f.waveform.display().to_string();
+            h.push_str(&format!(
+                "<tr class=fail><td>{}</td><td class=l>{}</td><td class=l><code>{}</code></td><td class=l><a href=\"file://{}\">{}</a></td></tr>",
+                f.seed,
+                esc(&f.mismatch.to_string()).replace('\n', "<br>"),
+                esc(&f.replay),
+                esc(&wave),
+                esc(&wave)
+            ));
+        }
+        h.push_str("</table>");
+    }
+    h.push_str(&format!(
+        "<h2>Functional coverage</h2><p>{} bins, {} at zero{}.</p><table><tr><th>bin</th><th>count</th></tr>",
+        r.coverage.len(),
+        r.coverage_missing.len(),
+        if r.coverage_gated { " (a bin at zero fails the regression)" } else { "" }
+    ));
+    for (k, v) in &r.coverage {
+        let class = if *v == 0 { " class=zero" } else { "" };
+        h.push_str(&format!(
+            "<tr{class}><td class=l>{}</td><td>{v}</td></tr>",
+            esc(k)
+        ));
+    }
+    h.push_str("</table></body></html>\n");
+    h
 }

@@ -114,10 +114,58 @@ pub struct RunStats {
     pub latency_hit: LatencyHist,
     /// Commands per path the golden model took (AllocHit, FreeMissPush, FreeInvalid(InHeader), ...).
     pub paths: BTreeMap<String, u64>,
+    /// OK allocs and OK frees per size class.
+    pub alloc_class: Vec<u64>,
+    pub free_class: Vec<u64>,
+    /// EXITs taken while objects were still live.
+    pub exits_with_live: u64,
+    /// Objects live now (allocated, not freed, since the last EXIT).
+    #[serde(skip)]
+    pub live: u64,
 }
 
 impl RunStats {
+    /// Counts an answered command by size class and keeps the live count (for coverage).
+    pub fn count_answer(
+        &mut self,
+        op: crate::model::object_alloc::Op,
+        ok: bool,
+        class_of_ptr: impl Fn(u64) -> u64,
+    ) {
+        use crate::model::object_alloc::Op;
+        if self.alloc_class.is_empty() {
+            self.alloc_class = vec![0; 64];
+            self.free_class = vec![0; 64];
+        }
+        match op {
+            Op::Alloc(size) if ok => {
+                self.alloc_class[(size.saturating_sub(1) / 8) as usize] += 1;
+                self.live += 1;
+            }
+            Op::Free(ptr) if ok => {
+                self.free_class[class_of_ptr(ptr) as usize] += 1;
+                self.live -= 1;
+            }
+            Op::Exit => {
+                self.exits_with_live += (self.live > 0) as u64;
+                self.live = 0;
+            }
+            _ => {}
+        }
+    }
+
     pub fn merge(&mut self, o: &RunStats) {
+        if self.alloc_class.len() < o.alloc_class.len() {
+            self.alloc_class.resize(o.alloc_class.len(), 0);
+            self.free_class.resize(o.free_class.len(), 0);
+        }
+        for (a, b) in self.alloc_class.iter_mut().zip(&o.alloc_class) {
+            *a += b;
+        }
+        for (a, b) in self.free_class.iter_mut().zip(&o.free_class) {
+            *a += b;
+        }
+        self.exits_with_live += o.exits_with_live;
         self.commands += o.commands;
         self.cycles += o.cycles;
         self.allocs += o.allocs;

@@ -28,6 +28,8 @@ pub struct Mix {
     /// Mean commands per function: each function lasts a length drawn uniformly from
     /// `[exit_every/2, 3*exit_every/2]` and ends with an EXIT (0: never).
     pub exit_every: u64,
+    /// Allocate only from this range of size classes (and now and then an oversize request).
+    pub classes: Option<(u64, u64)>,
 }
 
 impl Default for Mix {
@@ -37,6 +39,7 @@ impl Default for Mix {
             free: 40,
             bad_free: 10,
             exit_every: 25_000,
+            classes: None,
         }
     }
 }
@@ -86,6 +89,13 @@ impl RandomStream {
 
     fn size(&mut self) -> u64 {
         let max = 8 * self.g.classes;
+        if let Some((lo, hi)) = self.mix.classes {
+            if self.rng.gen_range(0..100) < 2 {
+                return self.rng.gen_range(max + 1..=4 * max);
+            }
+            let c = self.rng.gen_range(lo..=hi.min(self.g.classes - 1));
+            return 8 * c + self.rng.gen_range(1..=8);
+        }
         match self.rng.gen_range(0..100) {
             0..=4 => {
                 if self.rng.gen_bool(0.8) {

@@ -64,6 +64,8 @@ pub struct BypassModel {
     entries: Vec<Option<Entry>>,
     rr: usize,
     pub counters: BypassCounters,
+    /// Entries evicted while they still had fresh lines (for coverage).
+    pub evictions_with_fresh: u64,
     /// DRAM accesses the unit must make next, in order.
     pub expected_dram: VecDeque<DramAccess>,
 }
@@ -79,6 +81,7 @@ impl BypassModel {
             entries: vec![None; params.bypass as usize],
             rr: 0,
             counters: BypassCounters::default(),
+            evictions_with_fresh: 0,
             expected_dram: VecDeque::new(),
         }
     }
@@ -104,6 +107,7 @@ impl BypassModel {
             return;
         }
         if let Some(v) = self.entries[self.rr].filter(|v| !v.dead && v.fresh != 0) {
+            self.evictions_with_fresh += 1;
             for line in (0..64).filter(|l| v.fresh >> l & 1 == 1) {
                 self.write_zero(v.frame, line);
             }

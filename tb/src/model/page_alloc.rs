@@ -83,6 +83,8 @@ struct Walk {
     /// the walk waits for a frame): take a frame without reading.
     fresh: bool,
     who: Requester,
+    /// Tables this walk has created so far.
+    new_tables: usize,
 }
 
 /// Counters of what the page allocator did.
@@ -100,6 +102,8 @@ pub struct PageStats {
     pub refill_requests: u64,
     /// Map requests that had to wait for a refill frame (the pool ran empty mid-walk).
     pub starved_walks: u64,
+    /// Maps that answered a new frame, by the number of intermediate tables they created (0..=3).
+    pub maps_by_new_tables: [u64; 4],
 }
 
 #[derive(Clone, Debug)]
@@ -257,6 +261,7 @@ impl PageAllocModel {
             table: self.root,
             fresh: false,
             who,
+            new_tables: 0,
         });
         self.advance();
         if self.walk.is_some() {
@@ -297,11 +302,13 @@ impl PageAllocModel {
             if w.level == 1 {
                 self.tables.remove(&f);
                 self.stats.pages_mapped += 1;
+                self.stats.maps_by_new_tables[w.new_tables.min(3)] += 1;
                 self.expected_answers
                     .push_back((w.who, MapAnswer::Frame(f)));
             } else {
                 self.tables.insert(f, Box::new([0; 512]));
                 self.stats.tables_allocated += 1;
+                w.new_tables += 1;
                 w.table = f;
                 w.level -= 1;
                 w.fresh = true;
