@@ -200,6 +200,7 @@ impl Model {
     pub fn trace_off(&mut self) -> std::io::Result<()> {
         unsafe { (self.vt.trace_close)(self.raw) }
         if let Some(t) = self.tracing.take() {
+            strip_fst_date(&t.path)?;
             if t.format == WaveFormat::Vcd {
                 let vcd = t.path.with_extension("vcd");
                 let status = std::process::Command::new("fst2vcd")
@@ -220,6 +221,32 @@ impl Model {
         }
         Ok(())
     }
+}
+
+/// The FST writer stamps the wall-clock date into the header (119 bytes at offset 202, after the
+/// tag, the section length, seven 64-bit fields, the timescale and the 128-byte version). A fixed
+/// text replaces it, so that two runs with the same seed give byte-identical waveforms.
+fn strip_fst_date(path: &Path) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    const DATE_OFFSET: u64 = 202;
+    const DATE_SIZE: usize = 119;
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let mut tag = [0u8; 1];
+    f.read_exact(&mut tag)?;
+    if tag[0] != 0 {
+        return Err(std::io::Error::other(format!(
+            "{}: not an FST header block",
+            path.display()
+        )));
+    }
+    let mut date = [0u8; DATE_SIZE];
+    let text = b"memento-rtl: no wall-clock date\n";
+    date[..text.len()].copy_from_slice(text);
+    f.seek(SeekFrom::Start(DATE_OFFSET))?;
+    f.write_all(&date)
 }
 
 impl Drop for Model {

@@ -17,3 +17,4 @@ pub mod stats;
 pub mod stimulus;
 pub mod synth;
 pub mod trace;
+pub mod waves;

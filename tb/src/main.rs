@@ -63,6 +63,27 @@ enum Cmd {
         #[arg(long, default_value_t = 4)]
         hdr_latency: u64,
     },
+    /// Re-run one seed of a test with a waveform window, and write the GTKWave save file.
+    Waves {
+        /// The test (from tb/regressions.toml).
+        #[arg(long)]
+        test: String,
+        /// The seed to re-run.
+        #[arg(long)]
+        seed: String,
+        /// First cycle of the window.
+        #[arg(long, default_value_t = 0)]
+        from: u64,
+        /// Cycle after the last one of the window.
+        #[arg(long, default_value_t = 20_000)]
+        to: u64,
+        /// Commands instead of the test's.
+        #[arg(long)]
+        ops: Option<u64>,
+        /// Write VCD instead of FST.
+        #[arg(long)]
+        vcd: bool,
+    },
     /// Randomized regression: the tests of a list in tb/regressions.toml, every seed in parallel.
     Regress {
         /// The list to run (see [lists] in tb/regressions.toml).
@@ -361,6 +382,51 @@ fn main() -> Result<()> {
                 miss_cpc / hits_cpc,
                 started.elapsed().as_secs_f64()
             );
+        }
+        Cmd::Waves {
+            test,
+            seed: s,
+            from,
+            to,
+            ops,
+            vcd,
+        } => {
+            let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+            let mut t = rl.test(&test).map_err(anyhow::Error::msg)?.clone();
+            t.ops = ops.unwrap_or(t.ops);
+            let seed = seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?;
+            if to <= from {
+                bail!("--to {to} must be after --from {from}");
+            }
+            let format = if vcd {
+                memento_sim::WaveFormat::Vcd
+            } else {
+                memento_sim::WaveFormat::Fst
+            };
+            let dir = root().join("build/waves");
+            let path = dir.join(format!("{test}-seed-{seed}.{}", format.extension()));
+            let window = memento_tb::harness::TraceWindow {
+                from,
+                to,
+                path: path.clone(),
+                format,
+            };
+            let outcome = memento_tb::regress::run_seed(&t, seed, Some(window));
+            match &outcome {
+                Ok(st) => println!(
+                    "{test} seed {seed}: passed, {} commands, {} cycles",
+                    st.hoa.commands, st.hoa.cycles
+                ),
+                Err(m) => println!("{test} seed {seed}: FAILED: {m}"),
+            }
+            let gtkw = dir.join("memento.gtkw");
+            let groups = memento_tb::waves::save_file(&path, &gtkw)?;
+            println!("waveform: {} (cycles {from}..{to})", path.display());
+            println!("save file: {} ({groups} groups)", gtkw.display());
+            println!("open with: gtkwave {} {}", path.display(), gtkw.display());
+            if let Err(m) = outcome {
+                bail!("{test} seed {seed} failed at cycle {}", m.cycle);
+            }
         }
         Cmd::Regress {
             list,
