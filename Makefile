@@ -6,7 +6,7 @@ LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth regress test replay bench-latency clean
+.PHONY: all deps build verilog lint synth regress coverage test replay bench-latency clean
 
 all: regress
 
@@ -33,6 +33,15 @@ synth: verilog
 # build/report/index.html. It fails on any mismatch and on any coverage bin at zero.
 regress: verilog
 	$(MEMENTO) regress --list $(LIST) --jobs $(JOBS) --report build/report/regress.json
+
+# Code coverage: a Verilator --coverage build (its own target directory and model cache) runs the
+# regression list with COV_SEEDS seeds a test, then line and toggle coverage per block.
+COV_SEEDS ?= 4
+coverage: deps
+	rm -rf build/coverage
+	CARGO_TARGET_DIR=target/coverage $(CARGO) build --release -p memento-tb --features memento-sim/coverage --bin memento
+	target/coverage/release/memento regress --list $(LIST) --seeds $(COV_SEEDS) --jobs $(JOBS) --report build/report/regress-coverage.json
+	target/coverage/release/memento coverage --dir build/coverage --report build/report/coverage.json
 
 test: deps
 	$(CARGO) test --release --workspace

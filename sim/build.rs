@@ -39,6 +39,11 @@ fn main() {
     println!("cargo:rerun-if-changed=../hw/lint/waivers.vlt");
     println!("cargo:rerun-if-env-changed=PATH");
 
+    let coverage = std::env::var("CARGO_FEATURE_COVERAGE").is_ok();
+    let mut flags: Vec<&str> = FLAGS.to_vec();
+    if coverage {
+        flags.push("--coverage");
+    }
     let version = run_capture(Command::new("verilator").arg("--version")).unwrap_or_else(|e| {
         panic!("verilator not found ({e}): run `make deps` or scripts/install-deps.sh first")
     });
@@ -52,7 +57,7 @@ fn main() {
     .to_string();
 
     let mut bindings = String::new();
-    let rt_lib = build_runtime(&root, &verilator_root, &version);
+    let rt_lib = build_runtime(&root, &verilator_root, &version, coverage);
     println!("cargo:rerun-if-changed=../tb/regressions.toml");
     let list = workspace_list(&root).unwrap_or_else(|e| panic!("the regression list: {e}"));
     let all: Vec<Variant> = variants_with(&list);
@@ -69,7 +74,7 @@ fn main() {
         let shim = render_shim(name, &ports);
         let key = hash(&[
             text.as_bytes(),
-            FLAGS.join(" ").as_bytes(),
+            flags.join(" ").as_bytes(),
             shim.as_bytes(),
             version.as_bytes(),
         ]);
@@ -78,8 +83,8 @@ fn main() {
             .join(format!("{name}-{}", &key[..16]));
         let lib = format!("memento_{name}");
         if !cache.join(format!("lib{lib}.a")).exists() {
-            verilate(name, &vfile, &cache);
-            compile_model(name, &cache, &shim, &verilator_root, &lib);
+            verilate(name, &vfile, &cache, &flags);
+            compile_model(name, &cache, &shim, &verilator_root, &lib, coverage);
         }
         println!("cargo:rustc-link-search=native={}", cache.display());
         println!("cargo:rustc-link-lib=static={lib}");
@@ -143,8 +148,14 @@ fn hash(parts: &[&[u8]]) -> String {
 }
 
 /// The Verilator runtime (verilated.cpp, FST writer), built once per Verilator version.
-fn build_runtime(root: &Path, verilator_root: &str, version: &str) -> (PathBuf, String) {
-    let key = hash(&[version.as_bytes(), b"runtime-v1"]);
+fn build_runtime(
+    root: &Path,
+    verilator_root: &str,
+    version: &str,
+    coverage: bool,
+) -> (PathBuf, String) {
+    let variant: &[u8] = if coverage { b"coverage" } else { b"plain" };
+    let key = hash(&[version.as_bytes(), b"runtime-v1", variant]);
     let dir = root
         .join("build/sim")
         .join(format!("runtime-{}", &key[..16]));
@@ -163,19 +174,23 @@ fn build_runtime(root: &Path, verilator_root: &str, version: &str) -> (PathBuf, 
             .include(inc.join("vltstd"))
             .define("VM_TRACE", "1")
             .define("VM_TRACE_FST", "1")
+            .define("VM_COVERAGE", if coverage { "1" } else { "0" })
             .file(inc.join("verilated.cpp"))
             .file(inc.join("verilated_fst_c.cpp"))
             .file(inc.join("verilated_threads.cpp"));
+        if coverage {
+            b.file(inc.join("verilated_cov.cpp"));
+        }
         b.compile(&lib);
     }
     (dir, lib)
 }
 
-fn verilate(name: &str, vfile: &Path, cache: &Path) {
+fn verilate(name: &str, vfile: &Path, cache: &Path, flags: &[&str]) {
     let obj = cache.join("obj");
     std::fs::create_dir_all(&obj).unwrap();
     let status = Command::new("verilator")
-        .args(FLAGS)
+        .args(flags)
         .arg("--prefix")
         .arg(format!("V{name}"))
         .arg("--top-module")
@@ -188,7 +203,14 @@ fn verilate(name: &str, vfile: &Path, cache: &Path) {
     assert!(status.success(), "verilator failed on {}", vfile.display());
 }
 
-fn compile_model(name: &str, cache: &Path, shim: &str, verilator_root: &str, lib: &str) {
+fn compile_model(
+    name: &str,
+    cache: &Path,
+    shim: &str,
+    verilator_root: &str,
+    lib: &str,
+    coverage: bool,
+) {
     let obj = cache.join("obj");
     let shim_path = cache.join(format!("{name}_shim.cpp"));
     std::fs::write(&shim_path, shim).unwrap();
@@ -215,6 +237,7 @@ fn compile_model(name: &str, cache: &Path, shim: &str, verilator_root: &str, lib
         .include(&obj)
         .define("VM_TRACE", "1")
         .define("VM_TRACE_FST", "1")
+        .define("VM_COVERAGE", if coverage { "1" } else { "0" })
         .file(&shim_path);
     for f in files {
         b.file(obj.join(format!("{f}.cpp")));
@@ -346,13 +369,14 @@ fn write_bindings(out: &mut String, name: &str, ports: &[PortDecl]) {
         "fn {n}_trace_open(m: *mut core::ffi::c_void, path: *const core::ffi::c_char) -> i32;",
         "fn {n}_trace_close(m: *mut core::ffi::c_void);",
         "fn {n}_error_count(m: *mut core::ffi::c_void) -> i32;",
+        "fn {n}_coverage_write(m: *mut core::ffi::c_void, path: *const core::ffi::c_char) -> i32;",
     ] {
         let _ = writeln!(out, "        pub {}", f.replace("{n}", name));
     }
     let _ = writeln!(out, "    }}");
     let _ = writeln!(
         out,
-        "    pub const VTABLE: crate::VTable = crate::VTable {{ name: \"{name}\", new: {name}_new, free: {name}_free, settle: {name}_settle, step: {name}_step, poke: {name}_poke, peek: {name}_peek, trace_open: {name}_trace_open, trace_close: {name}_trace_close, error_count: {name}_error_count, ports: PORTS }};"
+        "    pub const VTABLE: crate::VTable = crate::VTable {{ name: \"{name}\", new: {name}_new, free: {name}_free, settle: {name}_settle, step: {name}_step, poke: {name}_poke, peek: {name}_peek, trace_open: {name}_trace_open, trace_close: {name}_trace_close, error_count: {name}_error_count, coverage_write: {name}_coverage_write, ports: PORTS }};"
     );
     let _ = writeln!(out, "}}");
 }

@@ -40,6 +40,7 @@ pub struct VTable {
     pub trace_open: unsafe extern "C" fn(*mut c_void, *const c_char) -> i32,
     pub trace_close: unsafe extern "C" fn(*mut c_void),
     pub error_count: unsafe extern "C" fn(*mut c_void) -> i32,
+    pub coverage_write: unsafe extern "C" fn(*mut c_void, *const c_char) -> i32,
     pub ports: &'static [Port],
 }
 
@@ -249,9 +250,33 @@ fn strip_fst_date(path: &Path) -> std::io::Result<()> {
     f.write_all(&date)
 }
 
+/// Where a `--coverage` build writes each model's points when the model is dropped.
+pub const COVERAGE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../build/coverage");
+
+impl Model {
+    /// A `--coverage` build (`make coverage`) writes this model's coverage points to
+    /// `COVERAGE_DIR/<design>-<pid>-<n>.dat`; other builds do nothing.
+    fn write_coverage(&mut self) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        if !cfg!(feature = "coverage") {
+            return;
+        }
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::fs::create_dir_all(COVERAGE_DIR);
+        let path = format!(
+            "{COVERAGE_DIR}/{}-{}-{n}.dat",
+            self.vt.name,
+            std::process::id()
+        );
+        let c = CString::new(path).expect("path without NUL");
+        unsafe { (self.vt.coverage_write)(self.raw, c.as_ptr()) };
+    }
+}
+
 impl Drop for Model {
     fn drop(&mut self) {
         let _ = self.trace_off();
+        self.write_coverage();
         unsafe { (self.vt.free)(self.raw) }
     }
 }

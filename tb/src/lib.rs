@@ -1,6 +1,7 @@
 //! The Memento testbench: golden models, environment models, stimulus, the Verilator harness
 //! that compares them every cycle, and the reports the `memento` CLI writes.
 pub mod bypass_harness;
+pub mod code_coverage;
 pub mod core_harness;
 pub mod coverage;
 pub mod env;

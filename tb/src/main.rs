@@ -63,6 +63,13 @@ enum Cmd {
         #[arg(long, default_value_t = 4)]
         hdr_latency: u64,
     },
+    /// Code coverage of a `--coverage` build's runs (`make coverage`): line and toggle per block.
+    Coverage {
+        #[arg(long, default_value = "build/coverage")]
+        dir: PathBuf,
+        #[arg(long, default_value = "build/report/coverage.json")]
+        report: PathBuf,
+    },
     /// Re-run one seed of a test with a waveform window, and write the GTKWave save file.
     Waves {
         /// The test (from tb/regressions.toml).
@@ -382,6 +389,36 @@ fn main() -> Result<()> {
                 miss_cpc / hits_cpc,
                 started.elapsed().as_secs_f64()
             );
+        }
+        Cmd::Coverage { dir, report } => {
+            let merged = memento_tb::code_coverage::merge(&dir)?;
+            let blocks = memento_tb::code_coverage::per_block(&merged)?;
+            println!(
+                "code coverage ({}; annotated sources in {}):",
+                merged.display(),
+                dir.join("annotated").display()
+            );
+            println!(
+                "  {:<28} {:>8} {:>8} {:>7} {:>9} {:>9} {:>7}",
+                "block", "lines", "hit", "line %", "toggles", "hit", "tgl %"
+            );
+            for b in &blocks {
+                println!(
+                    "  {:<28} {:>8} {:>8} {:>6.1}% {:>9} {:>9} {:>6.1}%",
+                    b.block,
+                    b.lines,
+                    b.lines_hit,
+                    b.line_pct(),
+                    b.toggles,
+                    b.toggles_hit,
+                    b.toggle_pct()
+                );
+            }
+            if let Some(d) = report.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(&report, serde_json::to_string_pretty(&blocks)?)?;
+            println!("report: {}", report.display());
         }
         Cmd::Waves {
             test,
