@@ -40,7 +40,7 @@ COV_SEEDS ?= 4
 coverage: deps
 	rm -rf build/coverage
 	CARGO_TARGET_DIR=target/coverage $(CARGO) build --release -p memento-tb --features memento-sim/coverage --bin memento
-	target/coverage/release/memento regress --list $(LIST) --seeds $(COV_SEEDS) --jobs $(JOBS) --report build/report/regress-coverage.json
+	target/coverage/release/memento regress --list $(LIST) --seeds $(COV_SEEDS) --jobs $(JOBS) --report build/report/coverage-run/regress.json
 	target/coverage/release/memento coverage --dir build/coverage --report build/report/coverage.json
 
 test: deps

@@ -111,9 +111,11 @@ enum Cmd {
         /// Parallel jobs (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
-        /// Where to write the JSON report; the HTML report goes beside it as index.html.
-        #[arg(long, default_value = "build/report/regress.json")]
-        report: PathBuf,
+        /// Where to write the JSON report; the HTML report goes beside it as index.html
+        /// (default: build/report/regress.json for a list, build/report/<test>/regress.json for one
+        /// test).
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
 }
 
@@ -515,6 +517,10 @@ fn main() -> Result<()> {
                 progress: true,
             };
             let r = memento_tb::regress::regress(&plan, &root());
+            let report = report.unwrap_or_else(|| match &test {
+                Some(t) => PathBuf::from(format!("build/report/{t}/regress.json")),
+                None => PathBuf::from("build/report/regress.json"),
+            });
             let dir = report.parent().map(PathBuf::from).unwrap_or_default();
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             std::fs::write(&report, serde_json::to_string_pretty(&r)?)?;
