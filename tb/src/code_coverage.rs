@@ -73,7 +73,7 @@ pub fn merge(dir: &Path) -> Result<PathBuf> {
     Ok(merged)
 }
 
-/// Line and toggle points per block of the merged data, blocks named without their top.
+/// Line and toggle points per block of the merged data, each block named `design.block.sub`.
 pub fn per_block(merged: &Path) -> Result<Vec<BlockCoverage>> {
     let text = std::fs::read(merged).with_context(|| format!("reading {}", merged.display()))?;
     let text = String::from_utf8_lossy(&text);
@@ -134,10 +134,7 @@ pub fn per_block(merged: &Path) -> Result<Vec<BlockCoverage>> {
         } else {
             m.as_str()
         };
-        let name = owner
-            .split_once('$')
-            .map_or("(top)", |(_, rest)| rest)
-            .to_string();
+        let name = owner.replace('$', ".");
         let e = out.entry(name.clone()).or_insert_with(|| BlockCoverage {
             block: name,
             ..Default::default()

@@ -401,12 +401,12 @@ fn main() -> Result<()> {
                 dir.join("annotated").display()
             );
             println!(
-                "  {:<28} {:>8} {:>8} {:>7} {:>9} {:>9} {:>7}",
+                "  {:<44} {:>8} {:>8} {:>7} {:>9} {:>9} {:>7}",
                 "block", "lines", "hit", "line %", "toggles", "hit", "tgl %"
             );
             for b in &blocks {
                 println!(
-                    "  {:<28} {:>8} {:>8} {:>6.1}% {:>9} {:>9} {:>6.1}%",
+                    "  {:<44} {:>8} {:>8} {:>6.1}% {:>9} {:>9} {:>6.1}%",
                     b.block,
                     b.lines,
                     b.lines_hit,
