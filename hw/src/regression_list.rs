@@ -17,6 +17,8 @@
 //! exit_every = 25000      # mean commands per function (0: no exit but the final one)
 //! mix = [50, 40, 10]      # weights of alloc, free, bad free
 //! classes = [56, 63]      # allocate only from these size classes
+//! mrs = 0x7fc000000000    # region base (aligned to the region; default 2^44)
+//! first_frame = 0xfe00000 # the first frame number the OS hands out (default 0x1000)
 //!
 //! [lists]
 //! default = ["top_small"] # `memento regress --list default`
@@ -86,6 +88,10 @@ struct RawTest {
     mix: Option<[u32; 3]>,
     #[serde(default)]
     classes: Option<[u64; 2]>,
+    #[serde(default)]
+    mrs: Option<u64>,
+    #[serde(default)]
+    first_frame: Option<u64>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -115,6 +121,10 @@ pub struct TestSpec {
     pub mix: Option<[u32; 3]>,
     /// Allocate only from this range of size classes; `None`: all of them.
     pub classes: Option<[u64; 2]>,
+    /// The region base (default 2^44).
+    pub mrs: Option<u64>,
+    /// The first frame number the OS hands out (default 0x1000).
+    pub first_frame: Option<u64>,
 }
 
 /// The whole file, checked.
@@ -172,6 +182,20 @@ impl RegressionList {
             if tests.iter().any(|o| o.name == t.name) {
                 return Err(format!("{file}: test {:?} is defined twice", t.name));
             }
+            if let Some(m) = t.mrs {
+                let region = 1u64 << p.region_log2();
+                if m % region != 0 || m + region > 1 << p.va_bits {
+                    return Err(format!(
+                        "{file}: test {:?}: mrs {m:#x} must be aligned to the region ({region:#x} bytes) and end below 2^VA_BITS",
+                        t.name
+                    ));
+                }
+            }
+            if t.first_frame
+                .is_some_and(|f| f + (1 << 20) > 1 << (p.pa_bits - 12))
+            {
+                return Err(format!("{file}: test {:?}: first_frame leaves fewer than 2^20 frames below 2^(PA_BITS-12)", t.name));
+            }
             if t.seeds == 0 || t.ops == 0 {
                 return Err(format!(
                     "{file}: test {:?}: seeds and ops must be at least 1",
@@ -189,6 +213,8 @@ impl RegressionList {
                 exit_every: t.exit_every,
                 mix: t.mix,
                 classes: t.classes,
+                mrs: t.mrs,
+                first_frame: t.first_frame,
             });
         }
         for (list, names) in &raw.lists {
@@ -270,5 +296,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(missing.contains("\"nope\" is not defined"), "{missing}");
+        let test = |extra: &str| {
+            RegressionList::parse(
+                &format!("[[test]]\nname = \"a\"\ndesign = \"memento_top\"\nparams = \"default\"\nseeds = 1\nops = 1\n{extra}\n"),
+                "t.toml",
+            )
+        };
+        assert!(test("mrs = 0x7fc000000000").is_ok());
+        assert!(test("mrs = 0x7fc000001000")
+            .unwrap_err()
+            .contains("aligned to the region"));
+        assert!(test("first_frame = 0xfffffff")
+            .unwrap_err()
+            .contains("fewer than 2^20 frames"));
     }
 }

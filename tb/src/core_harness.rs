@@ -55,6 +55,8 @@ pub struct CoreRunConfig {
     pub final_exit: bool,
     /// `MementoCore`, or `MementoTop` (the bypass below a last-level-cache model and DRAM).
     pub design: Design,
+    /// The first frame number the OS model hands out.
+    pub first_frame: u64,
 }
 
 impl CoreRunConfig {
@@ -92,6 +94,7 @@ impl CoreRunConfig {
             watchdog: 500_000,
             final_exit: true,
             design: Design::MementoCore,
+            first_frame: 0x1000,
         }
     }
 }
@@ -395,7 +398,7 @@ pub fn run(
         ..Default::default()
     };
     let mut hdr_reads = HeaderMemory::default();
-    let mut os = OsSupply::new(0x1000, tp.os.clone());
+    let mut os = OsSupply::new(cfg.first_frame, tp.os.clone());
     let mut stats = CoreRunStats::default();
     let mut objects: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut header_writes: VecDeque<HeaderWrite> = VecDeque::new();

@@ -94,6 +94,7 @@ pub fn run_seed(
         classes: t.classes.map(|[lo, hi]| (lo, hi)),
     };
     let stream = |mrs| RandomStream::new(seed, t.ops, Geometry::from(&t.params), mrs, mix.clone());
+    let mrs = t.mrs.unwrap_or(1 << 44);
     match t.design {
         Design::ObjectAlloc => {
             let timing = if t.stalls {
@@ -103,6 +104,7 @@ pub fn run_seed(
             };
             let mut cfg = RunConfig::new(seed, timing);
             cfg.params = t.params.clone();
+            cfg.mrs = mrs;
             cfg.trace = trace;
             let hoa = harness::run(&cfg, &mut stream(cfg.mrs), None)?;
             Ok(CoreRunStats {
@@ -113,6 +115,8 @@ pub fn run_seed(
         design => {
             let mut cfg = CoreRunConfig::new(seed, t.stalls);
             cfg.design = design;
+            cfg.mrs = mrs;
+            cfg.first_frame = t.first_frame.unwrap_or(cfg.first_frame);
             cfg.params = t.params.clone();
             cfg.trace = trace;
             core_harness::run(&cfg, &mut stream(cfg.mrs), None)
