@@ -168,6 +168,40 @@ impl Model {
         unsafe { (self.vt.error_count)(self.raw) as u32 }
     }
 
+    fn port_named(&self, name: &str) -> Port {
+        self.vt
+            .port(name)
+            .unwrap_or_else(|| panic!("{} has no port {name}", self.vt.name))
+    }
+
+    /// Holds `rst` high for two rising edges, then releases it.
+    pub fn reset(&mut self) {
+        let rst = self.port_named("rst");
+        self.poke(rst, 1);
+        for _ in 0..2 {
+            self.settle();
+            self.step();
+        }
+        self.poke(rst, 0);
+    }
+
+    /// Writes config registers, one `(cfg_sel, cfg_data)` a cycle, through the config port.
+    pub fn configure(&mut self, writes: &[(u64, u64)]) {
+        let (valid, sel, data) = (
+            self.port_named("cfg_valid"),
+            self.port_named("cfg_sel"),
+            self.port_named("cfg_data"),
+        );
+        for &(s, d) in writes {
+            self.poke(valid, 1);
+            self.poke(sel, s);
+            self.poke(data, d);
+            self.settle();
+            self.step();
+        }
+        self.poke(valid, 0);
+    }
+
     /// Evaluates the combinational logic for the inputs poked so far.
     pub fn settle(&mut self) {
         unsafe { (self.vt.settle)(self.raw) }

@@ -4,7 +4,7 @@
 //! with the bypass model, and every fill's data with the guarantee: the last value written since
 //! the frame was mapped, or zero.
 
-use crate::env::chance;
+use crate::env::{chance, Dram};
 use crate::harness::Mismatch;
 use crate::line::{bytes, short, words};
 use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource, Guarantee};
@@ -15,59 +15,6 @@ use memento_sim::bypass as p;
 use memento_sim::Model;
 use rand::seq::SliceRandom;
 use rand::Rng;
-use std::collections::{HashMap, VecDeque};
-
-/// DRAM with latency and stalls that keeps real contents. A line never written reads as stale
-/// garbage derived from the seed.
-pub struct Dram {
-    lines: HashMap<u64, [u8; 64]>,
-    stale: u64,
-    reads: VecDeque<(u64, [u8; 64])>,
-    pub reads_done: u64,
-    pub writes_done: u64,
-}
-
-impl Dram {
-    pub fn new(seed: u64) -> Self {
-        Dram {
-            lines: HashMap::new(),
-            stale: seed::mix(seed ^ 0xd7a),
-            reads: VecDeque::new(),
-            reads_done: 0,
-            writes_done: 0,
-        }
-    }
-
-    pub fn read_now(&self, addr: u64) -> [u8; 64] {
-        self.lines.get(&addr).copied().unwrap_or_else(|| {
-            std::array::from_fn(|i| {
-                (seed::mix(self.stale ^ addr ^ (i as u64 / 8)) >> (8 * (i % 8))) as u8
-            })
-        })
-    }
-
-    pub fn write(&mut self, addr: u64, data: [u8; 64]) {
-        self.lines.insert(addr, data);
-        self.writes_done += 1;
-    }
-
-    pub fn start_read(&mut self, addr: u64, due: u64) {
-        let d = self.read_now(addr);
-        self.reads.push_back((due, d));
-        self.reads_done += 1;
-    }
-
-    pub fn due(&self, cycle: u64) -> Option<[u8; 64]> {
-        self.reads
-            .front()
-            .filter(|(d, _)| *d <= cycle)
-            .map(|(_, v)| *v)
-    }
-
-    pub fn pop_read(&mut self) {
-        self.reads.pop_front();
-    }
-}
 
 /// A request of the cache side.
 #[derive(Copy, Clone, Debug)]
@@ -109,10 +56,7 @@ pub fn run(
     let mut mapped: Vec<u64> = vec![];
     let mut dead: Vec<u64> = vec![];
 
-    dut.poke(p::RST, 1);
-    dut.settle();
-    dut.step();
-    dut.poke(p::RST, 0);
+    dut.reset();
     let start = dut.cycle();
     let (mut evt_map, mut evt_dead, mut evt_mem): (Option<u64>, Option<u64>, Option<Event>) =
         (None, None, None);

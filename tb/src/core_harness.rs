@@ -154,9 +154,6 @@ impl CoreRunStats {
 /// The ports the harness drives, looked up by name in the compiled design (`memento_core` or
 /// `memento_top` have them all).
 struct CorePorts {
-    cfg_data: Port,
-    cfg_sel: Port,
-    cfg_valid: Port,
     cmd_arg: Port,
     cmd_op: Port,
     cmd_ready: Port,
@@ -191,7 +188,6 @@ struct CorePorts {
     rsp_ready: Port,
     rsp_status: Port,
     rsp_valid: Port,
-    rst: Port,
     starved: Port,
     walk_req_ready: Port,
     walk_req_va: Port,
@@ -211,9 +207,6 @@ impl CorePorts {
     fn of(vt: &VTable) -> Self {
         let port = |name: &str| pt_port(vt, name);
         CorePorts {
-            cfg_data: port("cfg_data"),
-            cfg_sel: port("cfg_sel"),
-            cfg_valid: port("cfg_valid"),
             cmd_arg: port("cmd_arg"),
             cmd_op: port("cmd_op"),
             cmd_ready: port("cmd_ready"),
@@ -248,7 +241,6 @@ impl CorePorts {
             rsp_ready: port("rsp_ready"),
             rsp_status: port("rsp_status"),
             rsp_valid: port("rsp_valid"),
-            rst: port("rst"),
             starved: port("starved"),
             walk_req_ready: port("walk_req_ready"),
             walk_req_va: port("walk_req_va"),
@@ -410,20 +402,8 @@ pub fn run(
     let mut last_progress = 0u64;
     let mut wide = [0u32; 16];
 
-    dut.poke(pt.rst, 1);
-    for _ in 0..2 {
-        dut.settle();
-        dut.step();
-    }
-    dut.poke(pt.rst, 0);
-    for (sel, data) in [(0, cfg.mrs), (1, cfg.root)] {
-        dut.poke(pt.cfg_valid, 1);
-        dut.poke(pt.cfg_sel, sel);
-        dut.poke(pt.cfg_data, data);
-        dut.settle();
-        dut.step();
-    }
-    dut.poke(pt.cfg_valid, 0);
+    dut.reset();
+    dut.configure(&[(0, cfg.mrs), (1, cfg.root)]);
     let start = dut.cycle();
 
     loop {

@@ -1,6 +1,7 @@
 //! Environment models around the object allocator: header memory with random latency and
 //! stalls, and the new-arena responder that stands in for the page allocator.
 
+use crate::seed;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{HashMap, VecDeque};
@@ -253,5 +254,57 @@ impl OsSupply {
     pub fn take_back(&mut self, frame: u64) {
         self.free.push_back(frame);
         self.taken_back += 1;
+    }
+}
+
+/// DRAM with latency and stalls that keeps real contents. A line never written reads as stale
+/// garbage derived from the seed.
+pub struct Dram {
+    lines: HashMap<u64, [u8; 64]>,
+    stale: u64,
+    reads: VecDeque<(u64, [u8; 64])>,
+    pub reads_done: u64,
+    pub writes_done: u64,
+}
+
+impl Dram {
+    pub fn new(seed: u64) -> Self {
+        Dram {
+            lines: HashMap::new(),
+            stale: seed::mix(seed ^ 0xd7a),
+            reads: VecDeque::new(),
+            reads_done: 0,
+            writes_done: 0,
+        }
+    }
+
+    pub fn read_now(&self, addr: u64) -> [u8; 64] {
+        self.lines.get(&addr).copied().unwrap_or_else(|| {
+            std::array::from_fn(|i| {
+                (seed::mix(self.stale ^ addr ^ (i as u64 / 8)) >> (8 * (i % 8))) as u8
+            })
+        })
+    }
+
+    pub fn write(&mut self, addr: u64, data: [u8; 64]) {
+        self.lines.insert(addr, data);
+        self.writes_done += 1;
+    }
+
+    pub fn start_read(&mut self, addr: u64, due: u64) {
+        let d = self.read_now(addr);
+        self.reads.push_back((due, d));
+        self.reads_done += 1;
+    }
+
+    pub fn due(&self, cycle: u64) -> Option<[u8; 64]> {
+        self.reads
+            .front()
+            .filter(|(d, _)| *d <= cycle)
+            .map(|(_, v)| *v)
+    }
+
+    pub fn pop_read(&mut self) {
+        self.reads.pop_front();
     }
 }

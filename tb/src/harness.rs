@@ -150,18 +150,8 @@ impl Bench {
             "every object_alloc variant has the same ports"
         );
         let mut dut = Model::new(vt);
-        dut.poke(p::RST, 1);
-        for _ in 0..2 {
-            dut.settle();
-            dut.step();
-        }
-        dut.poke(p::RST, 0);
-        dut.poke(p::CFG_VALID, 1);
-        dut.poke(p::CFG_SEL, 0);
-        dut.poke(p::CFG_DATA, cfg.mrs);
-        dut.settle();
-        dut.step();
-        dut.poke(p::CFG_VALID, 0);
+        dut.reset();
+        dut.configure(&[(0, cfg.mrs)]);
         let start = dut.cycle();
         Bench {
             rng: seed::rng(cfg.seed, 0xe7),

@@ -10,8 +10,7 @@
 //! its requests while the page allocator has table work outstanding, so that the order of the
 //! allocator's events and the cache's requests at the bypass is plain.
 
-use crate::bypass_harness::Dram;
-use crate::env::chance;
+use crate::env::{chance, Dram};
 use crate::line::{bytes, short, words};
 use crate::llc::{Llc, LlcConfig};
 use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource};

@@ -345,20 +345,8 @@ pub fn run(
     let mut os = OsSupply::new(0x1000, t.os.clone());
     let mut stats = PageRunStats::default();
 
-    dut.poke(p::RST, 1);
-    for _ in 0..2 {
-        dut.settle();
-        dut.step();
-    }
-    dut.poke(p::RST, 0);
-    for (sel, data) in [(0, cfg.mrs), (1, cfg.root)] {
-        dut.poke(p::CFG_VALID, 1);
-        dut.poke(p::CFG_SEL, sel);
-        dut.poke(p::CFG_DATA, data);
-        dut.settle();
-        dut.step();
-    }
-    dut.poke(p::CFG_VALID, 0);
+    dut.reset();
+    dut.configure(&[(0, cfg.mrs), (1, cfg.root)]);
     let start = dut.cycle();
 
     let mut next: Option<PageReq> = None;
