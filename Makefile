@@ -6,7 +6,7 @@ LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth regress coverage test replay bench-latency clean
+.PHONY: all deps build verilog lint synth regress coverage test replay bench bench-latency clean
 
 all: regress
 
@@ -55,6 +55,13 @@ replay: build
 
 clean:
 	rm -rf build
+
+# Performance: every trace in traces/ through the Verilated memento_top (bypass on and off) and
+# through glibc, jemalloc and mimalloc; PROFILE picks the environment's latencies. Writes
+# build/report/bench.json and build/report/bench.html.
+PROFILE ?= default
+bench: build
+	$(MEMENTO) bench traces/*.rep.gz --profile $(PROFILE) --out build/report
 
 # Latency of the object allocator with the header port at 4 cycles (a benchmark, not a test).
 bench-latency: build

@@ -29,7 +29,7 @@ use crate::page_harness::{
     offer_event_ready, table_access, take_events, EventPorts, PageTiming, PtePorts,
 };
 use crate::seed;
-use crate::stats::RunStats;
+use crate::stats::{LatencyHist, RunStats};
 use memento_hw::emit::Design;
 use memento_hw::object_alloc::{
     OP_ALLOC, OP_EXIT, OP_FREE, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
@@ -57,6 +57,8 @@ pub struct CoreRunConfig {
     pub design: Design,
     /// The first frame number the OS model hands out.
     pub first_frame: u64,
+    /// DRAM read latency in cycles, uniform in this range (memento_top only).
+    pub dram_latency: (u64, u64),
 }
 
 impl CoreRunConfig {
@@ -95,6 +97,7 @@ impl CoreRunConfig {
             final_exit: true,
             design: Design::MementoCore,
             first_frame: 0x1000,
+            dram_latency: if stressed { (20, 100) } else { (100, 100) },
         }
     }
 }
@@ -110,6 +113,9 @@ pub struct CoreRunStats {
     pub frames_lost: u64,
     pub objects_checked: u64,
     pub walker_faults: u64,
+    /// Cycles from a walk request to its answer (first-touch page faults served by the page
+    /// allocator).
+    pub walk_latency: LatencyHist,
     /// The memory path (memento_top only).
     pub mem: MemStats,
 }
@@ -148,6 +154,7 @@ impl CoreRunStats {
         m.bypass.dram_reads += n.bypass.dram_reads;
         m.bypass.dram_writes += n.bypass.dram_writes;
         self.walker_faults += o.walker_faults;
+        self.walk_latency.merge(&o.walk_latency);
     }
 }
 
@@ -380,6 +387,10 @@ pub fn run(
     });
     let mut dut = Model::new(vt);
     let mut mp = MemPath::of(vt, &cfg.params, cfg.seed);
+    if let Some(m) = mp.as_mut() {
+        m.dram_latency = cfg.dram_latency;
+    }
+    let mut walk_since: Option<u64> = None;
     let mut hdr_wait: Option<u64> = None;
     let mut flushed = false;
     let g = Geometry::from(&cfg.params);
@@ -541,6 +552,9 @@ pub fn run(
             } => Some(*va),
             _ => None,
         };
+        if walk_va.is_some() && walk_since.is_none() {
+            walk_since = Some(cycle);
+        }
         dut.poke(pt.walk_req_valid, walk_va.is_some() as u64);
         dut.poke(pt.walk_req_va, walk_va.unwrap_or(0));
         let walk_rsp_ready = !chance(&mut rng, tp.rsp_stall);
@@ -739,7 +753,12 @@ pub fn run(
                 }
             }
             match &mut phase {
-                Phase::Touch { fault, .. } if matches!(fault, Some((_, true))) => *fault = None,
+                Phase::Touch { fault, .. } if matches!(fault, Some((_, true))) => {
+                    *fault = None;
+                    if let Some(t0) = walk_since.take() {
+                        stats.walk_latency.add(cycle - t0);
+                    }
+                }
                 _ => {
                     return Err(fail(
                         "walk answer with no fault outstanding",

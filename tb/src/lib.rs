@@ -1,5 +1,7 @@
 //! The Memento testbench: golden models, environment models, stimulus, the Verilator harness
 //! that compares them every cycle, and the reports the `memento` CLI writes.
+pub mod bench;
+pub mod bench_report;
 pub mod bypass_harness;
 pub mod code_coverage;
 pub mod core_harness;
@@ -16,6 +18,7 @@ pub mod regress;
 pub mod seed;
 pub mod stats;
 pub mod stimulus;
+pub mod swbench;
 pub mod synth;
 pub mod trace;
 pub mod waves;

@@ -91,6 +91,36 @@ enum Cmd {
         #[arg(long)]
         vcd: bool,
     },
+    /// Performance: traces through the Verilated memento_top (bypass on and off) and through
+    /// glibc, jemalloc and mimalloc; writes bench.json and bench.html.
+    Bench {
+        /// Traces (malloc-lab format, gzip or plain).
+        #[arg(required = true)]
+        traces: Vec<PathBuf>,
+        /// Environment latency profile: default (header 4, table 30, DRAM 100, OS 2000), l2, far,
+        /// stressed, or header=H,table=T,dram=D,os=O.
+        #[arg(long, default_value = "default")]
+        profile: String,
+        /// Seed of the environment's randomness (default: MEMENTO_SEED, else random).
+        #[arg(long)]
+        seed: Option<String>,
+        /// Timed warm replays per software allocator (the median is reported); 0 skips software.
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+        /// Parallel hardware replays (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Directory for bench.json and bench.html.
+        #[arg(long, default_value = "build/report")]
+        out: PathBuf,
+    },
+    /// One cold software replay in this fresh process, printed as JSON (the bench starts it).
+    #[command(hide = true)]
+    Swbench {
+        #[arg(long)]
+        allocator: String,
+        trace: PathBuf,
+    },
     /// Randomized regression: the tests of a list in tb/regressions.toml, every seed in parallel.
     Regress {
         /// The list to run (see [lists] in tb/regressions.toml).
@@ -467,6 +497,60 @@ fn main() -> Result<()> {
             if let Err(m) = outcome {
                 bail!("{test} seed {seed} failed at cycle {}", m.cycle);
             }
+        }
+        Cmd::Bench {
+            traces,
+            profile,
+            seed: s,
+            reps,
+            jobs,
+            out,
+        } => {
+            use memento_tb::bench::{bench, BenchPlan, Profile};
+            let seed = match s {
+                Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
+                None => seed::seed(),
+            };
+            let plan = BenchPlan {
+                traces,
+                profile: Profile::parse(&profile)?,
+                params: memento_hw::Params::default(),
+                seed,
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                reps,
+                progress: true,
+                exe: std::env::current_exe().context("finding the memento executable")?,
+            };
+            println!(
+                "bench: {} traces, profile {}, seed {seed}",
+                plan.traces.len(),
+                plan.profile.name
+            );
+            let report = bench(&plan).map_err(|e| {
+                e.context(format!(
+                    "replay: cargo run --release --bin memento -- bench {} --profile {profile} --seed {seed}",
+                    plan.traces
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ))
+            })?;
+            print!("{}", memento_tb::bench_report::text(&report));
+            memento_tb::bench_report::write(&report, &out)?;
+            println!(
+                "bench: done in {:.0} s; {} and {}",
+                report.seconds,
+                out.join("bench.json").display(),
+                out.join("bench.html").display()
+            );
+        }
+        Cmd::Swbench { allocator, trace } => {
+            let a = memento_tb::swbench::Allocator::by_name(&allocator)?;
+            let t = memento_tb::trace::read(&trace)?;
+            let r = memento_tb::swbench::replay(&t, a)?;
+            println!("{}", serde_json::to_string(&r)?);
         }
         Cmd::Regress {
             list,

@@ -61,6 +61,8 @@ pub struct MemPath {
     fill_inflight: Option<(u64, FillSource)>,
     dram_data: Option<[u8; 64]>,
     ready: (bool, bool, bool),
+    /// DRAM read latency in cycles, uniform in this range.
+    pub dram_latency: (u64, u64),
     pub stats: MemStats,
 }
 
@@ -106,6 +108,7 @@ impl MemPath {
             fill_inflight: None,
             dram_data: None,
             ready: (false, false, false),
+            dram_latency: (20, 100),
             stats: MemStats::default(),
         })
     }
@@ -247,7 +250,10 @@ impl MemPath {
             }
             match got {
                 DramAccess::Write(a, d) => self.dram.write(a, d),
-                DramAccess::Read(a) => self.dram.start_read(a, cycle + rng.gen_range(20..=100)),
+                DramAccess::Read(a) => {
+                    let (lo, hi) = self.dram_latency;
+                    self.dram.start_read(a, cycle + rng.gen_range(lo..=hi))
+                }
             }
             progress = true;
         }

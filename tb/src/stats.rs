@@ -47,6 +47,11 @@ impl LatencyHist {
         self.max = self.max.max(o.max);
     }
 
+    /// Commands per latency (index = cycles).
+    pub fn counts(&self) -> &[u64] {
+        &self.counts
+    }
+
     pub fn mean(&self) -> f64 {
         if self.n == 0 {
             0.0

@@ -1,0 +1,451 @@
+//! `memento bench`: real programs' allocation traces through the Verilated `memento_top` and,
+//! in the same run, through glibc malloc, jemalloc and mimalloc ([`crate::swbench`]).
+//!
+//! The hardware side replays each trace twice, bypass on and off, under an environment latency
+//! profile, with both golden models checking every cycle (a mismatch fails the bench). It reports
+//! cycles per command per op, the first-touch page faults the page allocator serves, HOT hit rates,
+//! the share of commands that needed arena-list work, pages mapped and DRAM traffic.
+
+use crate::core_harness::{run, CoreRunConfig, CoreRunStats};
+use crate::env::{EnvTiming, OsTiming};
+use crate::page_harness::PageTiming;
+use crate::swbench::{Summary, SwRun};
+use crate::trace::{Trace, TraceReplay};
+use anyhow::{bail, Context, Result};
+use memento_hw::emit::Design;
+use memento_hw::Params;
+use serde::Serialize;
+
+/// The environment's latencies in cycles (fixed; no stalls), or random stalls everywhere.
+#[derive(Clone, Debug, Serialize)]
+pub struct Profile {
+    pub name: String,
+    /// Header port: request to data.
+    pub header: u64,
+    /// Page-table port: request to data.
+    pub table: u64,
+    /// DRAM read: request to data.
+    pub dram: u64,
+    /// OS page refill: request to the first frame.
+    pub os: u64,
+    /// Random stalls on every port (the regression's environment) instead of fixed latencies.
+    pub stalls: bool,
+}
+
+impl Profile {
+    pub const NAMES: &'static str =
+        "default (header 4, table 30, DRAM 100, OS 2000), l2 (header 14), \
+        far (header 40, table 100, DRAM 300, OS 10000), stressed (random stalls), or \
+        header=H,table=T,dram=D,os=O";
+
+    /// A named profile, or `header=4,table=30,dram=100,os=2000` (keys left out keep the default).
+    pub fn parse(s: &str) -> Result<Self> {
+        let named = |name: &str, header, table, dram, os| Profile {
+            name: name.into(),
+            header,
+            table,
+            dram,
+            os,
+            stalls: false,
+        };
+        Ok(match s {
+            "default" => named("default", 4, 30, 100, 2000),
+            "l2" => named("l2", 14, 30, 100, 2000),
+            "far" => named("far", 40, 100, 300, 10_000),
+            "stressed" => Profile {
+                stalls: true,
+                ..named("stressed", 0, 0, 0, 0)
+            },
+            custom if custom.contains('=') => {
+                let mut p = named(custom, 4, 30, 100, 2000);
+                for kv in custom.split(',') {
+                    let (k, v) = kv
+                        .split_once('=')
+                        .with_context(|| format!("--profile {s:?}: {kv:?} is not key=value"))?;
+                    let v: u64 = v.trim().parse().with_context(|| {
+                        format!("--profile {s:?}: {k} = {v:?} is not a number of cycles")
+                    })?;
+                    if v == 0 {
+                        bail!("--profile {s:?}: {k} must be at least 1 cycle");
+                    }
+                    match k.trim() {
+                        "header" => p.header = v,
+                        "table" => p.table = v,
+                        "dram" => p.dram = v,
+                        "os" => p.os = v,
+                        other => bail!(
+                            "--profile {s:?}: unknown key {other:?} (header, table, dram, os)"
+                        ),
+                    }
+                }
+                p
+            }
+            other => bail!("--profile {other:?}: expected {}", Self::NAMES),
+        })
+    }
+
+    /// The core harness's configuration for this profile.
+    pub fn config(&self, seed: u64, params: Params, bypass_on: bool) -> CoreRunConfig {
+        let mut cfg = CoreRunConfig::new(seed, self.stalls);
+        cfg.design = Design::MementoTop;
+        cfg.params = params;
+        cfg.params.bypass_on = bypass_on;
+        if !self.stalls {
+            cfg.hoa_timing = EnvTiming::fixed(self.header, self.header);
+            cfg.page_timing = PageTiming {
+                pte_lat_min: self.table,
+                pte_lat_max: self.table,
+                pte_stall: 0.0,
+                pte_rsp_stall: 0.0,
+                rsp_stall: 0.0,
+                os: OsTiming {
+                    latency_min: self.os,
+                    latency_max: self.os,
+                    gap_min: 1,
+                    gap_max: 1,
+                },
+                os_req_stall: 0.0,
+                drain_stall: 0.0,
+            };
+            cfg.dram_latency = (self.dram, self.dram);
+            cfg.watchdog = cfg.watchdog.max(20 * self.os);
+        }
+        cfg
+    }
+}
+
+/// What the hardware did with one trace, bypass on or off.
+#[derive(Clone, Debug, Serialize)]
+pub struct HwRun {
+    pub bypass: bool,
+    pub commands: u64,
+    pub cycles: u64,
+    /// Cycles from acceptance to answer, per op.
+    pub all: Summary,
+    pub alloc: Summary,
+    pub free: Summary,
+    /// The latency histograms (index = cycles) of alloc and free, for the plots.
+    pub alloc_hist: Vec<u64>,
+    pub free_hist: Vec<u64>,
+    /// First-touch page faults the page allocator served through the walker port.
+    pub walker_faults: u64,
+    pub walk: Summary,
+    /// Mean cycles per command counting each command's own latency plus the walker's cycles
+    /// spread over all commands (misses, refills, arena maps and first-touch maps all included).
+    pub mean_with_faults: f64,
+    pub alloc_hit_rate: f64,
+    pub free_hit_rate: f64,
+    /// Allocations that popped the available list or created an arena.
+    pub alloc_list_share: f64,
+    /// Frees that pushed an arena on the available list.
+    pub free_list_share: f64,
+    pub fallbacks: u64,
+    pub pages_mapped: u64,
+    pub tables_allocated: u64,
+    pub header_reads: u64,
+    pub header_writes: u64,
+    pub dram_reads: u64,
+    pub dram_writes: u64,
+    pub reads_bypassed: u64,
+    pub writebacks_dropped: u64,
+    pub zero_lines: u64,
+}
+
+impl HwRun {
+    pub fn of(bypass: bool, s: &CoreRunStats) -> Self {
+        let h = &s.hoa;
+        let path = |p: &str| h.paths.get(p).copied().unwrap_or(0);
+        let commands = h.commands.max(1);
+        HwRun {
+            bypass,
+            commands: h.commands,
+            cycles: h.cycles,
+            all: h.latency_all.summary().into(),
+            alloc: h.latency_alloc.summary().into(),
+            free: h.latency_free.summary().into(),
+            alloc_hist: h.latency_alloc.counts().to_vec(),
+            free_hist: h.latency_free.counts().to_vec(),
+            walker_faults: s.walker_faults,
+            walk: s.walk_latency.summary().into(),
+            mean_with_faults: (h.latency_all.sum + s.walk_latency.sum) as f64 / commands as f64,
+            alloc_hit_rate: h.alloc_hit_rate(),
+            free_hit_rate: h.free_hit_rate(),
+            alloc_list_share: (path("AllocPop") + path("AllocNew")) as f64
+                / h.allocs_ok.max(1) as f64,
+            free_list_share: path("FreeMissPush") as f64 / h.frees_ok.max(1) as f64,
+            fallbacks: h.fallbacks,
+            pages_mapped: s.pages.pages_mapped,
+            tables_allocated: s.pages.tables_allocated,
+            header_reads: h.header_reads,
+            header_writes: h.header_writes,
+            dram_reads: s.mem.bypass.dram_reads,
+            dram_writes: s.mem.bypass.dram_writes,
+            reads_bypassed: s.mem.bypass.reads_bypassed,
+            writebacks_dropped: s.mem.bypass.writebacks_dropped,
+            zero_lines: s.mem.bypass.zero_lines,
+        }
+    }
+}
+
+/// Replays `trace` through `memento_top` with `params` (bypass as given) under `profile`.
+pub fn hw_replay(
+    trace: &Trace,
+    name: &str,
+    profile: &Profile,
+    params: &Params,
+    bypass_on: bool,
+    seed: u64,
+) -> Result<CoreRunStats> {
+    let cfg = profile.config(seed, params.clone(), bypass_on);
+    let mut stim = TraceReplay::new(trace, cfg.mrs, cfg.params.lane_bits);
+    run(&cfg, &mut stim, None).map_err(|m| {
+        anyhow::anyhow!(
+            "{name} (bypass {}) disagrees with the golden model (seed {seed}): {m}",
+            if bypass_on { "on" } else { "off" }
+        )
+    })
+}
+
+/// One trace's results.
+#[derive(Clone, Debug, Serialize)]
+pub struct TraceResult {
+    pub trace: String,
+    pub path: String,
+    pub operations: u64,
+    pub hw_on: HwRun,
+    pub hw_off: HwRun,
+    /// DRAM reads / writes / total with the bypass on, relative to off (negative = saved).
+    pub dram_read_change: f64,
+    pub dram_write_change: f64,
+    pub dram_total_change: f64,
+    pub software: Vec<SwResult>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SwResult {
+    pub allocator: String,
+    pub warm: SwRun,
+    pub cold: SwRun,
+    /// Software ticks per op over hardware cycles per command (means).
+    pub warm_ratio: f64,
+    pub cold_ratio: f64,
+}
+
+/// The paper's numbers the report sets beside ours.
+#[derive(Clone, Debug, Serialize)]
+pub struct Paper {
+    pub alloc_hit_rate: f64,
+    pub free_hit_rate: f64,
+    pub alloc_list_share_below: f64,
+    pub free_list_share_below: f64,
+    pub dram_traffic_change: f64,
+}
+
+pub const PAPER: Paper = Paper {
+    alloc_hit_rate: 0.998,
+    free_hit_rate: 0.83,
+    alloc_list_share_below: 0.01,
+    free_list_share_below: 0.006,
+    dram_traffic_change: -0.30,
+};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BenchReport {
+    pub seed: u64,
+    pub profile: Profile,
+    pub params: String,
+    pub cpu: String,
+    pub tsc_mhz: Option<f64>,
+    pub paper: Paper,
+    pub traces: Vec<TraceResult>,
+    pub seconds: f64,
+}
+
+pub fn change(on: u64, off: u64) -> f64 {
+    if off == 0 {
+        0.0
+    } else {
+        on as f64 / off as f64 - 1.0
+    }
+}
+
+impl TraceResult {
+    pub fn new(
+        trace: &str,
+        path: &str,
+        operations: u64,
+        on: &CoreRunStats,
+        off: &CoreRunStats,
+        software: Vec<(SwRun, SwRun)>,
+    ) -> Self {
+        let (hw_on, hw_off) = (HwRun::of(true, on), HwRun::of(false, off));
+        let hw_mean = hw_on.mean_with_faults.max(f64::MIN_POSITIVE);
+        TraceResult {
+            trace: trace.into(),
+            path: path.into(),
+            operations,
+            dram_read_change: change(hw_on.dram_reads, hw_off.dram_reads),
+            dram_write_change: change(hw_on.dram_writes, hw_off.dram_writes),
+            dram_total_change: change(
+                hw_on.dram_reads + hw_on.dram_writes,
+                hw_off.dram_reads + hw_off.dram_writes,
+            ),
+            software: software
+                .into_iter()
+                .map(|(warm, cold)| SwResult {
+                    allocator: warm.allocator.clone(),
+                    warm_ratio: warm.all.mean / hw_mean,
+                    cold_ratio: cold.all.mean / hw_mean,
+                    warm,
+                    cold,
+                })
+                .collect(),
+            hw_on,
+            hw_off,
+        }
+    }
+}
+
+/// What `memento bench` runs.
+pub struct BenchPlan {
+    pub traces: Vec<std::path::PathBuf>,
+    pub profile: Profile,
+    pub params: Params,
+    pub seed: u64,
+    pub jobs: usize,
+    /// Timed warm replays per allocator (the median is reported); 0 leaves software out.
+    pub reps: usize,
+    pub progress: bool,
+    /// The `memento` executable that runs the cold software replays.
+    pub exe: std::path::PathBuf,
+}
+
+/// Runs the hardware replays (in parallel), then the software ones (one at a time, so they do
+/// not share the machine with anything of ours).
+pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::sync::Mutex;
+    let started = std::time::Instant::now();
+    let traces: Vec<(String, Trace)> = plan
+        .traces
+        .iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_else(|| p.display().to_string());
+            let name = name
+                .trim_end_matches(".gz")
+                .trim_end_matches(".rep")
+                .to_string();
+            crate::trace::read(p).map(|t| (name, t))
+        })
+        .collect::<Result<_>>()?;
+    let sw_runs = if plan.reps > 0 {
+        crate::swbench::ALLOCATORS.len() * 2
+    } else {
+        0
+    };
+    let bar = if plan.progress {
+        ProgressBar::new((traces.len() * (2 + sw_runs)) as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs, {msg}")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    let work: Vec<(usize, bool)> = (0..traces.len())
+        .flat_map(|i| [(i, true), (i, false)])
+        .collect();
+    let next = Mutex::new(0usize);
+    let results: Vec<Mutex<Option<Result<CoreRunStats>>>> =
+        work.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..plan.jobs.max(1).min(work.len()) {
+            s.spawn(|| loop {
+                let k = {
+                    let mut n = next.lock().unwrap();
+                    let k = *n;
+                    *n += 1;
+                    k
+                };
+                let Some(&(i, on)) = work.get(k) else { break };
+                let (name, t) = &traces[i];
+                bar.set_message(format!(
+                    "hardware: {name}, bypass {}",
+                    if on { "on" } else { "off" }
+                ));
+                let r = hw_replay(t, name, &plan.profile, &plan.params, on, plan.seed);
+                *results[k].lock().unwrap() = Some(r);
+                bar.inc(1);
+            });
+        }
+    });
+    let mut hw: Vec<CoreRunStats> = vec![];
+    for r in results {
+        hw.push(r.into_inner().unwrap().expect("every run finished")?);
+    }
+    let mut out = vec![];
+    for (i, (name, t)) in traces.iter().enumerate() {
+        let mut sw = vec![];
+        if plan.reps > 0 {
+            for a in crate::swbench::ALLOCATORS {
+                bar.set_message(format!("software: {name}, {} warm", a.name()));
+                let warm = crate::swbench::warm(t, a, plan.reps)?;
+                bar.inc(1);
+                bar.set_message(format!("software: {name}, {} cold", a.name()));
+                let cold = crate::swbench::cold(&plan.exe, &plan.traces[i], a)?;
+                bar.inc(1);
+                sw.push((warm, cold));
+            }
+        }
+        out.push(TraceResult::new(
+            name,
+            &plan.traces[i].display().to_string(),
+            t.ops.len() as u64,
+            &hw[2 * i],
+            &hw[2 * i + 1],
+            sw,
+        ));
+    }
+    bar.finish_and_clear();
+    Ok(BenchReport {
+        seed: plan.seed,
+        profile: plan.profile.clone(),
+        params: plan.params.summary(),
+        cpu: crate::swbench::cpu_model(),
+        tsc_mhz: crate::swbench::tsc_mhz(),
+        paper: PAPER,
+        traces: out,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_parse_and_reject_with_the_reason() {
+        let p = Profile::parse("default").unwrap();
+        assert_eq!((p.header, p.table, p.dram, p.os), (4, 30, 100, 2000));
+        let p = Profile::parse("header=12,os=500").unwrap();
+        assert_eq!((p.header, p.table, p.dram, p.os), (12, 30, 100, 500));
+        let e = Profile::parse("header=x").unwrap_err().to_string();
+        assert!(e.contains("not a number"), "{e}");
+        let e = Profile::parse("disk=3").unwrap_err().to_string();
+        assert!(e.contains("unknown key \"disk\""), "{e}");
+        let e = Profile::parse("fast").unwrap_err().to_string();
+        assert!(e.contains("expected default"), "{e}");
+        assert!(Profile::parse("table=0").is_err());
+    }
+
+    #[test]
+    fn change_is_relative_to_off() {
+        assert!((change(70, 100) + 0.3).abs() < 1e-12);
+        assert_eq!(change(5, 0), 0.0);
+    }
+}

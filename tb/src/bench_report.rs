@@ -1,0 +1,435 @@
+//! The bench's reports: a text summary for the terminal, `bench.json` for machines and
+//! `bench.html` with SVG plots (plotters) for people.
+
+use crate::bench::{BenchReport, TraceResult};
+use anyhow::{Context, Result};
+use plotters::prelude::*;
+use std::fmt::Write as _;
+use std::path::Path;
+
+fn pct(x: f64) -> String {
+    format!("{:.2}%", 100.0 * x)
+}
+
+fn signed_pct(x: f64) -> String {
+    format!("{:+.1}%", 100.0 * x)
+}
+
+/// The terminal summary: one block per trace.
+pub fn text(r: &BenchReport) -> String {
+    let mut o = String::new();
+    let p = &r.paper;
+    for t in &r.traces {
+        let h = &t.hw_on;
+        let _ = writeln!(
+            o,
+            "{}: {} trace operations, {} commands",
+            t.trace, t.operations, h.commands
+        );
+        for (name, s) in [("all", &h.all), ("alloc", &h.alloc), ("free", &h.free)] {
+            let _ = writeln!(
+                o,
+                "  hardware cycles per command ({name:>5}): mean {:.2}, p50 {}, p99 {}, max {}",
+                s.mean, s.p50, s.p99, s.max
+            );
+        }
+        let _ = writeln!(
+            o,
+            "  first-touch faults served {} (mean {:.1} cycles); mean per command with them {:.2}",
+            h.walker_faults, h.walk.mean, h.mean_with_faults
+        );
+        let _ = writeln!(
+            o,
+            "  HOT hit rate alloc {} (paper {}), free {} (paper {}); arena-list work alloc {} (paper <{}), free {} (paper <{})",
+            pct(h.alloc_hit_rate),
+            pct(p.alloc_hit_rate),
+            pct(h.free_hit_rate),
+            pct(p.free_hit_rate),
+            pct(h.alloc_list_share),
+            pct(p.alloc_list_share_below),
+            pct(h.free_list_share),
+            pct(p.free_list_share_below)
+        );
+        let _ = writeln!(
+            o,
+            "  pages mapped {}, tables {}; DRAM reads {} / {} (on / off, {}), writes {} / {} ({}), total {} (paper {})",
+            h.pages_mapped,
+            h.tables_allocated,
+            h.dram_reads,
+            t.hw_off.dram_reads,
+            signed_pct(t.dram_read_change),
+            h.dram_writes,
+            t.hw_off.dram_writes,
+            signed_pct(t.dram_write_change),
+            signed_pct(t.dram_total_change),
+            signed_pct(p.dram_traffic_change)
+        );
+        for s in &t.software {
+            let _ = writeln!(
+                o,
+                "  {:<9} warm: mean {:>7.1} p50 {:>4} ticks/op ({:>6.1}x hardware); cold: mean {:>7.1} p50 {:>4} ({:>6.1}x)",
+                s.allocator,
+                s.warm.all.mean,
+                s.warm.all.p50,
+                s.warm_ratio,
+                s.cold.all.mean,
+                s.cold.all.p50,
+                s.cold_ratio
+            );
+        }
+    }
+    o
+}
+
+pub fn write(r: &BenchReport, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json = dir.join("bench.json");
+    std::fs::write(&json, serde_json::to_string_pretty(r)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    let html = dir.join("bench.html");
+    std::fs::write(&html, html_page(r)?).with_context(|| format!("writing {}", html.display()))?;
+    Ok(())
+}
+
+const COLORS: [RGBColor; 7] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0xff, 0x98, 0x96),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0x98, 0xdf, 0x8a),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0xc5, 0xb0, 0xd5),
+];
+
+/// Grouped bars on a log scale: `groups` along x, one bar per series in each group.
+pub fn grouped_bars(
+    title: &str,
+    y_desc: &str,
+    groups: &[String],
+    series: &[(String, Vec<f64>)],
+) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 380)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let all: Vec<f64> = series
+            .iter()
+            .flat_map(|(_, v)| v.iter().copied())
+            .filter(|v| *v > 0.0)
+            .collect();
+        let lo = all.iter().copied().fold(f64::INFINITY, f64::min).min(1.0) * 0.5;
+        let hi = all.iter().copied().fold(1.0, f64::max) * 12.0;
+        let n = groups.len() as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(30)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..n, (lo..hi).log_scale())?;
+        let names = groups.to_vec();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(groups.len() * 2 + 1)
+            .x_label_formatter(&move |x| {
+                let i = (*x - 0.5).round();
+                if (*x - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+                    names[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc(y_desc)
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .draw()?;
+        let k = series.len() as f64;
+        let w = 0.8 / k;
+        for (j, (name, vals)) in series.iter().enumerate() {
+            let c = COLORS[j % COLORS.len()];
+            chart
+                .draw_series(vals.iter().enumerate().map(|(i, &v)| {
+                    let x0 = i as f64 + 0.1 + j as f64 * w;
+                    Rectangle::new([(x0, lo), (x0 + w * 0.9, v.max(lo))], c.filled())
+                }))?
+                .label(name.clone())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// Commands per latency for alloc and free (log scale), latencies above `cap` in the last bar.
+fn latency_histogram(t: &TraceResult, cap: usize) -> Result<String> {
+    let fold = |h: &[u64]| -> Vec<u64> {
+        let mut v = vec![0u64; cap + 2];
+        for (i, &c) in h.iter().enumerate() {
+            v[i.min(cap + 1)] += c;
+        }
+        v
+    };
+    let (a, f) = (fold(&t.hw_on.alloc_hist), fold(&t.hw_on.free_hist));
+    let max = a.iter().chain(&f).copied().max().unwrap_or(1).max(1) as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 340)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{}: cycles per command (bars past {cap} hold everything longer)",
+                    t.trace
+                ),
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..(cap + 2) as f64, (0.5..max * 12.0).log_scale())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("cycles from acceptance to answer")
+            .y_desc("commands")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|x| format!("{}", x.floor() as u64))
+            .draw()?;
+        for (j, (name, v)) in [("alloc", &a), ("free", &f)].into_iter().enumerate() {
+            let c = COLORS[j * 3];
+            chart
+                .draw_series(v.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| {
+                    let x0 = i as f64 + 0.05 + j as f64 * 0.45;
+                    Rectangle::new([(x0, 0.5), (x0 + 0.42, n as f64)], c.filled())
+                }))?
+                .label(name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn html_page(r: &BenchReport) -> Result<String> {
+    let mut o = String::new();
+    let p = &r.paper;
+    let _ = write!(
+        o,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>memento bench</title><style>\
+         body{{font-family:sans-serif;margin:2em;max-width:1100px}}\
+         table{{border-collapse:collapse;margin:1em 0}}\
+         td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}\
+         th{{background:#eee}} td:first-child,th:first-child{{text-align:left}}\
+         .note{{color:#555;font-size:90%}}</style></head><body>\
+         <h1>memento bench</h1>\
+         <p>Profile <b>{}</b> (header port {} cycles, page-table port {}, DRAM {}, OS refill {}{}), \
+         seed {}, parameters {}. {} traces in {:.0} s. Software on {}{}; software is timed in \
+         time-stamp-counter ticks per allocator call, hardware in its own clock cycles.</p>",
+        esc(&r.profile.name),
+        r.profile.header,
+        r.profile.table,
+        r.profile.dram,
+        r.profile.os,
+        if r.profile.stalls {
+            "; random stalls on every port"
+        } else {
+            ""
+        },
+        r.seed,
+        esc(&r.params),
+        r.traces.len(),
+        r.seconds,
+        esc(&r.cpu),
+        r.tsc_mhz
+            .map(|m| format!(" ({m:.0} MHz)"))
+            .unwrap_or_default()
+    );
+    o.push_str("<h2>Hardware</h2><table><tr><th>trace</th><th>commands</th><th>mean</th><th>p50</th><th>p99</th><th>max</th><th>alloc mean / p50 / p99 / max</th><th>free mean / p50 / p99 / max</th><th>first-touch faults (mean cycles)</th><th>mean with faults</th></tr>");
+    for t in &r.traces {
+        let h = &t.hw_on;
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2} / {} / {} / {}</td><td>{:.2} / {} / {} / {}</td><td>{} ({:.1})</td><td>{:.2}</td></tr>",
+            esc(&t.trace),
+            h.commands,
+            h.all.mean,
+            h.all.p50,
+            h.all.p99,
+            h.all.max,
+            h.alloc.mean,
+            h.alloc.p50,
+            h.alloc.p99,
+            h.alloc.max,
+            h.free.mean,
+            h.free.p50,
+            h.free.p99,
+            h.free.max,
+            h.walker_faults,
+            h.walk.mean,
+            h.mean_with_faults
+        );
+    }
+    o.push_str("</table>");
+    o.push_str("<table><tr><th>trace</th><th>alloc HOT hit</th><th>free HOT hit</th><th>alloc needing arena-list work</th><th>free needing arena-list work</th><th>pages mapped</th><th>tables</th><th>header reads / writes</th></tr>");
+    for t in &r.traces {
+        let h = &t.hw_on;
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td></tr>",
+            esc(&t.trace),
+            pct(h.alloc_hit_rate),
+            pct(h.free_hit_rate),
+            pct(h.alloc_list_share),
+            pct(h.free_list_share),
+            h.pages_mapped,
+            h.tables_allocated,
+            h.header_reads,
+            h.header_writes
+        );
+    }
+    let _ = write!(
+        o,
+        "<tr><td>paper</td><td>{}</td><td>{}</td><td>&lt;{}</td><td>&lt;{}</td><td></td><td></td><td></td></tr></table>",
+        pct(p.alloc_hit_rate),
+        pct(p.free_hit_rate),
+        pct(p.alloc_list_share_below),
+        pct(p.free_list_share_below)
+    );
+    o.push_str("<h2>Hardware against software</h2><table><tr><th>trace</th><th>allocator</th><th>warm mean / p50 / p99 (ticks per op)</th><th>cold mean / p50 / p99</th><th>warm / hardware</th><th>cold / hardware</th></tr>");
+    for t in &r.traces {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>memento (hardware)</td><td colspan=2>{:.2} cycles per command with faults ({:.2} without), p50 {}</td><td>1.0x</td><td>1.0x</td></tr>",
+            esc(&t.trace),
+            t.hw_on.mean_with_faults,
+            t.hw_on.all.mean,
+            t.hw_on.all.p50
+        );
+        for s in &t.software {
+            let _ = write!(
+                o,
+                "<tr><td></td><td>{}</td><td>{:.1} / {} / {}</td><td>{:.1} / {} / {}</td><td>{:.1}x</td><td>{:.1}x</td></tr>",
+                esc(&s.allocator),
+                s.warm.all.mean,
+                s.warm.all.p50,
+                s.warm.all.p99,
+                s.cold.all.mean,
+                s.cold.all.p50,
+                s.cold.all.p99,
+                s.warm_ratio,
+                s.cold_ratio
+            );
+        }
+    }
+    o.push_str("</table>");
+    let groups: Vec<String> = r.traces.iter().map(|t| t.trace.clone()).collect();
+    let mut series = vec![(
+        "memento".to_string(),
+        r.traces.iter().map(|t| t.hw_on.mean_with_faults).collect(),
+    )];
+    if let Some(first) = r.traces.first() {
+        for (k, s) in first.software.iter().enumerate() {
+            for (warm, label) in [(true, "warm"), (false, "cold")] {
+                series.push((
+                    format!("{} {label}", s.allocator),
+                    r.traces
+                        .iter()
+                        .map(|t| {
+                            let x = &t.software[k];
+                            if warm {
+                                x.warm.all.mean
+                            } else {
+                                x.cold.all.mean
+                            }
+                        })
+                        .collect(),
+                ));
+            }
+        }
+    }
+    o.push_str(&grouped_bars(
+        "mean cycles per operation: hardware against software",
+        "cycles (log)",
+        &groups,
+        &series,
+    )?);
+    o.push_str("<h2>DRAM traffic with and without the bypass</h2><table><tr><th>trace</th><th>reads on / off</th><th>writes on / off</th><th>total change</th><th>reads bypassed</th><th>writebacks dropped</th><th>zero lines</th></tr>");
+    for t in &r.traces {
+        let (a, b) = (&t.hw_on, &t.hw_off);
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{} / {} ({})</td><td>{} / {} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&t.trace),
+            a.dram_reads,
+            b.dram_reads,
+            signed_pct(t.dram_read_change),
+            a.dram_writes,
+            b.dram_writes,
+            signed_pct(t.dram_write_change),
+            signed_pct(t.dram_total_change),
+            a.reads_bypassed,
+            a.writebacks_dropped,
+            a.zero_lines
+        );
+    }
+    let _ = write!(
+        o,
+        "<tr><td>paper</td><td></td><td></td><td>{}</td><td></td><td></td><td></td></tr></table>",
+        signed_pct(p.dram_traffic_change)
+    );
+    let dram_series = vec![
+        (
+            "reads, bypass off".to_string(),
+            r.traces
+                .iter()
+                .map(|t| t.hw_off.dram_reads as f64)
+                .collect(),
+        ),
+        (
+            "reads, bypass on".to_string(),
+            r.traces.iter().map(|t| t.hw_on.dram_reads as f64).collect(),
+        ),
+        (
+            "writes, bypass off".to_string(),
+            r.traces
+                .iter()
+                .map(|t| t.hw_off.dram_writes as f64)
+                .collect(),
+        ),
+        (
+            "writes, bypass on".to_string(),
+            r.traces
+                .iter()
+                .map(|t| t.hw_on.dram_writes as f64)
+                .collect(),
+        ),
+    ];
+    o.push_str(&grouped_bars(
+        "DRAM lines moved",
+        "lines (log)",
+        &groups,
+        &dram_series,
+    )?);
+    o.push_str("<h2>Latency per op</h2>");
+    for t in &r.traces {
+        o.push_str(&latency_histogram(t, 40)?);
+    }
+    o.push_str("<p class=note>Written by <code>memento bench</code>; the numbers are in bench.json beside this page.</p></body></html>");
+    Ok(o)
+}
