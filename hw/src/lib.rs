@@ -11,6 +11,7 @@ pub mod class_ram;
 pub mod class_table;
 pub mod emit;
 pub mod frame_stack;
+pub mod header_cache;
 pub mod hot;
 pub mod lowest_free;
 pub mod memento_core;

@@ -34,6 +34,7 @@
 //! [`ObjectAlloc::new`].
 
 use crate::class_table::ClassTable;
+use crate::header_cache::HeaderCache;
 use crate::hot::Hot;
 use crate::lowest_free::LowestFree;
 use crate::params::{ParamError, Params};
@@ -72,6 +73,7 @@ pub enum HoaState {
     FreeReq,
     FreeWait,
     FreeWrite,
+    FreeInstall,
     ExitReq,
     Respond,
 }
@@ -113,6 +115,7 @@ pub struct ObjectAlloc {
     slot_calc: SlotCalc,
     hot: Hot,
     class_table: ClassTable,
+    hdc: HeaderCache,
 
     state: DFF<HoaState>,
     mrs: DFF<Bits<48>>,
@@ -131,6 +134,7 @@ pub struct ObjectAlloc {
     lane_mask: Constant<Bits<64>>,
     lane_size: Constant<Bits<48>>,
     line: Constant<Bits<48>>,
+    has_hdc: Constant<Bit>,
 
     accept: Signal<Local, Bit>,
     done: Signal<Local, Bit>,
@@ -152,6 +156,8 @@ pub struct ObjectAlloc {
     free_base: Signal<Local, Bits<48>>,
     free_invalid: Signal<Local, Bit>,
     slot_live: Signal<Local, Bit>,
+    src_line: Signal<Local, Bits<344>>,
+    hdc_hit: Signal<Local, Bit>,
     rd_bitmap: Signal<Local, Bits<256>>,
     rd_next: Signal<Local, Bits<64>>,
     rd_count: Signal<Local, Bits<16>>,
@@ -198,6 +204,7 @@ impl ObjectAlloc {
             slot_calc: SlotCalc::new(p),
             hot: Default::default(),
             class_table: Default::default(),
+            hdc: HeaderCache::new(p.hdc as usize),
             state: Default::default(),
             mrs: Default::default(),
             ex_op: Default::default(),
@@ -214,6 +221,7 @@ impl ObjectAlloc {
             lane_mask: Constant::new(((1u64 << p.lane_bits) - 1).to_bits()),
             lane_size: Constant::new((1u64 << p.lane_bits).to_bits()),
             line: Constant::new(p.line.to_bits()),
+            has_hdc: Constant::new(p.hdc > 0),
             accept: Default::default(),
             done: Default::default(),
             ptr_cls: Default::default(),
@@ -234,6 +242,8 @@ impl ObjectAlloc {
             free_base: Default::default(),
             free_invalid: Default::default(),
             slot_live: Default::default(),
+            src_line: Default::default(),
+            hdc_hit: Default::default(),
             rd_bitmap: Default::default(),
             rd_next: Default::default(),
             rd_count: Default::default(),
@@ -265,9 +275,11 @@ impl Logic for ObjectAlloc {
             rsp_status_q,
             line_q
         );
-        clock!(self, clock, hot, class_table);
+        clock!(self, clock, hot, class_table, hdc);
         self.hot.rst.next = self.rst.val();
         self.class_table.rst.next = self.rst.val();
+        self.hdc.rst.next = self.rst.val();
+        self.hdc.lk_tag.next = self.src_va.q.val();
 
         // Combinational sub-blocks take their inputs from flops and ports only, assigned first,
         // so that Verilator orders the parent's block after theirs without a false loop.
@@ -299,6 +311,11 @@ impl Logic for ObjectAlloc {
         self.class_table.wr_index.next = self.ex_cls.q.val();
         self.class_table.wr_data.next = 0.into();
         self.class_table.clear_all.next = false;
+        self.hdc.wr_line.next = self.line_q.q.val().get_bits::<344>(0);
+        self.hdc.upd_en.next = false;
+        self.hdc.ins_en.next = false;
+        self.hdc.rm_en.next = false;
+        self.hdc.clear_all.next = false;
 
         if self.cfg_valid.val() & (self.cfg_sel.val() == 0) {
             self.mrs.d.next = self.cfg_data.val().get_bits::<48>(0);
@@ -348,11 +365,19 @@ impl Logic for ObjectAlloc {
             .val()
             .get_bit(self.slot_calc.slot.val().index());
 
-        // The header line returned by the header port.
-        self.rd_bitmap.next = self.hdr_rsp_rdata.val().get_bits::<256>(0);
-        self.rd_next.next = self.hdr_rsp_rdata.val().get_bits::<64>(256);
-        self.rd_count.next = self.hdr_rsp_rdata.val().get_bits::<16>(320);
-        self.rd_state.next = self.hdr_rsp_rdata.val().get_bits::<8>(336);
+        // The header line: from the header cache when the arena at src_va is there (a free or a
+        // pop looking it up), else as the header port returns it.
+        self.hdc_hit.next = self.hdc.lk_hit.val()
+            & ((self.state.q.val() == HoaState::FreeReq)
+                | (self.state.q.val() == HoaState::PopReq));
+        self.src_line.next = self.hdr_rsp_rdata.val().get_bits::<344>(0);
+        if self.hdc_hit.val() {
+            self.src_line.next = self.hdc.lk_line.val();
+        }
+        self.rd_bitmap.next = self.src_line.val().get_bits::<256>(0);
+        self.rd_next.next = self.src_line.val().get_bits::<64>(256);
+        self.rd_count.next = self.src_line.val().get_bits::<16>(320);
+        self.rd_state.next = self.src_line.val().get_bits::<8>(336);
         self.new_next.next = self.rd_next.val();
         self.new_state.next = self.rd_state.val();
         if self.rd_state.val() == 2 {
@@ -451,9 +476,23 @@ impl Logic for ObjectAlloc {
                 }
             }
             HoaState::PopReq => {
-                self.hdr_req_valid.next = true;
-                if self.hdr_req_ready.val() {
-                    self.state.d.next = HoaState::PopWait;
+                if self.hdc_hit.val() {
+                    // The head's header is in the header cache: it moves to the HOT.
+                    self.hdc.rm_en.next = true;
+                    self.hot.wr_en.next = true;
+                    self.hot.wr_data.next = (bit_cast::<320, 256>(self.rd_bitmap.val()) << 64)
+                        | bit_cast::<320, 48>(self.src_va.q.val())
+                        | (bit_cast::<320, 9>(self.rd_count.val().get_bits::<9>(0)) << 48);
+                    self.class_table.wr_en.next = true;
+                    self.class_table.wr_data.next =
+                        bit_cast::<96, 48>(self.rd_next.val().get_bits::<48>(0))
+                            | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                    self.state.d.next = HoaState::Exec;
+                } else {
+                    self.hdr_req_valid.next = true;
+                    if self.hdr_req_ready.val() {
+                        self.state.d.next = HoaState::PopWait;
+                    }
                 }
             }
             HoaState::PopWait => {
@@ -488,9 +527,38 @@ impl Logic for ObjectAlloc {
                 }
             }
             HoaState::FreeReq => {
-                self.hdr_req_valid.next = true;
-                if self.hdr_req_ready.val() {
-                    self.state.d.next = HoaState::FreeWait;
+                if self.hdc_hit.val() {
+                    // Header cache hit: answered now; the cached line and the class table change
+                    // when the answer is taken. A rejected free changes nothing.
+                    self.rsp_valid.next = true;
+                    if self
+                        .rd_bitmap
+                        .val()
+                        .get_bit(self.slot_calc.slot.val().index())
+                    {
+                        self.rsp_status.next = 0.into();
+                        self.hdc.upd_en.next = self.rsp_ready.val();
+                        self.hdc.wr_line.next = bit_cast::<344, 256>(
+                            self.rd_bitmap
+                                .val()
+                                .replace_bit(self.slot_calc.slot.val().index(), false),
+                        ) | (bit_cast::<344, 64>(self.new_next.val())
+                            << 256)
+                            | (bit_cast::<344, 16>(self.rd_count.val() - 1) << 320)
+                            | (bit_cast::<344, 8>(self.new_state.val()) << 336);
+                        if self.rd_state.val() == 2 {
+                            self.class_table.wr_en.next = self.rsp_ready.val();
+                            self.class_table.wr_data.next = bit_cast::<96, 48>(self.src_va.q.val())
+                                | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                        }
+                    } else {
+                        self.rsp_status.next = 3.into();
+                    }
+                } else {
+                    self.hdr_req_valid.next = true;
+                    if self.hdr_req_ready.val() {
+                        self.state.d.next = HoaState::FreeWait;
+                    }
                 }
             }
             HoaState::FreeWait => {
@@ -515,6 +583,9 @@ impl Logic for ObjectAlloc {
                                 | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
                         }
                         self.state.d.next = HoaState::FreeWrite;
+                        if self.has_hdc.val() {
+                            self.state.d.next = HoaState::FreeInstall;
+                        }
                     } else {
                         self.rsp_status_q.d.next = 3.into();
                         self.state.d.next = HoaState::Respond;
@@ -529,6 +600,21 @@ impl Logic for ObjectAlloc {
                     self.state.d.next = HoaState::Respond;
                 }
             }
+            HoaState::FreeInstall => {
+                // The updated line goes into the header cache; a valid victim is written back
+                // first (in the cycle the header port takes it).
+                if self.hdc.victim_valid.val() {
+                    self.hdr_req_valid.next = true;
+                    self.hdr_req_write.next = true;
+                    self.hdr_req_addr.next = self.hdc.victim_tag.val();
+                    self.hdr_req_wdata.next = bit_cast::<512, 344>(self.hdc.victim_line.val());
+                }
+                if !self.hdc.victim_valid.val() | self.hdr_req_ready.val() {
+                    self.hdc.ins_en.next = true;
+                    self.rsp_status_q.d.next = 0.into();
+                    self.state.d.next = HoaState::Respond;
+                }
+            }
             HoaState::ExitReq => {
                 // The page allocator takes the exit (it reclaims the region); the HOT and the
                 // class table empty in the same cycle.
@@ -536,6 +622,7 @@ impl Logic for ObjectAlloc {
                 if self.exit_ready.val() {
                     self.hot.clear_all.next = true;
                     self.class_table.clear_all.next = true;
+                    self.hdc.clear_all.next = true;
                     self.rsp_status_q.d.next = 0.into();
                     self.state.d.next = HoaState::Respond;
                 }

@@ -201,10 +201,10 @@ impl Params {
             "must be in 1..=64 (the table is fully associative)",
         )?;
         check(
-            self.hdc == 0,
+            self.hdc <= 32,
             "HDC",
             self.hdc.into(),
-            "the header cache is not generated yet: only HDC = 0 is accepted",
+            "must be in 0..=32 (0 leaves the header cache out; it is fully associative)",
         )?;
         Ok(())
     }

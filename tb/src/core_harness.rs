@@ -793,9 +793,7 @@ pub fn run(
                     _ => {}
                 }
                 *stats.hoa.paths.entry(format!("{:?}", e.path)).or_default() += 1;
-                if e.evicted {
-                    *stats.hoa.paths.entry("AllocEvictDirty".into()).or_default() += 1;
-                }
+                e.count_extras(&mut stats.hoa.paths);
                 stim.issued(*op, &e);
                 *accepted = Some(cycle);
                 *expected = Some(e);

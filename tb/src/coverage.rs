@@ -45,6 +45,10 @@ pub fn bins(s: &CoreRunStats) -> BTreeMap<String, u64> {
     put("free.invalid.not_created", path("FreeInvalid(NotCreated)"));
     put("free.double.in_hot", path("DoubleFreeHit"));
     put("free.double.in_memory", path("DoubleFreeMiss"));
+    put("hdc.free_hit", path("FreeCached") + path("FreeCachedPush"));
+    put("hdc.double_free", path("DoubleFreeCached"));
+    put("hdc.evict_write_back", path("HdcEvict"));
+    put("hdc.pop_into_hot", path("HdcPop"));
     put("exit.with_live_objects", h.exits_with_live);
     put("pool.refill", p.refill_requests);
     put("pool.drain", p.frames_drained);

@@ -448,9 +448,7 @@ impl Bench {
                     .paths
                     .entry(format!("{:?}", expected.path))
                     .or_default() += 1;
-                if expected.evicted {
-                    *stats.paths.entry("AllocEvictDirty".into()).or_default() += 1;
-                }
+                expected.count_extras(&mut stats.paths);
                 stim.issued(op, &expected);
                 pending.push_back(Pending {
                     index: *issued,

@@ -102,6 +102,44 @@ fn corner_parameters_reach_every_path() {
     }
 }
 
+/// A 2-entry header cache on small arenas: hits, write-backs of the least recently used line and
+/// pops out of the cache all come often, and every header write is checked against the model.
+#[test]
+fn header_cache_paths_match_the_model() {
+    let s = seed::seed();
+    let list = memento_hw::emit::workspace_list(&root()).unwrap();
+    let params = list.params["hdc_tiny"].clone();
+    assert!(params.hdc > 0);
+    let mut cfg = RunConfig::new(s, EnvTiming::stressed());
+    cfg.params = params;
+    let mix = Mix {
+        alloc: 45,
+        free: 45,
+        ..Mix::default()
+    };
+    let mut stim = RandomStream::new(s, 60_000, Geometry::from(&cfg.params), cfg.mrs, mix);
+    let stats = run(&cfg, &mut stim, None).unwrap_or_else(|m| {
+        panic!(
+            "seed {s}: {m}\n{}",
+            replay_hint("header_cache_paths_match_the_model", s)
+        )
+    });
+    for path in [
+        "FreeCached",
+        "DoubleFreeCached",
+        "HdcEvict",
+        "HdcPop",
+        "FreeMissPush",
+    ] {
+        assert!(
+            stats.paths.get(path).copied().unwrap_or(0) > 0,
+            "path {path} never taken: {:?}\n{}",
+            stats.paths,
+            replay_hint("header_cache_paths_match_the_model", s)
+        );
+    }
+}
+
 #[test]
 fn shared_traces_replay_with_zero_mismatches() {
     for name in ["ast_fn", "xml_fn", "perl_fn"] {

@@ -121,9 +121,13 @@ pub enum Path {
     FreeHit,
     FreeMiss,
     FreeMissPush,
+    /// The arena's header was in the header cache.
+    FreeCached,
+    FreeCachedPush,
     FreeInvalid(InvalidKind),
     DoubleFreeHit,
     DoubleFreeMiss,
+    DoubleFreeCached,
     Exit,
 }
 
@@ -145,6 +149,26 @@ pub struct Effects {
     pub path: Path,
     /// The alloc evicted a dirty HOT entry (written back FULL).
     pub evicted: bool,
+    /// The header cache: an alloc popped its arena from it, or a free that missed it wrote its
+    /// least recently used line back to make room.
+    pub hdc_pop: bool,
+    pub hdc_evicted: bool,
+}
+
+impl Effects {
+    /// Counts what the path does not say (a dirty HOT eviction, header-cache pops and
+    /// write-backs) under their own names beside the paths.
+    pub fn count_extras(&self, paths: &mut std::collections::BTreeMap<String, u64>) {
+        for (on, name) in [
+            (self.evicted, "AllocEvictDirty"),
+            (self.hdc_pop, "HdcPop"),
+            (self.hdc_evicted, "HdcEvict"),
+        ] {
+            if on {
+                *paths.entry(name.into()).or_default() += 1;
+            }
+        }
+    }
 }
 
 /// The numbers of the contract the model needs.
@@ -155,6 +179,8 @@ pub struct Geometry {
     pub lane_bits: u32,
     pub line: u64,
     pub page: u64,
+    /// Entries of the header cache (0 = none).
+    pub hdc: usize,
 }
 
 impl Geometry {
@@ -179,6 +205,7 @@ impl From<&memento_hw::Params> for Geometry {
             lane_bits: p.lane_bits,
             line: p.line,
             page: p.page,
+            hdc: p.hdc as usize,
         }
     }
 }
@@ -204,6 +231,9 @@ pub struct ObjectAllocModel {
     hot: Vec<Option<HotEntry>>,
     classes: Vec<ClassState>,
     mem: HashMap<u64, Header>,
+    /// The header cache, most recently used first: (arena base, header). A cached header is newer
+    /// than `mem`'s copy.
+    hdc: Vec<(u64, Header)>,
 }
 
 impl ObjectAllocModel {
@@ -220,6 +250,7 @@ impl ObjectAllocModel {
             hot: vec![None; n],
             classes: vec![ClassState::default(); n],
             mem: HashMap::new(),
+            hdc: vec![],
         }
     }
 
@@ -244,6 +275,8 @@ impl ObjectAllocModel {
             writes: vec![],
             path,
             evicted: false,
+            hdc_pop: false,
+            hdc_evicted: false,
         };
         if size > 8 * self.g.classes {
             return fallback(Path::AllocOversize);
@@ -254,6 +287,7 @@ impl ObjectAllocModel {
         let mut writes = vec![];
         let mut path = Path::AllocHit;
         let mut evicted = false;
+        let mut hdc_pop = false;
         if !self.hot[ci].as_ref().is_some_and(has_room) {
             let head = self.classes[ci].head;
             let stride = self.g.stride(c);
@@ -278,7 +312,14 @@ impl ObjectAllocModel {
                 }
             }
             if head != 0 {
-                let h = self.mem.get(&head).copied().unwrap_or_default();
+                // The head's header comes out of the header cache when it is there.
+                let h = match self.hdc.iter().position(|(b, _)| *b == head) {
+                    Some(k) => {
+                        hdc_pop = true;
+                        self.hdc.remove(k).1
+                    }
+                    None => self.mem.get(&head).copied().unwrap_or_default(),
+                };
                 self.classes[ci].head = h.next;
                 self.hot[ci] = Some(HotEntry {
                     header: h,
@@ -316,6 +357,8 @@ impl ObjectAllocModel {
             writes,
             path,
             evicted,
+            hdc_pop,
+            hdc_evicted: false,
         }
     }
 
@@ -353,6 +396,8 @@ impl ObjectAllocModel {
             writes,
             path,
             evicted: false,
+            hdc_pop: false,
+            hdc_evicted: false,
         };
         let (c, base, slot) = match self.decode(ptr) {
             Ok(d) => d,
@@ -368,28 +413,76 @@ impl ObjectAllocModel {
             e.dirty = true;
             return done(Status::Ok, Path::FreeHit, vec![]);
         }
-        let mut h = self.mem.get(&base).copied().unwrap_or_default();
+        let cached = self.hdc.iter().position(|(b, _)| *b == base);
+        let mut h = match cached {
+            Some(k) => self.hdc[k].1,
+            None => self.mem.get(&base).copied().unwrap_or_default(),
+        };
         if !h.bit(slot) {
-            return done(Status::DoubleFree, Path::DoubleFreeMiss, vec![]);
+            // Rejected: nothing changes, not even the cache's recency order.
+            let path = if cached.is_some() {
+                Path::DoubleFreeCached
+            } else {
+                Path::DoubleFreeMiss
+            };
+            return done(Status::DoubleFree, path, vec![]);
         }
         h.set_bit(slot, false);
         h.count -= 1;
-        let mut path = Path::FreeMiss;
-        if h.state == FULL {
+        let push = h.state == FULL;
+        if push {
             h.state = AVAILABLE;
             h.next = self.classes[ci].head;
             self.classes[ci].head = base;
-            path = Path::FreeMissPush;
         }
-        self.mem.insert(base, h);
-        done(
-            Status::Ok,
-            path,
-            vec![HeaderWrite {
-                va: base,
-                line: h.to_line(),
-            }],
-        )
+        if self.g.hdc == 0 {
+            // No header cache: the line is written straight back.
+            self.mem.insert(base, h);
+            let path = if push {
+                Path::FreeMissPush
+            } else {
+                Path::FreeMiss
+            };
+            return done(
+                Status::Ok,
+                path,
+                vec![HeaderWrite {
+                    va: base,
+                    line: h.to_line(),
+                }],
+            );
+        }
+        if let Some(k) = cached {
+            // A hit: the cached line changes and becomes the most recently used.
+            self.hdc.remove(k);
+            self.hdc.insert(0, (base, h));
+            let path = if push {
+                Path::FreeCachedPush
+            } else {
+                Path::FreeCached
+            };
+            return done(Status::Ok, path, vec![]);
+        }
+        // A miss: the line read from memory goes into the cache, after the least recently used
+        // line is written back when the cache is full (every cached line differs from memory).
+        let mut writes = vec![];
+        if self.hdc.len() == self.g.hdc {
+            let (vb, vh) = self.hdc.pop().expect("a full cache has a victim");
+            self.mem.insert(vb, vh);
+            writes.push(HeaderWrite {
+                va: vb,
+                line: vh.to_line(),
+            });
+        }
+        self.hdc.insert(0, (base, h));
+        let path = if push {
+            Path::FreeMissPush
+        } else {
+            Path::FreeMiss
+        };
+        let mut e = done(Status::Ok, path, writes);
+        e.hdc_evicted = !e.writes.is_empty();
+        e
     }
 
     fn exit(&mut self) -> Effects {
@@ -398,6 +491,8 @@ impl ObjectAllocModel {
             .iter_mut()
             .for_each(|c| *c = ClassState::default());
         self.mem.clear();
+        // The header cache is dropped, nothing written back.
+        self.hdc.clear();
         Effects {
             rsp: Response {
                 status: Status::Ok,
@@ -406,6 +501,8 @@ impl ObjectAllocModel {
             writes: vec![],
             path: Path::Exit,
             evicted: false,
+            hdc_pop: false,
+            hdc_evicted: false,
         }
     }
 
@@ -477,6 +574,48 @@ mod tests {
         let e = m.apply(Op::Alloc(8));
         assert_eq!(e.path, Path::AllocPop);
         assert_eq!(e.rsp.ptr, ptrs[3]);
+    }
+
+    #[test]
+    fn header_cache_keeps_lines_lru_and_writes_back_only_on_eviction() {
+        let mut g = Geometry::from(&memento_hw::Params::default());
+        g.hdc = 2;
+        let mut m = ObjectAllocModel::new(g, 1 << 44);
+        // Three full arenas of class 0 (the fourth is in the HOT).
+        let ptrs: Vec<u64> = (0..3 * 256 + 1)
+            .map(|_| m.apply(Op::Alloc(8)).rsp.ptr)
+            .collect();
+        let arena = |k: usize| ptrs[k * 256];
+        // A miss reads the line into the cache; nothing is written back yet.
+        let f = m.apply(Op::Free(arena(0)));
+        assert_eq!((f.path, f.writes.len()), (Path::FreeMissPush, 0));
+        let f = m.apply(Op::Free(arena(1)));
+        assert_eq!((f.path, f.writes.len()), (Path::FreeMissPush, 0));
+        // A hit changes the cached line and makes it the most recent: arena 1 is now the oldest.
+        let f = m.apply(Op::Free(arena(0) + 8));
+        assert_eq!((f.path, f.writes.len()), (Path::FreeCached, 0));
+        // A rejected free changes nothing, not even the order.
+        let f = m.apply(Op::Free(arena(1)));
+        assert_eq!(f.path, Path::DoubleFreeCached);
+        // A third arena evicts the least recently used line (arena 1), written back as cached.
+        let f = m.apply(Op::Free(arena(2)));
+        assert_eq!(f.path, Path::FreeMissPush);
+        assert!(f.hdc_evicted);
+        assert_eq!(f.writes.len(), 1);
+        let base1 = arena(1) - 64;
+        assert_eq!(f.writes[0].va, base1);
+        let h = Header::from_line(&f.writes[0].line);
+        assert_eq!((h.state, h.count, h.next), (AVAILABLE, 255, arena(0) - 64));
+        // The available list is arena 2, 1, 0; popping arena 2 takes it out of the cache.
+        for _ in 0..255 {
+            m.apply(Op::Alloc(8));
+        }
+        let e = m.apply(Op::Alloc(8));
+        assert_eq!(e.path, Path::AllocPop);
+        assert!(e.hdc_pop, "arena 2's header came from the cache");
+        assert_eq!(e.rsp.ptr, arena(2));
+        // EXIT drops the cache without writing anything.
+        assert!(m.apply(Op::Exit).writes.is_empty());
     }
 
     #[test]
