@@ -6,7 +6,7 @@ LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth regress coverage test replay bench bench-latency clean
+.PHONY: all deps build verilog lint synth regress coverage test replay bench sweep bench-latency clean
 
 all: regress
 
@@ -62,6 +62,13 @@ clean:
 PROFILE ?= default
 bench: build
 	$(MEMENTO) bench traces/*.rep.gz --profile $(PROFILE) --out build/report
+
+# Design-space sweep: every point of tb/sweep.toml (a memento_top each, verilated in its own target
+# directory and model cache entries) over the traces, with Yosys area. Writes
+# build/report/sweep.json and sweep.html; a later `make bench` shows it in bench.html too.
+sweep: deps
+	CARGO_TARGET_DIR=target/sweep $(CARGO) build --release -p memento-tb --features memento-sim/sweep --bin memento
+	target/sweep/release/memento sweep traces/*.rep.gz --profile $(PROFILE) --out build/report
 
 # Latency of the object allocator with the header port at 4 cycles (a benchmark, not a test).
 bench-latency: build

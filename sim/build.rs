@@ -4,7 +4,8 @@
 //! Verilog text, the Verilator flags, the shim template and `verilator --version`. When all four
 //! are unchanged a rebuild reuses the archive and runs neither Verilator nor the C++ compiler.
 
-use memento_hw::emit::{variant_verilog, variants_with, workspace_list, Variant};
+use memento_hw::emit::{sweep_variants, variant_verilog, variants_with, workspace_list, Variant};
+use memento_hw::sweep_list::workspace_sweep;
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -60,7 +61,14 @@ fn main() {
     let rt_lib = build_runtime(&root, &verilator_root, &version, coverage);
     println!("cargo:rerun-if-changed=../tb/regressions.toml");
     let list = workspace_list(&root).unwrap_or_else(|e| panic!("the regression list: {e}"));
-    let all: Vec<Variant> = variants_with(&list);
+    let mut all: Vec<Variant> = variants_with(&list);
+    if std::env::var("CARGO_FEATURE_SWEEP").is_ok() {
+        // `make sweep`: a memento_top for every point of tb/sweep.toml as well.
+        println!("cargo:rerun-if-changed=../tb/sweep.toml");
+        let sweep = workspace_sweep(&root).unwrap_or_else(|e| panic!("the sweep list: {e}"));
+        let extra = sweep_variants(&sweep, &all);
+        all.extend(extra);
+    }
     for variant in &all {
         let name = variant.name.as_str();
         let text = variant_verilog(variant).expect("the project's variants validate");

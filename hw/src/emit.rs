@@ -127,6 +127,24 @@ pub fn variants_with(list: &crate::regression_list::RegressionList) -> Vec<Varia
     all
 }
 
+/// The sweep's `memento_top` variants that `all` does not already have, named
+/// `memento_top_sweep_<n>`.
+pub fn sweep_variants(s: &crate::sweep_list::SweepList, all: &[Variant]) -> Vec<Variant> {
+    s.distinct_params()
+        .into_iter()
+        .filter(|p| {
+            !all.iter()
+                .any(|v| v.design == Design::MementoTop && v.params == *p)
+        })
+        .enumerate()
+        .map(|(i, params)| Variant {
+            name: format!("memento_top_sweep_{i}"),
+            design: Design::MementoTop,
+            params,
+        })
+        .collect()
+}
+
 /// The regression list at its place in the workspace, parsed.
 pub fn workspace_list(
     root: &std::path::Path,

@@ -24,5 +24,6 @@ pub mod params;
 pub mod regression_list;
 pub mod size_class;
 pub mod slot_calc;
+pub mod sweep_list;
 
 pub use params::{ParamError, Params};

@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 
 #[derive(Deserialize, Default, Debug, Clone)]
 #[serde(deny_unknown_fields)]
-struct Overrides {
+pub(crate) struct Overrides {
     va_bits: Option<u32>,
     pa_bits: Option<u32>,
     line: Option<u64>,
@@ -48,7 +48,35 @@ struct Overrides {
 }
 
 impl Overrides {
-    fn apply(&self) -> Params {
+    /// The set keys as `NAME=value`, in SPEC order (for labels).
+    pub(crate) fn label(&self) -> String {
+        let mut parts = vec![];
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                parts.push(format!("{k}={v}"));
+            }
+        };
+        put("VA_BITS", self.va_bits.map(|v| v.to_string()));
+        put("PA_BITS", self.pa_bits.map(|v| v.to_string()));
+        put("LINE", self.line.map(|v| v.to_string()));
+        put("PAGE", self.page.map(|v| v.to_string()));
+        put("CLASSES", self.classes.map(|v| v.to_string()));
+        put("OBJS", self.objs.map(|v| v.to_string()));
+        put("LANE_BITS", self.lane_bits.map(|v| v.to_string()));
+        put("POOL", self.pool.map(|v| v.to_string()));
+        put("LOW", self.low.map(|v| v.to_string()));
+        put("HIGH", self.high.map(|v| v.to_string()));
+        put("BYPASS", self.bypass.map(|v| v.to_string()));
+        put("HDC", self.hdc.map(|v| v.to_string()));
+        put("BYPASS_ON", self.bypass_on.map(|v| v.to_string()));
+        if parts.is_empty() {
+            "defaults".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+
+    pub(crate) fn apply(&self) -> Params {
         let d = Params::default();
         Params {
             va_bits: self.va_bits.unwrap_or(d.va_bits),

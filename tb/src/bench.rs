@@ -14,10 +14,10 @@ use crate::trace::{Trace, TraceReplay};
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::Design;
 use memento_hw::Params;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The environment's latencies in cycles (fixed; no stalls), or random stalls everywhere.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Profile {
     pub name: String,
     /// Header port: request to data.
@@ -115,7 +115,7 @@ impl Profile {
 }
 
 /// What the hardware did with one trace, bypass on or off.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HwRun {
     pub bypass: bool,
     pub commands: u64,

@@ -2,6 +2,7 @@
 //! `bench.html` with SVG plots (plotters) for people.
 
 use crate::bench::{BenchReport, TraceResult};
+use crate::sweep::SweepReport;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -81,13 +82,23 @@ pub fn text(r: &BenchReport) -> String {
     o
 }
 
+/// `bench.json` and `bench.html` in `dir`; a `sweep.json` there (from `memento sweep`) adds the
+/// sweep's section to the page.
 pub fn write(r: &BenchReport, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let json = dir.join("bench.json");
     std::fs::write(&json, serde_json::to_string_pretty(r)?)
         .with_context(|| format!("writing {}", json.display()))?;
+    let sweep_json = dir.join("sweep.json");
+    let sweep: Option<SweepReport> = match std::fs::read_to_string(&sweep_json) {
+        Ok(t) => Some(serde_json::from_str(&t).with_context(|| {
+            format!("reading {} (run `make sweep` again)", sweep_json.display())
+        })?),
+        Err(_) => None,
+    };
     let html = dir.join("bench.html");
-    std::fs::write(&html, html_page(r)?).with_context(|| format!("writing {}", html.display()))?;
+    std::fs::write(&html, html_page(r, sweep.as_ref())?)
+        .with_context(|| format!("writing {}", html.display()))?;
     Ok(())
 }
 
@@ -226,17 +237,12 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn html_page(r: &BenchReport) -> Result<String> {
+fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
     let mut o = String::new();
     let p = &r.paper;
     let _ = write!(
         o,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>memento bench</title><style>\
-         body{{font-family:sans-serif;margin:2em;max-width:1100px}}\
-         table{{border-collapse:collapse;margin:1em 0}}\
-         td,th{{border:1px solid #bbb;padding:3px 8px;text-align:right}}\
-         th{{background:#eee}} td:first-child,th:first-child{{text-align:left}}\
-         .note{{color:#555;font-size:90%}}</style></head><body>\
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>memento bench</title><style>{STYLE}</style></head><body>\
          <h1>memento bench</h1>\
          <p>Profile <b>{}</b> (header port {} cycles, page-table port {}, DRAM {}, OS refill {}{}), \
          seed {}, parameters {}. {} traces in {:.0} s. Software on {}{}; software is timed in \
@@ -430,6 +436,266 @@ fn html_page(r: &BenchReport) -> Result<String> {
     for t in &r.traces {
         o.push_str(&latency_histogram(t, 40)?);
     }
+    match sweep {
+        Some(sw) => o.push_str(&sweep_section(sw)?),
+        None => o.push_str(
+            "<h2>Design-space sweep</h2><p class=note>No sweep.json beside this page: run <code>make sweep</code>, then the bench again.</p>",
+        ),
+    }
     o.push_str("<p class=note>Written by <code>memento bench</code>; the numbers are in bench.json beside this page.</p></body></html>");
     Ok(o)
 }
+
+/// Lines over categorical points (`labels` along x), one per series; `None` values are skipped.
+pub fn line_chart(
+    title: &str,
+    y_desc: &str,
+    labels: &[String],
+    series: &[(String, Vec<Option<f64>>)],
+) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (540, 300)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let vals: Vec<f64> = series
+            .iter()
+            .flat_map(|(_, v)| v.iter().flatten().copied())
+            .collect();
+        let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = vals.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let pad = ((hi - lo) * 0.15).max(hi.abs() * 0.02).max(1e-9);
+        let n = labels.len().max(1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 15))
+            .margin(10)
+            .x_label_area_size(28)
+            .y_label_area_size(62)
+            .build_cartesian_2d(-0.5..n - 0.5, (lo - pad)..(hi + pad * 2.5))?;
+        let names = labels.to_vec();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(labels.len() * 2 + 1)
+            .x_label_formatter(&move |x| {
+                let i = x.round();
+                if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+                    names[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc(y_desc)
+            .draw()?;
+        for (j, (name, v)) in series.iter().enumerate() {
+            let c = COLORS[(j * 2) % COLORS.len()];
+            let pts: Vec<(f64, f64)> = v
+                .iter()
+                .enumerate()
+                .filter_map(|(i, y)| y.map(|y| (i as f64, y)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 14, y)], c.stroke_width(2))
+                });
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// The sweep as a section of a page: the table and, per axis, hit rates, cycles, DRAM and area.
+pub fn sweep_section(r: &SweepReport) -> Result<String> {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<h2>Design-space sweep</h2><p>memento_top at every point of tb/sweep.toml, bypass on, \
+         profile {}, seed {}, {:.0} s. Free hit target {} on {}: {}.</p>",
+        esc(&r.profile.name),
+        r.seed,
+        r.seconds,
+        pct(r.target_free_hit_rate),
+        esc(&r.target_traces.join(", ")),
+        match &r.reaches_target {
+            Some(p) => format!("first reached at <b>{}</b>", esc(p)),
+            None => "<b>not reached</b> by any point".into(),
+        }
+    );
+    o.push_str("<table><tr><th>axis</th><th>point</th><th>cells</th><th>flops</th>");
+    for t in &r.traces {
+        let _ = write!(
+            o,
+            "<th>{0}: free hit / alloc hit</th><th>{0}: cycles per command (with faults), p50</th><th>{0}: header reads+writes</th><th>{0}: DRAM lines</th>",
+            esc(t)
+        );
+    }
+    o.push_str("</tr>");
+    for p in &r.points {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            esc(&p.axis),
+            esc(&p.label),
+            p.area.as_ref().map_or("-".into(), |a| a.cells.to_string()),
+            p.area.as_ref().map_or("-".into(), |a| a.flops.to_string())
+        );
+        for t in &p.traces {
+            let h = &t.run;
+            let _ = write!(
+                o,
+                "<td>{} / {}</td><td>{:.2} ({:.2}), {}</td><td>{}</td><td>{}</td>",
+                pct(h.free_hit_rate),
+                pct(h.alloc_hit_rate),
+                h.all.mean,
+                h.mean_with_faults,
+                h.all.p50,
+                h.header_reads + h.header_writes,
+                h.dram_reads + h.dram_writes
+            );
+        }
+        o.push_str("</tr>");
+    }
+    o.push_str("</table>");
+    let mut axes: Vec<&str> = vec![];
+    for p in &r.points {
+        if !axes.contains(&p.axis.as_str()) {
+            axes.push(&p.axis);
+        }
+    }
+    for axis in axes {
+        let pts: Vec<_> = r.points.iter().filter(|p| p.axis == axis).collect();
+        let labels: Vec<String> = pts.iter().map(|p| p.label.clone()).collect();
+        let per_trace =
+            |f: &dyn Fn(&crate::bench::HwRun) -> f64| -> Vec<(String, Vec<Option<f64>>)> {
+                r.traces
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| {
+                        (
+                            t.clone(),
+                            pts.iter().map(|p| Some(f(&p.traces[k].run))).collect(),
+                        )
+                    })
+                    .collect()
+            };
+        let _ = write!(o, "<h3>{}</h3><div>", esc(axis));
+        o.push_str(&line_chart(
+            &format!("{axis}: free HOT hit rate (%)"),
+            "%",
+            &labels,
+            &per_trace(&|h| 100.0 * h.free_hit_rate),
+        )?);
+        o.push_str(&line_chart(
+            &format!("{axis}: cycles per command (with faults)"),
+            "cycles",
+            &labels,
+            &per_trace(&|h| h.mean_with_faults),
+        )?);
+        o.push_str(&line_chart(
+            &format!("{axis}: DRAM lines (bypass on)"),
+            "lines",
+            &labels,
+            &per_trace(&|h| (h.dram_reads + h.dram_writes) as f64),
+        )?);
+        o.push_str(&line_chart(
+            &format!("{axis}: area (Yosys cells)"),
+            "cells",
+            &labels,
+            &[(
+                "memento_top".to_string(),
+                pts.iter()
+                    .map(|p| p.area.as_ref().map(|a| a.cells as f64))
+                    .collect(),
+            )],
+        )?);
+        o.push_str("</div>");
+    }
+    Ok(o)
+}
+
+/// `sweep.json` and `sweep.html` in `dir`.
+pub fn write_sweep(r: &SweepReport, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let json = dir.join("sweep.json");
+    std::fs::write(&json, serde_json::to_string_pretty(r)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>memento sweep</title><style>{STYLE}</style></head><body><h1>memento sweep</h1>{}</body></html>",
+        sweep_section(r)?
+    );
+    let path = dir.join("sweep.html");
+    std::fs::write(&path, html).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// The terminal summary of a sweep.
+pub fn sweep_text(r: &SweepReport) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "{:<8} {:<26} {:>9} {:>8}",
+        "axis", "point", "cells", "flops"
+    );
+    for t in &r.traces {
+        let _ = write!(o, " | {:^34}", t);
+    }
+    o.push('\n');
+    let _ = write!(o, "{:<8} {:<26} {:>9} {:>8}", "", "", "", "");
+    for _ in &r.traces {
+        let _ = write!(
+            o,
+            " | {:>7} {:>7} {:>6} {:>11}",
+            "free", "alloc", "cyc", "DRAM"
+        );
+    }
+    o.push('\n');
+    for p in &r.points {
+        let _ = write!(
+            o,
+            "{:<8} {:<26} {:>9} {:>8}",
+            p.axis,
+            p.label,
+            p.area.as_ref().map_or("-".into(), |a| a.cells.to_string()),
+            p.area.as_ref().map_or("-".into(), |a| a.flops.to_string())
+        );
+        for t in &p.traces {
+            let h = &t.run;
+            let _ = write!(
+                o,
+                " | {:>6.2}% {:>6.2}% {:>6.2} {:>11}",
+                100.0 * h.free_hit_rate,
+                100.0 * h.alloc_hit_rate,
+                h.mean_with_faults,
+                h.dram_reads + h.dram_writes
+            );
+        }
+        o.push('\n');
+    }
+    let _ = writeln!(
+        o,
+        "free hit rate {} on {}: {}",
+        pct(r.target_free_hit_rate),
+        r.target_traces.join(", "),
+        r.reaches_target
+            .as_deref()
+            .map_or("not reached".to_string(), |p| format!(
+                "first reached at {p}"
+            ))
+    );
+    o
+}
+
+const STYLE: &str = "body{font-family:sans-serif;margin:2em;max-width:1200px}\
+table{border-collapse:collapse;margin:1em 0;font-size:90%}\
+td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}\
+th{background:#eee} td:first-child,th:first-child{text-align:left}\
+.note{color:#555;font-size:90%}";

@@ -19,6 +19,7 @@ pub mod seed;
 pub mod stats;
 pub mod stimulus;
 pub mod swbench;
+pub mod sweep;
 pub mod synth;
 pub mod trace;
 pub mod waves;

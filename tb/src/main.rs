@@ -114,6 +114,35 @@ enum Cmd {
         #[arg(long, default_value = "build/report")]
         out: PathBuf,
     },
+    /// Design-space sweep: the traces through memento_top at every point of tb/sweep.toml, with
+    /// hit rates, cycles, traffic and Yosys area; writes sweep.json and sweep.html. Needs the
+    /// sweep variants (`make sweep` builds them).
+    Sweep {
+        /// Traces (malloc-lab format, gzip or plain).
+        #[arg(required = true)]
+        traces: Vec<PathBuf>,
+        /// Environment latency profile (as for bench).
+        #[arg(long, default_value = "default")]
+        profile: String,
+        /// Seed of the environment's randomness (default: MEMENTO_SEED, else random).
+        #[arg(long)]
+        seed: Option<String>,
+        /// Parallel runs (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Leave out the Yosys area of each point.
+        #[arg(long)]
+        no_synth: bool,
+        /// The free hit rate to find a point for.
+        #[arg(long, default_value_t = 0.83)]
+        target: f64,
+        /// The traces (by file name without .rep.gz) that must reach it: the Python ones.
+        #[arg(long, value_delimiter = ',', default_value = "ast_fn,xml_fn")]
+        target_traces: Vec<String>,
+        /// Directory for sweep.json and sweep.html.
+        #[arg(long, default_value = "build/report")]
+        out: PathBuf,
+    },
     /// One cold software replay in this fresh process, printed as JSON (the bench starts it).
     #[command(hide = true)]
     Swbench {
@@ -544,6 +573,66 @@ fn main() -> Result<()> {
                 report.seconds,
                 out.join("bench.json").display(),
                 out.join("bench.html").display()
+            );
+        }
+        Cmd::Sweep {
+            traces,
+            profile,
+            seed: s,
+            jobs,
+            no_synth,
+            target,
+            target_traces,
+            out,
+        } => {
+            use memento_tb::sweep::{sweep, SweepPlan};
+            let seed = match s {
+                Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
+                None => seed::seed(),
+            };
+            let list =
+                memento_hw::sweep_list::workspace_sweep(&root()).map_err(anyhow::Error::msg)?;
+            let plan = SweepPlan {
+                sweep: list,
+                traces,
+                profile: memento_tb::bench::Profile::parse(&profile)?,
+                seed,
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                synth: !no_synth,
+                work: root().join("build/sweep"),
+                progress: true,
+                target_traces,
+                target,
+            };
+            println!(
+                "sweep: {} points ({} distinct designs) x {} traces, profile {}, seed {seed}",
+                plan.sweep
+                    .axes
+                    .iter()
+                    .map(|a| a.points.len())
+                    .sum::<usize>(),
+                plan.sweep.distinct_params().len(),
+                plan.traces.len(),
+                plan.profile.name
+            );
+            let r = sweep(&plan).map_err(|e| {
+                e.context(format!(
+                    "replay: target/sweep/release/memento sweep {} --profile {profile} --seed {seed}",
+                    plan.traces
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ))
+            })?;
+            print!("{}", memento_tb::bench_report::sweep_text(&r));
+            memento_tb::bench_report::write_sweep(&r, &out)?;
+            println!(
+                "sweep: done in {:.0} s; {} and {}",
+                r.seconds,
+                out.join("sweep.json").display(),
+                out.join("sweep.html").display()
             );
         }
         Cmd::Swbench { allocator, trace } => {
