@@ -253,6 +253,7 @@ pub const PAPER: Paper = Paper {
 pub struct BenchReport {
     pub seed: u64,
     pub profile: Profile,
+    pub params_name: String,
     pub params: String,
     pub cpu: String,
     pub tsc_mhz: Option<f64>,
@@ -311,6 +312,8 @@ pub struct BenchPlan {
     pub traces: Vec<std::path::PathBuf>,
     pub profile: Profile,
     pub params: Params,
+    /// The parameter set's name in tb/regressions.toml.
+    pub params_name: String,
     pub seed: u64,
     pub jobs: usize,
     /// Timed warm replays per allocator (the median is reported); 0 leaves software out.
@@ -415,6 +418,7 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
     Ok(BenchReport {
         seed: plan.seed,
         profile: plan.profile.clone(),
+        params_name: plan.params_name.clone(),
         params: plan.params.summary(),
         cpu: crate::swbench::cpu_model(),
         tsc_mhz: crate::swbench::tsc_mhz(),

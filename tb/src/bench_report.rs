@@ -41,7 +41,7 @@ pub fn text(r: &BenchReport) -> String {
         );
         let _ = writeln!(
             o,
-            "  HOT hit rate alloc {} (paper {}), free {} (paper {}); arena-list work alloc {} (paper <{}), free {} (paper <{})",
+            "  hit rate (answered with no header-port traffic) alloc {} (paper {}), free {} (paper {}); arena-list work alloc {} (paper <{}), free {} (paper <{})",
             pct(h.alloc_hit_rate),
             pct(p.alloc_hit_rate),
             pct(h.free_hit_rate),
@@ -245,7 +245,7 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>memento bench</title><style>{STYLE}</style></head><body>\
          <h1>memento bench</h1>\
          <p>Profile <b>{}</b> (header port {} cycles, page-table port {}, DRAM {}, OS refill {}{}), \
-         seed {}, parameters {}. {} traces in {:.0} s. Software on {}{}; software is timed in \
+         seed {}, parameter set <b>{}</b> ({}). {} traces in {:.0} s. Software on {}{}; software is timed in \
          time-stamp-counter ticks per allocator call, hardware in its own clock cycles.</p>",
         esc(&r.profile.name),
         r.profile.header,
@@ -258,6 +258,7 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
             ""
         },
         r.seed,
+        esc(&r.params_name),
         esc(&r.params),
         r.traces.len(),
         r.seconds,
@@ -292,7 +293,7 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         );
     }
     o.push_str("</table>");
-    o.push_str("<table><tr><th>trace</th><th>alloc HOT hit</th><th>free HOT hit</th><th>alloc needing arena-list work</th><th>free needing arena-list work</th><th>pages mapped</th><th>tables</th><th>header reads / writes</th></tr>");
+    o.push_str("<table><tr><th>trace</th><th>alloc hit</th><th>free hit (HOT or header cache)</th><th>alloc needing arena-list work</th><th>free needing arena-list work</th><th>pages mapped</th><th>tables</th><th>header reads / writes</th></tr>");
     for t in &r.traces {
         let h = &t.hw_on;
         let _ = write!(

@@ -107,6 +107,10 @@ enum Cmd {
         /// Timed warm replays per software allocator (the median is reported); 0 skips software.
         #[arg(long, default_value_t = 3)]
         reps: usize,
+        /// The design's parameters: a set of tb/regressions.toml (`default`, `hdc8`, ...). Both
+        /// its bypass-on and bypass-off memento_top must be generated.
+        #[arg(long, default_value = "default")]
+        params: String,
         /// Parallel hardware replays (default: all cores).
         #[arg(long)]
         jobs: Option<usize>,
@@ -532,10 +536,32 @@ fn main() -> Result<()> {
             profile,
             seed: s,
             reps,
+            params,
             jobs,
             out,
         } => {
             use memento_tb::bench::{bench, BenchPlan, Profile};
+            let list = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+            let Some(set) = list.params.get(&params) else {
+                bail!(
+                    "--params {params:?}: no such parameter set in tb/regressions.toml (there are: {})",
+                    list.params.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            };
+            for on in [true, false] {
+                let p = memento_hw::Params {
+                    bypass_on: on,
+                    ..set.clone()
+                };
+                if memento_sim::model_for(Design::MementoTop, &p).is_none() {
+                    bail!(
+                        "--params {params}: no Verilated memento_top with {} (bypass {}); a test of \
+                         tb/regressions.toml must use it for it to be generated",
+                        p.summary(),
+                        if on { "on" } else { "off" }
+                    );
+                }
+            }
             let seed = match s {
                 Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
                 None => seed::seed(),
@@ -543,7 +569,8 @@ fn main() -> Result<()> {
             let plan = BenchPlan {
                 traces,
                 profile: Profile::parse(&profile)?,
-                params: memento_hw::Params::default(),
+                params: set.clone(),
+                params_name: params.clone(),
                 seed,
                 jobs: jobs
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
@@ -558,7 +585,7 @@ fn main() -> Result<()> {
             );
             let report = bench(&plan).map_err(|e| {
                 e.context(format!(
-                    "replay: cargo run --release --bin memento -- bench {} --profile {profile} --seed {seed}",
+                    "replay: cargo run --release --bin memento -- bench {} --profile {profile} --params {params} --seed {seed}",
                     plan.traces
                         .iter()
                         .map(|p| p.display().to_string())

@@ -47,6 +47,7 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
         traces: vec![path],
         profile: Profile::parse("default").unwrap(),
         params: memento_hw::Params::default(),
+        params_name: "default".into(),
         seed: s,
         jobs: 2,
         reps: 1,
