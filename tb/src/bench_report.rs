@@ -700,3 +700,93 @@ table{border-collapse:collapse;margin:1em 0;font-size:90%}\
 td,th{border:1px solid #bbb;padding:3px 8px;text-align:right}\
 th{background:#eee} td:first-child,th:first-child{text-align:left}\
 .note{color:#555;font-size:90%}";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::{HwRun, Profile};
+    use crate::swbench::Summary;
+    use crate::sweep::{Area, PointResult, PointTrace};
+
+    fn run(free_hit: f64) -> HwRun {
+        let s = Summary {
+            n: 10,
+            mean: 1.5,
+            p50: 1,
+            p99: 8,
+            max: 9,
+        };
+        HwRun {
+            bypass: true,
+            commands: 10,
+            cycles: 20,
+            all: s.clone(),
+            alloc: s.clone(),
+            free: s.clone(),
+            alloc_hist: vec![0, 5],
+            free_hist: vec![0, 3, 2],
+            walker_faults: 1,
+            walk: s,
+            mean_with_faults: 2.0,
+            alloc_hit_rate: 0.99,
+            free_hit_rate: free_hit,
+            alloc_list_share: 0.01,
+            free_list_share: 0.005,
+            fallbacks: 0,
+            pages_mapped: 3,
+            tables_allocated: 4,
+            header_reads: 5,
+            header_writes: 6,
+            dram_reads: 7,
+            dram_writes: 8,
+            reads_bypassed: 1,
+            writebacks_dropped: 1,
+            zero_lines: 1,
+        }
+    }
+
+    #[test]
+    fn sweep_section_has_a_table_row_per_point_and_four_plots_per_axis() {
+        let point = |axis: &str, label: &str, hit: f64| PointResult {
+            axis: axis.into(),
+            label: label.into(),
+            params: String::new(),
+            traces: vec![PointTrace {
+                trace: "ast_fn".into(),
+                run: run(hit),
+            }],
+            area: Some(Area {
+                cells: 1000,
+                flops: 100,
+            }),
+        };
+        let r = SweepReport {
+            seed: 1,
+            profile: Profile::parse("default").unwrap(),
+            traces: vec!["ast_fn".into()],
+            points: vec![
+                point("HDC", "HDC=0", 0.55),
+                point("HDC", "HDC=8", 0.96),
+                point("OBJS", "OBJS=32", 0.5),
+            ],
+            target_free_hit_rate: 0.83,
+            target_traces: vec!["ast_fn".into()],
+            reaches_target: Some("HDC=8".into()),
+            seconds: 1.0,
+        };
+        let html = sweep_section(&r).unwrap();
+        assert_eq!(
+            html.matches("<svg").count(),
+            8,
+            "four plots for each of two axes"
+        );
+        assert_eq!(
+            html.matches("<tr>").count(),
+            4,
+            "a header row and three points"
+        );
+        assert!(html.contains("first reached at <b>HDC=8</b>"));
+        let text = sweep_text(&r);
+        assert!(text.contains("96.00%") && text.contains("first reached at HDC=8"));
+    }
+}

@@ -245,7 +245,7 @@ pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
                 && !targets.is_empty()
                 && targets.iter().all(|t| t.run.free_hit_rate >= plan.target)
             {
-                reaches = Some(format!("{} {}", a.name, p.label));
+                reaches = Some(p.label.clone());
             }
             points.push(pt);
         }
