@@ -60,8 +60,11 @@ clean:
 # through glibc, jemalloc and mimalloc; PROFILE picks the environment's latencies. Writes
 # build/report/bench.json and build/report/bench.html.
 PROFILE ?= default
+# The design: a parameter set of tb/regressions.toml. hdc8 is the defaults plus an 8-entry header
+# cache, the option docs/design.md records; BENCH_PARAMS=default is the design without it.
+BENCH_PARAMS ?= hdc8
 bench: build
-	$(MEMENTO) bench traces/*.rep.gz --profile $(PROFILE) --out build/report
+	$(MEMENTO) bench traces/*.rep.gz --profile $(PROFILE) --params $(BENCH_PARAMS) --out build/report
 
 # Design-space sweep: every point of tb/sweep.toml (a memento_top each, verilated in its own target
 # directory and model cache entries) over the traces, with Yosys area. Writes

@@ -590,7 +590,7 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
             };
         let _ = write!(o, "<h3>{}</h3><div>", esc(axis));
         o.push_str(&line_chart(
-            &format!("{axis}: free HOT hit rate (%)"),
+            &format!("{axis}: free hit rate (%)"),
             "%",
             &labels,
             &per_trace(&|h| 100.0 * h.free_hit_rate),
