@@ -129,7 +129,7 @@ pub fn grouped_bars(
             .filter(|v| *v > 0.0)
             .collect();
         let lo = all.iter().copied().fold(f64::INFINITY, f64::min).min(1.0) * 0.5;
-        let hi = all.iter().copied().fold(1.0, f64::max) * 12.0;
+        let hi = all.iter().copied().fold(1.0, f64::max) * 60.0;
         let n = groups.len() as f64;
         let mut chart = ChartBuilder::on(&root)
             .caption(title, ("sans-serif", 18))
