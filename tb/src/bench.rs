@@ -307,6 +307,68 @@ impl TraceResult {
     }
 }
 
+/// A trace's name in reports: its file name without `.rep.gz` / `.gz`.
+pub fn trace_name(p: &std::path::Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| p.display().to_string())
+        .trim_end_matches(".gz")
+        .trim_end_matches(".rep")
+        .to_string()
+}
+
+/// Reads every trace, named as [`trace_name`] names it.
+pub fn read_traces(paths: &[std::path::PathBuf]) -> Result<Vec<(String, Trace)>> {
+    paths
+        .iter()
+        .map(|p| crate::trace::read(p).map(|t| (trace_name(p), t)))
+        .collect()
+}
+
+/// A progress bar of `len` runs (hidden when `show` is false), ticking on its own.
+pub fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
+    let bar = if show {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} runs, {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    bar
+}
+
+/// Runs `f` on every item of `work` with `jobs` threads, taking items in order; the results come
+/// back in the order of `work`.
+pub fn parallel<J: Sync, R: Send>(jobs: usize, work: &[J], f: impl Fn(&J) -> R + Sync) -> Vec<R> {
+    use std::sync::Mutex;
+    let next = Mutex::new(0usize);
+    let results: Vec<Mutex<Option<R>>> = work.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1).min(work.len().max(1)) {
+            s.spawn(|| loop {
+                let k = {
+                    let mut n = next.lock().unwrap();
+                    *n += 1;
+                    *n - 1
+                };
+                let Some(job) = work.get(k) else { break };
+                let r = f(job);
+                *results[k].lock().unwrap() = Some(r);
+            });
+        }
+    });
+    results
+        .into_iter()
+        .map(|m| m.into_inner().unwrap().expect("every job ran"))
+        .collect()
+}
+
 /// What `memento bench` runs.
 pub struct BenchPlan {
     pub traces: Vec<std::path::PathBuf>,
@@ -326,71 +388,28 @@ pub struct BenchPlan {
 /// Runs the hardware replays (in parallel), then the software ones (one at a time, so they do
 /// not share the machine with anything of ours).
 pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
-    use indicatif::{ProgressBar, ProgressStyle};
-    use std::sync::Mutex;
     let started = std::time::Instant::now();
-    let traces: Vec<(String, Trace)> = plan
-        .traces
-        .iter()
-        .map(|p| {
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_else(|| p.display().to_string());
-            let name = name
-                .trim_end_matches(".gz")
-                .trim_end_matches(".rep")
-                .to_string();
-            crate::trace::read(p).map(|t| (name, t))
-        })
-        .collect::<Result<_>>()?;
+    let traces = read_traces(&plan.traces)?;
     let sw_runs = if plan.reps > 0 {
         crate::swbench::ALLOCATORS.len() * 2
     } else {
         0
     };
-    let bar = if plan.progress {
-        ProgressBar::new((traces.len() * (2 + sw_runs)) as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs, {msg}")
-            .unwrap()
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(500));
+    let bar = progress_bar((traces.len() * (2 + sw_runs)) as u64, plan.progress);
     let work: Vec<(usize, bool)> = (0..traces.len())
         .flat_map(|i| [(i, true), (i, false)])
         .collect();
-    let next = Mutex::new(0usize);
-    let results: Vec<Mutex<Option<Result<CoreRunStats>>>> =
-        work.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|s| {
-        for _ in 0..plan.jobs.max(1).min(work.len()) {
-            s.spawn(|| loop {
-                let k = {
-                    let mut n = next.lock().unwrap();
-                    let k = *n;
-                    *n += 1;
-                    k
-                };
-                let Some(&(i, on)) = work.get(k) else { break };
-                let (name, t) = &traces[i];
-                bar.set_message(format!(
-                    "hardware: {name}, bypass {}",
-                    if on { "on" } else { "off" }
-                ));
-                let r = hw_replay(t, name, &plan.profile, &plan.params, on, plan.seed);
-                *results[k].lock().unwrap() = Some(r);
-                bar.inc(1);
-            });
-        }
+    let results = parallel(plan.jobs, &work, |&(i, on)| {
+        let (name, t) = &traces[i];
+        bar.set_message(format!(
+            "hardware: {name}, bypass {}",
+            if on { "on" } else { "off" }
+        ));
+        let r = hw_replay(t, name, &plan.profile, &plan.params, on, plan.seed);
+        bar.inc(1);
+        r
     });
-    let mut hw: Vec<CoreRunStats> = vec![];
-    for r in results {
-        hw.push(r.into_inner().unwrap().expect("every run finished")?);
-    }
+    let hw: Vec<CoreRunStats> = results.into_iter().collect::<Result<_>>()?;
     let mut out = vec![];
     for (i, (name, t)) in traces.iter().enumerate() {
         let mut sw = vec![];

@@ -189,6 +189,28 @@ fn all_variants() -> Result<Vec<memento_hw::emit::Variant>> {
     Ok(memento_hw::emit::variants_with(&list))
 }
 
+/// `--seed`, else `MEMENTO_SEED`, else a fresh one.
+fn seed_arg(s: Option<String>) -> Result<u64> {
+    match s {
+        Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64")),
+        None => Ok(seed::seed()),
+    }
+}
+
+/// `--jobs`, else every core.
+fn jobs_arg(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Paths as a command line shows them.
+fn joined(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn root() -> PathBuf {
     std::env::current_dir().expect("current directory")
 }
@@ -201,10 +223,7 @@ fn replay(
     settings: &[bool],
 ) -> Result<()> {
     use memento_tb::core_harness::{run, CoreRunConfig};
-    let seed = match s {
-        Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
-        None => seed::seed(),
-    };
+    let seed = seed_arg(s)?;
     let t = memento_tb::trace::read(path)?;
     let mut dram: Vec<(bool, memento_tb::model::bypass::BypassCounters)> = vec![];
     for (k, &on) in settings.iter().enumerate() {
@@ -562,18 +581,14 @@ fn main() -> Result<()> {
                     );
                 }
             }
-            let seed = match s {
-                Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
-                None => seed::seed(),
-            };
+            let seed = seed_arg(s)?;
             let plan = BenchPlan {
                 traces,
                 profile: Profile::parse(&profile)?,
                 params: set.clone(),
                 params_name: params.clone(),
                 seed,
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                jobs: jobs_arg(jobs),
                 reps,
                 progress: true,
                 exe: std::env::current_exe().context("finding the memento executable")?,
@@ -586,11 +601,7 @@ fn main() -> Result<()> {
             let report = bench(&plan).map_err(|e| {
                 e.context(format!(
                     "replay: cargo run --release --bin memento -- bench {} --profile {profile} --params {params} --seed {seed}",
-                    plan.traces
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    joined(&plan.traces)
                 ))
             })?;
             print!("{}", memento_tb::bench_report::text(&report));
@@ -613,10 +624,7 @@ fn main() -> Result<()> {
             out,
         } => {
             use memento_tb::sweep::{sweep, SweepPlan};
-            let seed = match s {
-                Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
-                None => seed::seed(),
-            };
+            let seed = seed_arg(s)?;
             let list =
                 memento_hw::sweep_list::workspace_sweep(&root()).map_err(anyhow::Error::msg)?;
             let plan = SweepPlan {
@@ -624,8 +632,7 @@ fn main() -> Result<()> {
                 traces,
                 profile: memento_tb::bench::Profile::parse(&profile)?,
                 seed,
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                jobs: jobs_arg(jobs),
                 synth: !no_synth,
                 work: root().join("build/sweep"),
                 progress: true,
@@ -646,11 +653,7 @@ fn main() -> Result<()> {
             let r = sweep(&plan).map_err(|e| {
                 e.context(format!(
                     "replay: target/sweep/release/memento sweep {} --profile {profile} --seed {seed}",
-                    plan.traces
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(" ")
+                    joined(&plan.traces)
                 ))
             })?;
             print!("{}", memento_tb::bench_report::sweep_text(&r));
@@ -699,15 +702,8 @@ fn main() -> Result<()> {
                 t.seeds = seeds.unwrap_or(t.seeds);
                 t.ops = ops.unwrap_or(t.ops);
             }
-            let first_seed = match s {
-                Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
-                None => seed::seed(),
-            };
-            let jobs = jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            });
+            let first_seed = seed_arg(s)?;
+            let jobs = jobs_arg(jobs);
             let runs: u64 = tests.iter().map(|t| t.seeds).sum();
             println!("regress {name}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs", tests.len());
             let plan = memento_tb::regress::Plan {

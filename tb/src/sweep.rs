@@ -6,7 +6,7 @@
 //! and how to build them (`make sweep` does). Area is the sum of Yosys `synth` cells and flops over
 //! the design's modules, cached under `build/sweep/synth/` by the Verilog's hash.
 
-use crate::bench::{hw_replay, HwRun, Profile};
+use crate::bench::{hw_replay, parallel, progress_bar, read_traces, HwRun, Profile};
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::{variant_verilog, Design, Variant};
 use memento_hw::sweep_list::SweepList;
@@ -14,7 +14,7 @@ use memento_hw::Params;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Area of one design.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -67,15 +67,6 @@ pub struct SweepPlan {
     pub target: f64,
 }
 
-fn trace_name(p: &Path) -> String {
-    p.file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| p.display().to_string())
-        .trim_end_matches(".gz")
-        .trim_end_matches(".rep")
-        .to_string()
-}
-
 /// Yosys area of `params`' memento_top, cached by the Verilog's hash.
 pub fn area(params: &Params, work: &Path) -> Result<Area> {
     let v = Variant {
@@ -116,8 +107,12 @@ enum Job {
     Synth(usize),
 }
 
+enum Done {
+    Run(Box<HwRun>),
+    Area(Area),
+}
+
 pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
-    use indicatif::{ProgressBar, ProgressStyle};
     let started = std::time::Instant::now();
     let distinct = plan.sweep.distinct_params();
     let missing: Vec<String> = plan
@@ -136,11 +131,7 @@ pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
             missing.join(", ")
         );
     }
-    let traces: Vec<(String, crate::trace::Trace)> = plan
-        .traces
-        .iter()
-        .map(|p| crate::trace::read(p).map(|t| (trace_name(p), t)))
-        .collect::<Result<_>>()?;
+    let traces = read_traces(&plan.traces)?;
     let mut jobs = vec![];
     for i in 0..distinct.len() {
         if plan.synth {
@@ -150,73 +141,57 @@ pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
             jobs.push(Job::Replay(i, t));
         }
     }
-    let bar = if plan.progress {
-        ProgressBar::new(jobs.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs, {msg}")
-            .unwrap()
-            .progress_chars("=> "),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(500));
-    let runs: Vec<Vec<Mutex<Option<HwRun>>>> = distinct
-        .iter()
-        .map(|_| traces.iter().map(|_| Mutex::new(None)).collect())
-        .collect();
-    let areas: Vec<Mutex<Option<Area>>> = distinct.iter().map(|_| Mutex::new(None)).collect();
-    let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(vec![]);
-    let next = Mutex::new(0usize);
-    std::thread::scope(|s| {
-        for _ in 0..plan.jobs.max(1).min(jobs.len().max(1)) {
-            s.spawn(|| loop {
-                let k = {
-                    let mut n = next.lock().unwrap();
-                    *n += 1;
-                    *n - 1
-                };
-                let Some(job) = jobs.get(k) else { break };
-                if !errors.lock().unwrap().is_empty() {
-                    break;
-                }
-                match *job {
-                    Job::Synth(i) => {
-                        bar.set_message(format!("Yosys: {}", distinct[i].summary()));
-                        match area(&distinct[i], &plan.work) {
-                            Ok(a) => *areas[i].lock().unwrap() = Some(a),
-                            Err(e) => errors.lock().unwrap().push(e),
-                        }
-                    }
-                    Job::Replay(i, t) => {
-                        let (name, trace) = &traces[t];
-                        bar.set_message(format!("{name}: {}", distinct[i].summary()));
-                        match hw_replay(trace, name, &plan.profile, &distinct[i], true, plan.seed) {
-                            Ok(st) => *runs[i][t].lock().unwrap() = Some(HwRun::of(true, &st)),
-                            Err(e) => errors
-                                .lock()
-                                .unwrap()
-                                .push(e.context(format!("sweep point {}", distinct[i].summary()))),
-                        }
-                    }
-                }
-                bar.inc(1);
-            });
+    let bar = progress_bar(jobs.len() as u64, plan.progress);
+    let failed = AtomicBool::new(false);
+    let done = parallel(plan.jobs, &jobs, |job| {
+        if failed.load(Ordering::Relaxed) {
+            return Err(anyhow::anyhow!("not run: an earlier run failed"));
         }
+        let r = match *job {
+            Job::Synth(i) => {
+                bar.set_message(format!("Yosys: {}", distinct[i].summary()));
+                area(&distinct[i], &plan.work).map(Done::Area)
+            }
+            Job::Replay(i, t) => {
+                let (name, trace) = &traces[t];
+                bar.set_message(format!("{name}: {}", distinct[i].summary()));
+                hw_replay(trace, name, &plan.profile, &distinct[i], true, plan.seed)
+                    .map(|st| Done::Run(Box::new(HwRun::of(true, &st))))
+                    .map_err(|e| e.context(format!("sweep point {}", distinct[i].summary())))
+            }
+        };
+        failed.fetch_or(r.is_err(), Ordering::Relaxed);
+        bar.inc(1);
+        r
     });
     bar.finish_and_clear();
-    if let Some(e) = errors.into_inner().unwrap().into_iter().next() {
+    let mut runs: Vec<Vec<Option<HwRun>>> =
+        distinct.iter().map(|_| vec![None; traces.len()]).collect();
+    let mut areas: Vec<Option<Area>> = vec![None; distinct.len()];
+    let mut first_error = None;
+    for (job, r) in jobs.iter().zip(done) {
+        match (job, r) {
+            (Job::Synth(i), Ok(Done::Area(a))) => areas[*i] = Some(a),
+            (Job::Replay(i, t), Ok(Done::Run(h))) => runs[*i][*t] = Some(*h),
+            (_, Err(e)) => {
+                if first_error.is_none() && !e.to_string().starts_with("not run") {
+                    first_error = Some(e);
+                }
+            }
+            _ => unreachable!("a job's result matches its kind"),
+        }
+    }
+    if let Some(e) = first_error {
         return Err(e);
     }
     let runs: Vec<Vec<HwRun>> = runs
         .into_iter()
         .map(|v| {
             v.into_iter()
-                .map(|m| m.into_inner().unwrap().expect("every replay ran"))
+                .map(|r| r.expect("every replay ran"))
                 .collect()
         })
         .collect();
-    let areas: Vec<Option<Area>> = areas.into_iter().map(|m| m.into_inner().unwrap()).collect();
     let mut points = vec![];
     let mut reaches = None;
     for a in &plan.sweep.axes {
