@@ -68,6 +68,9 @@ pub struct PageRunConfig {
     pub trace: Option<TraceWindow>,
     /// Cycles any one wait may last before the run fails, naming the port.
     pub watchdog: u64,
+    /// `LOW` and `HIGH` written on the config port (`cfg_sel` 2 and 3) after reset, instead of
+    /// the generator's values.
+    pub watermarks: Option<(usize, usize)>,
 }
 
 impl PageRunConfig {
@@ -80,6 +83,7 @@ impl PageRunConfig {
             timing,
             trace: None,
             watchdog: 200_000,
+            watermarks: None,
         }
     }
 }
@@ -347,6 +351,11 @@ pub fn run(
 
     dut.reset();
     dut.configure(&[(0, cfg.mrs), (1, cfg.root)]);
+    if let Some((low, high)) = cfg.watermarks {
+        dut.configure(&[(2, low as u64), (3, high as u64)]);
+        model.g.low = low;
+        model.g.high = high;
+    }
     let start = dut.cycle();
 
     let mut next: Option<PageReq> = None;

@@ -37,6 +37,27 @@ fn fault_storms_with_exits() {
     );
 }
 
+/// LOW and HIGH rewritten on the config port (4 and 12 instead of 16 and 48): refill requests ask
+/// for `12 - count` and frames drain above 12, as the model predicts with the new values.
+#[test]
+fn runtime_watermarks_from_the_config_port() {
+    let s = seed::seed();
+    let mut cfg = PageRunConfig::new(s, PageTiming::stressed(false));
+    cfg.watermarks = Some((4, 12));
+    let mut stream = PageStream::new(s, 4_000, &cfg.params, cfg.mrs, 1_000);
+    let st = run(&cfg, &mut stream).unwrap_or_else(|m| {
+        panic!(
+            "seed {s}: {m}\n{}",
+            replay_hint("runtime_watermarks_from_the_config_port", s)
+        )
+    });
+    let m = &st.model;
+    assert!(
+        m.refill_requests > 0 && m.frames_drained > 0 && m.exits >= 2,
+        "seed {s}: {st:?}"
+    );
+}
+
 #[test]
 fn starved_pool_stalls_and_recovers() {
     let s = seed::seed();
