@@ -164,6 +164,11 @@ pub struct ObjectAlloc {
     rd_state: Signal<Local, Bits<8>>,
     new_next: Signal<Local, Bits<64>>,
     new_state: Signal<Local, Bits<8>>,
+    rd_live: Signal<Local, Bit>,
+    freed_line: Signal<Local, Bits<344>>,
+    pop_hot: Signal<Local, Bits<320>>,
+    pop_ct: Signal<Local, Bits<96>>,
+    push_ct: Signal<Local, Bits<96>>,
 }
 
 impl ObjectAlloc {
@@ -250,6 +255,11 @@ impl ObjectAlloc {
             rd_state: Default::default(),
             new_next: Default::default(),
             new_state: Default::default(),
+            rd_live: Default::default(),
+            freed_line: Default::default(),
+            pop_hot: Default::default(),
+            pop_ct: Default::default(),
+            push_ct: Default::default(),
         })
     }
 }
@@ -384,6 +394,27 @@ impl Logic for ObjectAlloc {
             self.new_next.next = bit_cast::<64, 48>(self.ct_head.val());
             self.new_state.next = 1.into();
         }
+        // What the line read (or cached) becomes: after a free of the executing pointer's slot,
+        // or as the HOT entry and class-table entry of a popped arena; and the class-table entry
+        // that pushes the arena at src_va on its available list.
+        self.rd_live.next = self
+            .rd_bitmap
+            .val()
+            .get_bit(self.slot_calc.slot.val().index());
+        self.freed_line.next = bit_cast::<344, 256>(
+            self.rd_bitmap
+                .val()
+                .replace_bit(self.slot_calc.slot.val().index(), false),
+        ) | (bit_cast::<344, 64>(self.new_next.val()) << 256)
+            | (bit_cast::<344, 16>(self.rd_count.val() - 1) << 320)
+            | (bit_cast::<344, 8>(self.new_state.val()) << 336);
+        self.pop_hot.next = (bit_cast::<320, 256>(self.rd_bitmap.val()) << 64)
+            | bit_cast::<320, 48>(self.src_va.q.val())
+            | (bit_cast::<320, 9>(self.rd_count.val().get_bits::<9>(0)) << 48);
+        self.pop_ct.next = bit_cast::<96, 48>(self.rd_next.val().get_bits::<48>(0))
+            | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+        self.push_ct.next = bit_cast::<96, 48>(self.src_va.q.val())
+            | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
 
         match self.state.q.val() {
             HoaState::Idle => {
@@ -480,13 +511,9 @@ impl Logic for ObjectAlloc {
                     // The head's header is in the header cache: it moves to the HOT.
                     self.hdc.rm_en.next = true;
                     self.hot.wr_en.next = true;
-                    self.hot.wr_data.next = (bit_cast::<320, 256>(self.rd_bitmap.val()) << 64)
-                        | bit_cast::<320, 48>(self.src_va.q.val())
-                        | (bit_cast::<320, 9>(self.rd_count.val().get_bits::<9>(0)) << 48);
+                    self.hot.wr_data.next = self.pop_hot.val();
                     self.class_table.wr_en.next = true;
-                    self.class_table.wr_data.next =
-                        bit_cast::<96, 48>(self.rd_next.val().get_bits::<48>(0))
-                            | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                    self.class_table.wr_data.next = self.pop_ct.val();
                     self.state.d.next = HoaState::Exec;
                 } else {
                     self.hdr_req_valid.next = true;
@@ -499,13 +526,9 @@ impl Logic for ObjectAlloc {
                 self.hdr_rsp_ready.next = true;
                 if self.hdr_rsp_valid.val() {
                     self.hot.wr_en.next = true;
-                    self.hot.wr_data.next = (bit_cast::<320, 256>(self.rd_bitmap.val()) << 64)
-                        | bit_cast::<320, 48>(self.src_va.q.val())
-                        | (bit_cast::<320, 9>(self.rd_count.val().get_bits::<9>(0)) << 48);
+                    self.hot.wr_data.next = self.pop_hot.val();
                     self.class_table.wr_en.next = true;
-                    self.class_table.wr_data.next =
-                        bit_cast::<96, 48>(self.rd_next.val().get_bits::<48>(0))
-                            | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                    self.class_table.wr_data.next = self.pop_ct.val();
                     self.state.d.next = HoaState::Exec;
                 }
             }
@@ -531,25 +554,13 @@ impl Logic for ObjectAlloc {
                     // Header cache hit: answered now; the cached line and the class table change
                     // when the answer is taken. A rejected free changes nothing.
                     self.rsp_valid.next = true;
-                    if self
-                        .rd_bitmap
-                        .val()
-                        .get_bit(self.slot_calc.slot.val().index())
-                    {
+                    if self.rd_live.val() {
                         self.rsp_status.next = 0.into();
                         self.hdc.upd_en.next = self.rsp_ready.val();
-                        self.hdc.wr_line.next = bit_cast::<344, 256>(
-                            self.rd_bitmap
-                                .val()
-                                .replace_bit(self.slot_calc.slot.val().index(), false),
-                        ) | (bit_cast::<344, 64>(self.new_next.val())
-                            << 256)
-                            | (bit_cast::<344, 16>(self.rd_count.val() - 1) << 320)
-                            | (bit_cast::<344, 8>(self.new_state.val()) << 336);
+                        self.hdc.wr_line.next = self.freed_line.val();
                         if self.rd_state.val() == 2 {
                             self.class_table.wr_en.next = self.rsp_ready.val();
-                            self.class_table.wr_data.next = bit_cast::<96, 48>(self.src_va.q.val())
-                                | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                            self.class_table.wr_data.next = self.push_ct.val();
                         }
                     } else {
                         self.rsp_status.next = 3.into();
@@ -564,23 +575,12 @@ impl Logic for ObjectAlloc {
             HoaState::FreeWait => {
                 self.hdr_rsp_ready.next = true;
                 if self.hdr_rsp_valid.val() {
-                    if self
-                        .rd_bitmap
-                        .val()
-                        .get_bit(self.slot_calc.slot.val().index())
-                    {
-                        self.line_q.d.next = bit_cast::<512, 256>(
-                            self.rd_bitmap
-                                .val()
-                                .replace_bit(self.slot_calc.slot.val().index(), false),
-                        ) | (bit_cast::<512, 64>(self.new_next.val()) << 256)
-                            | (bit_cast::<512, 16>(self.rd_count.val() - 1) << 320)
-                            | (bit_cast::<512, 8>(self.new_state.val()) << 336);
+                    if self.rd_live.val() {
+                        self.line_q.d.next = bit_cast::<512, 344>(self.freed_line.val());
                         if self.rd_state.val() == 2 {
                             // A full arena with a free slot joins the front of the available list.
                             self.class_table.wr_en.next = true;
-                            self.class_table.wr_data.next = bit_cast::<96, 48>(self.src_va.q.val())
-                                | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
+                            self.class_table.wr_data.next = self.push_ct.val();
                         }
                         self.state.d.next = HoaState::FreeWrite;
                         if self.has_hdc.val() {
