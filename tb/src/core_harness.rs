@@ -335,6 +335,19 @@ enum Phase {
     },
 }
 
+impl Phase {
+    /// `op` on the command port, not yet accepted.
+    fn command(op: Op) -> Self {
+        Phase::Command {
+            op,
+            accepted: None,
+            expected: None,
+            traffic: false,
+            refill: false,
+        }
+    }
+}
+
 /// The lines of an object, physical, with the byte range each holds: (line, offset in line,
 /// offset in object, length).
 fn object_lines(mem: &Memory, ptr: u64, len: u64) -> Vec<(u64, usize, u64, usize)> {
@@ -496,13 +509,7 @@ pub fn run(
                         }
                     }
                     if !matches!(phase, Phase::Fetch { .. }) {
-                        phase = Phase::Command {
-                            op,
-                            accepted: None,
-                            expected: None,
-                            traffic: false,
-                            refill: false,
-                        };
+                        phase = Phase::command(op);
                     }
                 }
                 None => {
@@ -954,13 +961,7 @@ pub fn run(
                         }
                         let _ = len;
                         stats.objects_checked += 1;
-                        phase = Phase::Command {
-                            op,
-                            accepted: None,
-                            expected: None,
-                            traffic: false,
-                            refill: false,
-                        };
+                        phase = Phase::command(op);
                     }
                     Phase::Store { ptr, len } => {
                         let tag = rng.gen::<u64>();

@@ -59,11 +59,50 @@ impl EnvTiming {
     }
 }
 
+/// Read data in flight: each entry is due at a cycle, in request order.
+pub struct ReadPipe<T> {
+    reads: VecDeque<(u64, T)>,
+}
+
+impl<T> Default for ReadPipe<T> {
+    fn default() -> Self {
+        ReadPipe {
+            reads: VecDeque::new(),
+        }
+    }
+}
+
+impl<T> ReadPipe<T> {
+    pub fn push(&mut self, due: u64, data: T) {
+        self.reads.push_back((due, data));
+    }
+
+    /// The oldest read's data, once it is due at `cycle`.
+    pub fn due(&self, cycle: u64) -> Option<&T> {
+        self.reads
+            .front()
+            .filter(|(d, _)| *d <= cycle)
+            .map(|(_, data)| data)
+    }
+
+    pub fn pop(&mut self) {
+        self.reads.pop_front();
+    }
+
+    pub fn len(&self) -> usize {
+        self.reads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reads.is_empty()
+    }
+}
+
 /// Header memory: sparse 64-byte lines, zero where never written, with a read pipeline.
 #[derive(Default)]
 pub struct HeaderMemory {
     lines: HashMap<u64, [u32; 16]>,
-    reads: VecDeque<(u64, [u32; 16])>,
+    reads: ReadPipe<[u32; 16]>,
 }
 
 impl HeaderMemory {
@@ -83,19 +122,16 @@ impl HeaderMemory {
 
     /// Queues read data that another memory supplied.
     pub fn start_read_data(&mut self, data: [u32; 16], due: u64) {
-        self.reads.push_back((due, data));
+        self.reads.push(due, data);
     }
 
     /// The read data due at `cycle`, if any.
     pub fn due(&self, cycle: u64) -> Option<&[u32; 16]> {
-        self.reads
-            .front()
-            .filter(|(d, _)| *d <= cycle)
-            .map(|(_, data)| data)
+        self.reads.due(cycle)
     }
 
     pub fn pop_read(&mut self) {
-        self.reads.pop_front();
+        self.reads.pop();
     }
 
     pub fn reads_in_flight(&self) -> usize {
@@ -117,20 +153,20 @@ impl HeaderMemory {
 /// The new-arena responder: answers each request after a delay.
 #[derive(Default)]
 pub struct ArenaResponder {
-    pending: VecDeque<u64>,
+    pending: ReadPipe<()>,
 }
 
 impl ArenaResponder {
     pub fn request(&mut self, due: u64) {
-        self.pending.push_back(due);
+        self.pending.push(due, ());
     }
 
     pub fn due(&self, cycle: u64) -> bool {
-        self.pending.front().is_some_and(|&d| d <= cycle)
+        self.pending.due(cycle).is_some()
     }
 
     pub fn pop(&mut self) {
-        self.pending.pop_front();
+        self.pending.pop();
     }
 
     pub fn in_flight(&self) -> usize {
@@ -148,7 +184,7 @@ pub fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
 #[derive(Default)]
 pub struct TableMemory {
     frames: HashMap<u64, Box<[u64; 512]>>,
-    reads: VecDeque<(u64, u64)>,
+    reads: ReadPipe<u64>,
 }
 
 impl TableMemory {
@@ -169,18 +205,15 @@ impl TableMemory {
 
     pub fn start_read(&mut self, pa: u64, due: u64) {
         let v = self.read_now(pa);
-        self.reads.push_back((due, v));
+        self.reads.push(due, v);
     }
 
     pub fn due(&self, cycle: u64) -> Option<u64> {
-        self.reads
-            .front()
-            .filter(|(d, _)| *d <= cycle)
-            .map(|(_, v)| *v)
+        self.reads.due(cycle).copied()
     }
 
     pub fn pop_read(&mut self) {
-        self.reads.pop_front();
+        self.reads.pop();
     }
 
     pub fn reads_in_flight(&self) -> usize {
@@ -262,7 +295,7 @@ impl OsSupply {
 pub struct Dram {
     lines: HashMap<u64, [u8; 64]>,
     stale: u64,
-    reads: VecDeque<(u64, [u8; 64])>,
+    reads: ReadPipe<[u8; 64]>,
     pub reads_done: u64,
     pub writes_done: u64,
 }
@@ -272,7 +305,7 @@ impl Dram {
         Dram {
             lines: HashMap::new(),
             stale: seed::mix(seed ^ 0xd7a),
-            reads: VecDeque::new(),
+            reads: ReadPipe::default(),
             reads_done: 0,
             writes_done: 0,
         }
@@ -293,18 +326,15 @@ impl Dram {
 
     pub fn start_read(&mut self, addr: u64, due: u64) {
         let d = self.read_now(addr);
-        self.reads.push_back((due, d));
+        self.reads.push(due, d);
         self.reads_done += 1;
     }
 
     pub fn due(&self, cycle: u64) -> Option<[u8; 64]> {
-        self.reads
-            .front()
-            .filter(|(d, _)| *d <= cycle)
-            .map(|(_, v)| *v)
+        self.reads.due(cycle).copied()
     }
 
     pub fn pop_read(&mut self) {
-        self.reads.pop_front();
+        self.reads.pop();
     }
 }
