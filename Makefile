@@ -6,7 +6,7 @@ LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth regress coverage test replay bench sweep bench-latency clean
+.PHONY: all deps build verilog lint synth timing regress coverage test replay bench sweep bench-latency clean
 
 all: regress
 
@@ -27,6 +27,11 @@ lint: verilog
 
 synth: verilog
 	$(MEMENTO) synth --dir build/verilog
+
+# Logic levels of the longest one-cycle path per block and design against SPEC's STAGE_LEVELS
+# (docs/timing.md); fails naming every path over the budget. Netlists are cached by module hash.
+timing: verilog
+	$(MEMENTO) timing --dir build/verilog --check
 
 # The main job: emit, verilate (inside the build), run the regression list (tb/regressions.toml,
 # `LIST=` picks another) with random stalls on every port, and write build/report/regress.json and

@@ -17,6 +17,10 @@ pub const MAX_OBJS: u32 = 256;
 pub const MAX_CLASSES: u32 = 64;
 /// Bytes in one size-class step.
 pub const CLASS_GRANULE: u64 = 8;
+/// The most two-input gate levels on any path inside one cycle (SPEC section 10): register or
+/// input port to register or output port, after Yosys and ABC, unit delay. `memento timing`
+/// checks every design against it.
+pub const STAGE_LEVELS: u32 = 24;
 
 /// The generator parameters of the Memento blocks, with the project defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]

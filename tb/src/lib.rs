@@ -21,5 +21,7 @@ pub mod stimulus;
 pub mod swbench;
 pub mod sweep;
 pub mod synth;
+pub mod timing;
+pub mod timing_graph;
 pub mod trace;
 pub mod waves;

@@ -38,6 +38,26 @@ enum Cmd {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Logic levels of the longest path in one cycle, per block and per design (SPEC section 10):
+    /// Yosys and ABC onto two-input gates, unit delay. Writes a table and build/report/timing.json.
+    Timing {
+        #[arg(long, default_value = "build/verilog")]
+        dir: PathBuf,
+        #[arg(long, default_value = "build/report/timing.json")]
+        report: PathBuf,
+        /// Fail, naming every path over the budget.
+        #[arg(long)]
+        check: bool,
+        /// Only the blocks of this name (`lowest_free`), or the whole of this design (`bypass`).
+        #[arg(long)]
+        only: Option<String>,
+        /// The budget in two-input gate levels (SPEC's STAGE_LEVELS).
+        #[arg(long, default_value_t = memento_hw::params::STAGE_LEVELS)]
+        stage_levels: u32,
+        /// Parallel Yosys runs (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
     /// Replay a real program's allocation trace through the RTL and the golden model.
     Replay {
         /// Trace file (malloc-lab format, gzip or plain).
@@ -209,6 +229,60 @@ fn joined(paths: &[PathBuf]) -> String {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+fn timing(
+    dir: &std::path::Path,
+    report: &std::path::Path,
+    check: bool,
+    only: Option<String>,
+    budget: u32,
+    jobs: usize,
+) -> Result<()> {
+    use memento_tb::timing;
+    let mut designs = vec![];
+    for v in all_variants()? {
+        let file = dir.join(format!("{}.v", v.name));
+        if !file.exists() {
+            bail!(
+                "{} does not exist: run `make verilog` first",
+                file.display()
+            );
+        }
+        designs.push((v.name.clone(), v.params.summary(), file));
+    }
+    let plan = timing::TimingPlan {
+        designs,
+        only,
+        budget,
+        cache: root().join("build/timing/cache"),
+        jobs,
+        progress: true,
+    };
+    let started = std::time::Instant::now();
+    let result = timing::run(&plan)?;
+    print!("{}", timing::table(&result, budget));
+    if let Some(p) = report.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    let json = serde_json::json!({ "stage_levels": budget, "designs": result });
+    std::fs::write(report, serde_json::to_string_pretty(&json)?)?;
+    println!(
+        "report: {} ({:.0} s)",
+        report.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let bad = timing::violations(&result);
+    if check && !bad.is_empty() {
+        for b in &bad {
+            eprintln!("over {budget} levels: {b}");
+        }
+        bail!("{} paths over the budget of {budget} levels", bad.len());
+    }
+    if check {
+        println!("every path within {budget} levels");
+    }
+    Ok(())
 }
 
 fn root() -> PathBuf {
@@ -431,6 +505,14 @@ fn main() -> Result<()> {
             std::fs::write(&report, serde_json::to_string_pretty(&all)?)?;
             println!("report: {}", report.display());
         }
+        Cmd::Timing {
+            dir,
+            report,
+            check,
+            only,
+            stage_levels,
+            jobs,
+        } => timing(&dir, &report, check, only, stage_levels, jobs_arg(jobs))?,
         Cmd::Replay {
             trace,
             log,
