@@ -7,10 +7,20 @@
 //!              +-------------+
 //! ```
 //!
-//! Bits at and above `OBJS` are ignored. Combinational; a 256-input priority encoder, no storage.
+//! Bits at and above `OBJS` are ignored. Combinational, no storage. Built as a binary tree (like
+//! common_cells' `lzc`): level `l` has `256 >> l` nodes, each holding "some bit below me is free"
+//! and the `l`-bit index of the lowest free one; a node takes its lower child when that child has
+//! a free bit. The depth is one OR and one 2:1 mux a level, 8 levels for 256 bits, where a loop
+//! of overriding `if`s would be a 256-deep chain. `make timing` measures it (docs/timing.md).
+//!
+//! A Verilog template (like the RAMs) because rust-hdl's `#[hdl_gen]` cannot build a local one
+//! bit at a time without a false combinational loop.
 
 use crate::params::{Params, MAX_OBJS};
 use rust_hdl::prelude::*;
+
+/// Levels of the tree over the 256-bit bitmap.
+const LEVELS: usize = 8;
 
 /// Finds the lowest clear bit of an arena bitmap.
 #[derive(LogicBlock)]
@@ -21,39 +31,101 @@ pub struct LowestFree {
     pub index: Signal<Out, Bits<8>>,
     /// At least one of the `OBJS` objects is free.
     pub found: Signal<Out, Bit>,
-    objs_mask: Constant<Bits<256>>,
-    free: Signal<Local, Bits<256>>,
+    _objs: usize,
 }
 
 impl LowestFree {
     pub fn new(p: &Params) -> Self {
-        let mut mask = Bits::<256>::default();
-        for i in 0..p.objs.min(MAX_OBJS) as usize {
-            mask = mask.replace_bit(i, true);
-        }
         LowestFree {
             bitmap: Default::default(),
             index: Default::default(),
             found: Default::default(),
-            objs_mask: Constant::new(mask),
-            free: Default::default(),
+            _objs: p.objs.min(MAX_OBJS) as usize,
         }
     }
 }
 
+/// The lowest clear bit of `bitmap` below `objs`, as the tree computes it.
+pub fn lowest_clear(bitmap: Bits<256>, objs: usize) -> Option<usize> {
+    (0..objs).find(|&i| !bitmap.get_bit(i))
+}
+
 impl Logic for LowestFree {
-    #[hdl_gen]
     fn update(&mut self) {
-        self.free.next = !self.bitmap.val() & self.objs_mask.val();
-        self.found.next = self.free.val().any();
-        self.index.next = 0.into();
-        // Scan from the top so that the last match, the lowest index, wins.
-        for i in 0..256 {
-            if self.free.val().get_bit(255 - i) {
-                self.index.next = (255 - i).to_bits();
+        match lowest_clear(self.bitmap.val(), self._objs) {
+            Some(i) => {
+                self.index.next = (i as u64).to_bits();
+                self.found.next = true;
+            }
+            None => {
+                self.index.next = 0.into();
+                self.found.next = false;
             }
         }
     }
+
+    fn connect(&mut self) {
+        self.index.connect();
+        self.found.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        Verilog::Custom(tree_verilog(self._objs))
+    }
+}
+
+/// The tree as Verilog: `f<l>` holds each node's "has a free bit", `x<l>` its `l`-bit index.
+fn tree_verilog(objs: usize) -> String {
+    use std::fmt::Write as _;
+    let mut v = String::new();
+    let _ = writeln!(
+        v,
+        "// Free bits below OBJS = {objs}; level l of the tree has 256 >> l nodes."
+    );
+    let _ = writeln!(v, "wire [255:0] f0;");
+    if objs == 256 {
+        let _ = writeln!(v, "assign f0 = ~bitmap;");
+    } else {
+        let _ = writeln!(
+            v,
+            "assign f0 = ~bitmap & {{{{{pad}{{1'b0}}}}, {{{objs}{{1'b1}}}}}};",
+            pad = 256 - objs
+        );
+    }
+    let _ = writeln!(v, "genvar n;");
+    for l in 1..=LEVELS {
+        let nodes = 256 >> l;
+        let _ = writeln!(v, "wire [{}:0] f{l};", nodes - 1);
+        let _ = writeln!(v, "wire [{}:0] x{l};", nodes * l - 1);
+        let lo = if l == 1 {
+            "1'b0".to_string()
+        } else {
+            format!("x{p}[2*n*{p} +: {p}]", p = l - 1)
+        };
+        let hi = if l == 1 {
+            "1'b1".to_string()
+        } else {
+            format!("x{p}[(2*n+1)*{p} +: {p}]", p = l - 1)
+        };
+        let (lo_idx, hi_idx) = if l == 1 {
+            (lo.clone(), hi.clone())
+        } else {
+            (format!("{{1'b0, {lo}}}"), format!("{{1'b1, {hi}}}"))
+        };
+        let _ = writeln!(
+            v,
+            "generate for (n = 0; n < {nodes}; n = n + 1) begin : level{l}\n\
+             \x20  assign f{l}[n] = f{p}[2*n] | f{p}[2*n+1];\n\
+             \x20  assign x{l}[n*{l} +: {l}] = f{p}[2*n] ? {lo_idx} : {hi_idx};\n\
+             end endgenerate",
+            p = l - 1
+        );
+    }
+    let _ = writeln!(v, "always @(*) begin");
+    let _ = writeln!(v, "   found = f{LEVELS}[0];");
+    let _ = writeln!(v, "   index = x{LEVELS};");
+    let _ = writeln!(v, "end");
+    v
 }
 
 #[cfg(test)]
@@ -85,5 +157,81 @@ mod tests {
             "a full 64-object arena has no free bit"
         );
         assert_eq!(search(&mut uut, bitmap.replace_bit(17, false)), (17, true));
+    }
+
+    /// The emitted tree itself, run in Icarus Verilog, against [`lowest_clear`] on bitmaps with
+    /// every single free bit, runs of live bits and seeded random fills, for every `OBJS`.
+    #[test]
+    fn emitted_tree_matches_lowest_clear() {
+        let seed = crate::icarus::seed();
+        for objs in [32u32, 64, 128, 256] {
+            let p = Params {
+                objs,
+                ..Params::default()
+            };
+            let mut uut = LowestFree::new(&p);
+            uut.connect_all();
+            let verilog = generate_verilog(&uut);
+            let mut cases: Vec<Bits<256>> = vec![Bits::default(), !Bits::<256>::default()];
+            for i in 0..256 {
+                cases.push((!Bits::<256>::default()).replace_bit(i, false));
+                let mut run = Bits::<256>::default();
+                for k in 0..i {
+                    run = run.replace_bit(k, true);
+                }
+                cases.push(run);
+            }
+            let mut x = (seed ^ objs as u64) | 1;
+            for _ in 0..200 {
+                let mut b = Bits::<256>::default();
+                // xorshift64: dense fills, so the lowest free bit lands anywhere.
+                for k in 0..256 {
+                    b = b.replace_bit(k, !crate::icarus::next(&mut x).is_multiple_of(16));
+                }
+                cases.push(b);
+            }
+            let hex = |b: &Bits<256>| -> String {
+                (0..64)
+                    .rev()
+                    .map(|k| format!("{:x}", b.get_bits::<4>(4 * k).to_u64()))
+                    .collect()
+            };
+            let vectors: String = cases.iter().map(|b| hex(b) + "\n").collect();
+            let tb = format!(
+                "module tb;\n\
+                 reg [255:0] vec [0:{last}];\n\
+                 reg [255:0] bitmap;\n\
+                 wire [7:0] index;\n\
+                 wire found;\n\
+                 integer k, f;\n\
+                 top uut(.bitmap(bitmap), .index(index), .found(found));\n\
+                 initial begin\n\
+                 $readmemh(\"vectors.hex\", vec);\n\
+                 f = $fopen(\"out.txt\", \"w\");\n\
+                 for (k = 0; k <= {last}; k = k + 1) begin\n\
+                 bitmap = vec[k]; #1; $fwrite(f, \"%0d %0d\\n\", index, found);\n\
+                 end\n\
+                 $fclose(f); $finish;\n\
+                 end\n\
+                 endmodule\n",
+                last = cases.len() - 1
+            );
+            let got: Vec<(usize, bool)> =
+                crate::icarus::run(&format!("lowest_free_{objs}"), &tb, &verilog, &vectors)
+                    .iter()
+                    .map(|l| {
+                        let mut w = l.split_whitespace();
+                        (w.next().unwrap().parse().unwrap(), w.next() == Some("1"))
+                    })
+                    .collect();
+            assert_eq!(got.len(), cases.len());
+            for (b, (index, found)) in cases.iter().zip(got) {
+                let want = lowest_clear(*b, objs as usize);
+                assert_eq!(found, want.is_some(), "OBJS {objs} case {b:?} (replay: MEMENTO_SEED={seed} cargo test --release -p memento-hw lowest_free)");
+                if let Some(i) = want {
+                    assert_eq!(index, i, "OBJS {objs} case {b:?} (replay: MEMENTO_SEED={seed} cargo test --release -p memento-hw lowest_free)");
+                }
+            }
+        }
     }
 }

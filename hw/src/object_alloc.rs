@@ -113,6 +113,7 @@ pub struct ObjectAlloc {
     size_class: SizeClass,
     lowest_free: LowestFree,
     slot_calc: SlotCalc,
+    stride_rom: ROM<Bits<48>, 6>,
     hot: Hot,
     class_table: ClassTable,
     hdc: HeaderCache,
@@ -207,6 +208,9 @@ impl ObjectAlloc {
             size_class: SizeClass::new(p),
             lowest_free: LowestFree::new(p),
             slot_calc: SlotCalc::new(p),
+            stride_rom: (0..64u32)
+                .map(|c| (p.stride(c.min(p.classes - 1)) - 1).to_bits::<48>())
+                .into(),
             hot: Default::default(),
             class_table: Default::default(),
             hdc: HeaderCache::new(p.hdc as usize),
@@ -295,9 +299,13 @@ impl Logic for ObjectAlloc {
         // so that Verilator orders the parent's block after theirs without a false loop.
         self.size_class.size.next = self.cmd_arg.val();
         self.lowest_free.bitmap.next = self.hot.rd_data.val().get_bits::<256>(64);
-        self.slot_calc.cls.next = self.ex_cls.q.val();
-        self.lane_off.next = self.ex_arg.q.val() & self.lane_mask.val();
+        // The pointer decode starts in the cycle a command is accepted, from the command port.
+        self.slot_calc.clock.next = self.clock.val();
+        self.ptr_cls.next = (self.cmd_arg.val() >> self.lane_bits.val()) & self.class_mask.val();
+        self.slot_calc.cls.next = self.ptr_cls.val().get_bits::<6>(0);
+        self.lane_off.next = self.cmd_arg.val() & self.lane_mask.val();
         self.slot_calc.lane_off.next = self.lane_off.val().get_bits::<48>(0);
+        self.stride_rom.address.next = self.ex_cls.q.val();
 
         // Defaults: every output and sub-block input is assigned before any branch.
         self.cmd_ready.next = false;
@@ -333,7 +341,6 @@ impl Logic for ObjectAlloc {
 
         // The command being decoded this cycle (a new one is read from the RAMs while it is
         // accepted; the one in execution keeps its class on the read port).
-        self.ptr_cls.next = (self.cmd_arg.val() >> self.lane_bits.val()) & self.class_mask.val();
         self.dec_cls.next = self.size_class.cls.val();
         if self.cmd_op.val() == 1 {
             self.dec_cls.next = self.ptr_cls.val().get_bits::<6>(0);
@@ -359,7 +366,7 @@ impl Logic for ObjectAlloc {
             * (bit_cast::<16, 6>(self.ex_cls.q.val()) + 1);
         self.alloc_ptr.next = bit_cast::<64, 48>(self.hot_base.val() + self.line.val())
             + (bit_cast::<64, 32>(self.alloc_off.val()) << 3);
-        self.stride.next = self.slot_calc.stride_mask.val() + 1;
+        self.stride.next = self.stride_rom.data.val() + 1;
         self.next_bump.next = self.ct_bump.val() + self.stride.val();
 
         // Free: decode the pointer of the executing command.
@@ -643,6 +650,7 @@ impl Logic for ObjectAlloc {
             self.cmd_ready.next = true;
         }
         self.accept.next = self.cmd_valid.val() & self.cmd_ready.val();
+        self.slot_calc.load.next = self.accept.val();
         self.hot.rd_index.next = self.ex_cls.q.val();
         self.class_table.rd_index.next = self.ex_cls.q.val();
         if self.accept.val() {
