@@ -184,6 +184,17 @@ pub struct Row {
     pub memory_bits: u64,
     /// Every end whose worst path is over the budget, with that path.
     pub over: Vec<Path>,
+    /// How deep each port of the block is used: an output's deepest arrival (from inside or
+    /// through from an input), an input's deepest way to an end (inside or out through).
+    pub ports: Vec<PortDepth>,
+}
+
+/// The depth at one port of a block.
+#[derive(Clone, Debug, Serialize)]
+pub struct PortDepth {
+    pub port: String,
+    pub output: bool,
+    pub levels: u32,
 }
 
 /// A design's rows: the design as a whole (its ports and registers as the bounds), then its blocks.
@@ -334,6 +345,34 @@ fn abstraction(
     Ok(a)
 }
 
+fn port_depths(a: &Abstraction) -> Vec<PortDepth> {
+    let mut depth: HashMap<(String, bool), u32> = HashMap::new();
+    let mut note = |port: &str, output: bool, l: u32| {
+        let e = depth.entry((port.to_string(), output)).or_insert(0);
+        *e = (*e).max(l);
+    };
+    for ((p, _), (l, _)) in &a.out_arrival {
+        note(p, true, *l);
+    }
+    for ((p, _), (l, _)) in &a.in_required {
+        note(p, false, *l);
+    }
+    for ((i, _), (o, _), l) in &a.arcs {
+        note(i, false, *l);
+        note(o, true, *l);
+    }
+    let mut v: Vec<PortDepth> = depth
+        .into_iter()
+        .map(|((port, output), levels)| PortDepth {
+            port,
+            output,
+            levels,
+        })
+        .collect();
+    v.sort_by(|a, b| b.levels.cmp(&a.levels).then(a.port.cmp(&b.port)));
+    v
+}
+
 fn row_of(block: &str, a: &Abstraction, widths: &HashMap<String, usize>, budget: u32) -> Row {
     let paths = standalone_paths(a, widths);
     let worst = paths.first().cloned().unwrap_or(Path {
@@ -350,6 +389,7 @@ fn row_of(block: &str, a: &Abstraction, widths: &HashMap<String, usize>, budget:
         flops: a.flops,
         memory_bits: a.memory_bits,
         over: paths.into_iter().filter(|p| p.levels > budget).collect(),
+        ports: port_depths(a),
     }
 }
 

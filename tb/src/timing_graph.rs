@@ -320,7 +320,8 @@ fn add_cell(
 
 /// A memory's read ports: a clocked one's data starts a path (a RAM macro's output register); an
 /// asynchronous one (a ROM, a register file read without a register) is a mux tree of
-/// `ceil(log2 SIZE)` levels from the address and from the stored bits.
+/// `ceil(log2 SIZE)` levels from the address and from the stored bits, unless its address is a
+/// constant, when it is the stored bits themselves.
 fn async_reads(g: &mut Graph, cell: &Value, name: &str, size: u64) -> Result<()> {
     let par = &cell["parameters"];
     let ports = param_u64(&par["RD_PORTS"]) as usize;
@@ -352,6 +353,8 @@ fn async_reads(g: &mut Graph, cell: &Value, name: &str, size: u64) -> Result<()>
             .flatten()
             .map(|&b| g.node(b))
             .collect();
+        // A read at a constant address (a CAM comparing every entry) is the entry's flops.
+        let levels = if ins.is_empty() { 0 } else { levels };
         for &o in &outs {
             g.start(o, levels, name.to_string());
             for &i in &ins {
