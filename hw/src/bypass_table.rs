@@ -140,18 +140,20 @@ initial begin
    for (i = 0; i < {depth}; i = i + 1) valid[i] = 1'b0;
 end
 
+// The lookup: at most one valid entry holds a frame (bypass_unique_frame), so the match vector
+// is one-hot and each output is an OR over the entries, a tree as deep as log2 BYPASS, not a
+// priority chain through every entry.
+reg [{last}:0] lk_match;
 always @(*) begin
-   lk_hit = 1'b0;
+   for (i = 0; i < {depth}; i = i + 1) lk_match[i] = valid[i] && frame[i] == lk_frame;
+   lk_hit = |lk_match;
    lk_index = 6'd0;
    lk_dead = 1'b0;
    lk_fresh = 64'd0;
    for (i = 0; i < {depth}; i = i + 1) begin
-      if (valid[i] && frame[i] == lk_frame) begin
-         lk_hit = 1'b1;
-         lk_index = i[5:0];
-         lk_dead = dead[i];
-         lk_fresh = fresh[i];
-      end
+      lk_index = lk_index | ({{6{{lk_match[i]}}}} & i[5:0]);
+      lk_dead = lk_dead | (lk_match[i] & dead[i]);
+      lk_fresh = lk_fresh | ({{64{{lk_match[i]}}}} & fresh[i]);
    end
    rr_index = rr;
    rr_valid = valid[rr];

@@ -75,8 +75,11 @@ pub struct PagePool {
     take_fire: Signal<Local, Bit>,
     give_fire: Signal<Local, Bit>,
     drain_fire: Signal<Local, Bit>,
-    count_next: Signal<Local, Bits<13>>,
     outstanding_next: Signal<Local, Bits<13>>,
+    grows: Signal<Local, Bit>,
+    shrinks: Signal<Local, Bit>,
+    below_low: Signal<Local, Bit>,
+    wanted: Signal<Local, Bits<13>>,
 }
 
 impl PagePool {
@@ -118,8 +121,11 @@ impl PagePool {
             take_fire: Default::default(),
             give_fire: Default::default(),
             drain_fire: Default::default(),
-            count_next: Default::default(),
             outstanding_next: Default::default(),
+            grows: Default::default(),
+            shrinks: Default::default(),
+            below_low: Default::default(),
+            wanted: Default::default(),
         }
     }
 }
@@ -160,12 +166,21 @@ impl Logic for PagePool {
         }
         self.stack.pop.next = self.take_fire.val() | self.drain_fire.val();
 
-        self.count_next.next = self.stack.count.val();
-        if self.give_fire.val() | self.refill_fire.val() {
-            self.count_next.next = self.stack.count.val() + 1;
+        // The count after this cycle's moves is count + 1, count - 1 or count (a pop wins when
+        // both fire, as the stack does it). The watermark test and the request size are formed
+        // for all three from the registered count, and the moves only choose among them, so the
+        // handshakes do not run through an adder and a comparator in series.
+        self.grows.next = self.give_fire.val() | self.refill_fire.val();
+        self.shrinks.next = self.take_fire.val() | self.drain_fire.val();
+        self.below_low.next = self.stack.count.val() < self.low.q.val();
+        self.wanted.next = self.high.q.val() - self.stack.count.val();
+        if self.grows.val() {
+            self.below_low.next = (self.stack.count.val() + 1) < self.low.q.val();
+            self.wanted.next = self.high.q.val() - self.stack.count.val() - 1;
         }
-        if self.take_fire.val() | self.drain_fire.val() {
-            self.count_next.next = self.stack.count.val() - 1;
+        if self.shrinks.val() {
+            self.below_low.next = self.stack.count.val() <= self.low.q.val();
+            self.wanted.next = self.high.q.val() - self.stack.count.val() + 1;
         }
         self.outstanding_next.next = self.outstanding.q.val();
         if self.refill_fire.val() {
@@ -176,12 +191,9 @@ impl Logic for PagePool {
             self.req_valid.d.next = false;
             self.outstanding.d.next = self.req_count.q.val();
         }
-        if !self.req_valid.q.val()
-            & (self.outstanding_next.val() == 0)
-            & (self.count_next.val() < self.low.q.val())
-        {
+        if !self.req_valid.q.val() & (self.outstanding_next.val() == 0) & self.below_low.val() {
             self.req_valid.d.next = true;
-            self.req_count.d.next = self.high.q.val() - self.count_next.val();
+            self.req_count.d.next = self.wanted.val();
         }
 
         if self.cfg_valid.val() & (self.cfg_sel.val() == 2) {
