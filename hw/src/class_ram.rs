@@ -2,16 +2,19 @@
 //!
 //! ```text
 //!             +-----------+
-//!  rd_index ->| class_ram |----> rd_data   entry rd_index of the previous cycle (registered read)
-//!  wr_en   -->|  RAM x64  |----> rd_valid  that entry was written since the last clear
+//!  rd_index ->| class_ram |----> rd_data   entry rd_index of the last cycle with rd_en
+//!  rd_en   -->|  RAM x64  |----> rd_valid  that entry was written since the last clear
+//!  wr_en   -->|           |
 //!  wr_index ->|  valid[64]|
 //!  wr_data -->|           |
 //!  clear_all->+-----------+
 //! ```
 //!
-//! A synchronous 64-entry RAM read one cycle after the address is presented, write-first: a read
-//! issued in the same cycle as a write of the same entry returns the new value, so back-to-back
-//! commands of one class see each other's updates. Validity sits in a 64-bit flop vector, so
+//! A synchronous 64-entry RAM read one cycle after the address is presented with `rd_en`, whose
+//! output register holds while `rd_en` is low; write-first: a read issued in the same cycle as a
+//! write of the same entry returns the new value, so back-to-back commands of one class see each
+//! other's updates. An entry not written since the last clear reads as zero. The read enable lets the object allocator keep the executing command's entry
+//! while it decides, late in the cycle, whether the next command reads. Validity sits in a 64-bit flop vector, so
 //! `clear_all` (function exit) empties every entry in one cycle instead of 64 RAM writes; a read
 //! issued in the clearing cycle already sees the entry invalid.
 //!
@@ -29,6 +32,7 @@ pub struct ClassRam<D: Synth> {
     pub clock: Signal<In, Clock>,
     pub rst: Signal<In, Bit>,
     pub rd_index: Signal<In, Bits<6>>,
+    pub rd_en: Signal<In, Bit>,
     pub rd_data: Signal<Out, D>,
     pub rd_valid: Signal<Out, Bit>,
     pub wr_en: Signal<In, Bit>,
@@ -45,6 +49,7 @@ impl<D: Synth> Default for ClassRam<D> {
             clock: Default::default(),
             rst: Default::default(),
             rd_index: Default::default(),
+            rd_en: Default::default(),
             rd_data: Default::default(),
             rd_valid: Default::default(),
             wr_en: Default::default(),
@@ -64,12 +69,17 @@ impl<D: Synth> Logic for ClassRam<D> {
             let wr = self.wr_index.val().index();
             let same = self.wr_en.val() && wr == rd;
             let clear = self.clear_all.val() || self.rst.val();
-            self.rd_data.next = if same {
-                self.wr_data.val()
-            } else {
-                self._mem[rd]
-            };
-            self.rd_valid.next = !clear && (same || self._valid & (1 << rd) != 0);
+            if self.rd_en.val() {
+                let valid = !clear && (same || self._valid & (1 << rd) != 0);
+                self.rd_data.next = if !valid {
+                    D::default()
+                } else if same {
+                    self.wr_data.val()
+                } else {
+                    self._mem[rd]
+                };
+                self.rd_valid.next = valid;
+            }
             if self.wr_en.val() {
                 self._mem[wr] = self.wr_data.val();
                 self._valid |= 1 << wr;
@@ -92,6 +102,7 @@ reg [{msb}:0] mem[0:63];
 reg [63:0] valid;
 wire clear = clear_all | rst;
 wire same = wr_en & (wr_index == rd_index);
+wire rd_hit = ~clear & (same | valid[rd_index]);
 
 initial begin
    valid = 64'h0;
@@ -102,8 +113,10 @@ always @(posedge clock) begin
    if (wr_en) begin
       mem[wr_index] <= wr_data;
    end
-   rd_data <= same ? wr_data : mem[rd_index];
-   rd_valid <= ~clear & (same | valid[rd_index]);
+   if (rd_en) begin
+      rd_data <= rd_hit ? (same ? wr_data : mem[rd_index]) : {msb1}'d0;
+      rd_valid <= rd_hit;
+   end
    if (clear) begin
       valid <= 64'h0;
    end else if (wr_en) begin
@@ -111,7 +124,8 @@ always @(posedge clock) begin
    end
 end
 ",
-            msb = D::BITS - 1
+            msb = D::BITS - 1,
+            msb1 = D::BITS
         ))
     }
 
@@ -121,6 +135,7 @@ end
             clock: "clock".into(),
             inputs: vec![
                 "rd_index".into(),
+                "rd_en".into(),
                 "wr_en".into(),
                 "wr_index".into(),
                 "wr_data".into(),

@@ -200,3 +200,32 @@ fn rename_top(text: &str, name: &str) -> String {
             .replace("\ntop$", &format!("\n{name}$"))
             .replace(" top$", &format!(" {name}$"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every built-in variant and every one the regression list adds elaborates, and its file
+    /// names its top module after it (written to build/test/emit/ for a look or a timing run).
+    #[test]
+    fn every_variant_emits_with_its_name() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let list = workspace_list(&root).unwrap();
+        let dir = root.join("build/test/emit");
+        std::fs::create_dir_all(&dir).unwrap();
+        for v in variants_with(&list) {
+            let text = variant_verilog(&v).unwrap();
+            assert!(
+                text.contains(&format!("\nmodule {}(", v.name)),
+                "{} has no module of its name",
+                v.name
+            );
+            assert!(
+                !text.contains("module top("),
+                "{} kept rust-hdl's top",
+                v.name
+            );
+            std::fs::write(dir.join(format!("{}.v", v.name)), text).unwrap();
+        }
+    }
+}

@@ -184,34 +184,46 @@ initial begin
    end
 end
 
+// Tags are unique among valid entries (hdc_unique_tag), so the lookup's match vector is
+// one-hot and the outputs are ORs over the entries. The victim is the lowest invalid entry
+// (each entry checks the ones below it, an OR tree) or else the one of the largest age (ages
+// are a permutation): one-hot too, and read out the same way. No priority chain anywhere.
+reg [{last}:0] lk_match;
+reg [{last}:0] free_first;
+reg [{last}:0] oldest;
+reg [{last}:0] victim_sel;
+reg [{last}:0] below_free;
+reg [{amax}:0] victim_age;
+reg [{amax}:0] lk_age;
 always @(*) begin
-   lk_hit = 1'b0;
+   for (i = 0; i < {depth}; i = i + 1) begin
+      lk_match[i] = valid[i] && tag[i] == lk_tag;
+      oldest[i] = age[i] == {aw}'d{last};
+      below_free[i] = 1'b0;
+      for (j = 0; j < i; j = j + 1) below_free[i] = below_free[i] | !valid[j];
+      free_first[i] = !valid[i] && !below_free[i];
+   end
+   lk_hit = |lk_match;
+   victim_free = |free_first;
+   victim_sel = victim_free ? free_first : oldest;
    lk_index = {aw}'d0;
    lk_line = 344'd0;
-   for (i = 0; i < {depth}; i = i + 1) begin
-      if (valid[i] && tag[i] == lk_tag) begin
-         lk_hit = 1'b1;
-         lk_index = i[{amax}:0];
-         lk_line = line[i];
-      end
-   end
-   // The victim: the lowest invalid entry, else the oldest (the least recently used).
-   victim_free = 1'b0;
    victim_index = {aw}'d0;
-   for (i = {last}; i >= 0; i = i - 1) begin
-      if (!valid[i]) begin
-         victim_free = 1'b1;
-         victim_index = i[{amax}:0];
-      end
+   victim_valid = 1'b0;
+   victim_tag = 48'd0;
+   victim_line = 344'd0;
+   victim_age = {aw}'d0;
+   lk_age = {aw}'d0;
+   for (i = 0; i < {depth}; i = i + 1) begin
+      victim_age = victim_age | ({{{aw}{{victim_sel[i]}}}} & age[i]);
+      lk_age = lk_age | ({{{aw}{{lk_match[i]}}}} & age[i]);
+      lk_index = lk_index | ({{{aw}{{lk_match[i]}}}} & i[{amax}:0]);
+      lk_line = lk_line | ({{344{{lk_match[i]}}}} & line[i]);
+      victim_index = victim_index | ({{{aw}{{victim_sel[i]}}}} & i[{amax}:0]);
+      victim_valid = victim_valid | (victim_sel[i] & valid[i]);
+      victim_tag = victim_tag | ({{48{{victim_sel[i]}}}} & tag[i]);
+      victim_line = victim_line | ({{344{{victim_sel[i]}}}} & line[i]);
    end
-   if (!victim_free) begin
-      for (i = 0; i < {depth}; i = i + 1) begin
-         if (age[i] == {aw}'d{last}) victim_index = i[{amax}:0];
-      end
-   end
-   victim_valid = valid[victim_index];
-   victim_tag = tag[victim_index];
-   victim_line = line[victim_index];
 end
 
 always @(posedge clock) begin
@@ -229,13 +241,13 @@ always @(posedge clock) begin
          tag[victim_index] <= lk_tag;
          line[victim_index] <= wr_line;
          for (i = 0; i < {depth}; i = i + 1) begin
-            if (age[i] < age[victim_index]) age[i] <= age[i] + {aw}'d1;
+            if (age[i] < victim_age) age[i] <= age[i] + {aw}'d1;
          end
          age[victim_index] <= {aw}'d0;
       end else if (upd_en && lk_hit) begin
          line[lk_index] <= wr_line;
          for (i = 0; i < {depth}; i = i + 1) begin
-            if (age[i] < age[lk_index]) age[i] <= age[i] + {aw}'d1;
+            if (age[i] < lk_age) age[i] <= age[i] + {aw}'d1;
          end
          age[lk_index] <= {aw}'d0;
       end else if (rm_en && lk_hit) begin

@@ -2,11 +2,17 @@
 //!
 //! ```text
 //!              +-------------+
-//!  bitmap ---->| lowest_free |----> index (lowest i < OBJS with bitmap[i] == 0)
-//!  (256 bits)  |             |----> found (some i < OBJS is clear)
-//!              +-------------+
+//!  bitmap ---->| lowest_free |----> index (lowest i < OBJS clear in the searched bitmap)
+//!  set_en ---->|             |----> found (some i < OBJS is clear)
+//!  set_index ->|             |
+//!  alt ------->|             |
+//!  use_alt --->+-------------+
 //! ```
 //!
+//! The searched bitmap is `alt` when `use_alt`, else `bitmap` with bit `set_index` set when
+//! `set_en`: the object allocator searches the HOT entry's bitmap as an alloc leaves it, or a
+//! popped arena's header. Choosing the source inside the block keeps the parent's inputs to it
+//! straight from flops, so Verilator sees no combinational loop through the parent's logic.
 //! Bits at and above `OBJS` are ignored. Combinational, no storage. Built as a binary tree (like
 //! common_cells' `lzc`): level `l` has `256 >> l` nodes, each holding "some bit below me is free"
 //! and the `l`-bit index of the lowest free one; a node takes its lower child when that child has
@@ -27,6 +33,12 @@ const LEVELS: usize = 8;
 pub struct LowestFree {
     /// Allocation bitmap, 1 = live.
     pub bitmap: Signal<In, Bits<256>>,
+    /// Set bit `set_index` of `bitmap` before the search.
+    pub set_en: Signal<In, Bit>,
+    pub set_index: Signal<In, Bits<8>>,
+    /// Search `alt` instead.
+    pub alt: Signal<In, Bits<256>>,
+    pub use_alt: Signal<In, Bit>,
     /// Lowest free object index, meaningful when `found`.
     pub index: Signal<Out, Bits<8>>,
     /// At least one of the `OBJS` objects is free.
@@ -38,6 +50,10 @@ impl LowestFree {
     pub fn new(p: &Params) -> Self {
         LowestFree {
             bitmap: Default::default(),
+            set_en: Default::default(),
+            set_index: Default::default(),
+            alt: Default::default(),
+            use_alt: Default::default(),
             index: Default::default(),
             found: Default::default(),
             _objs: p.objs.min(MAX_OBJS) as usize,
@@ -52,7 +68,14 @@ pub fn lowest_clear(bitmap: Bits<256>, objs: usize) -> Option<usize> {
 
 impl Logic for LowestFree {
     fn update(&mut self) {
-        match lowest_clear(self.bitmap.val(), self._objs) {
+        let mut src = self.bitmap.val();
+        if self.set_en.val() {
+            src = src.replace_bit(self.set_index.val().index(), true);
+        }
+        if self.use_alt.val() {
+            src = self.alt.val();
+        }
+        match lowest_clear(src, self._objs) {
             Some(i) => {
                 self.index.next = (i as u64).to_bits();
                 self.found.next = true;
@@ -82,13 +105,18 @@ fn tree_verilog(objs: usize) -> String {
         v,
         "// Free bits below OBJS = {objs}; level l of the tree has 256 >> l nodes."
     );
+    let _ = writeln!(
+        v,
+        "wire [255:0] taken = bitmap | ({{255'd0, set_en}} << set_index);"
+    );
+    let _ = writeln!(v, "wire [255:0] src = use_alt ? alt : taken;");
     let _ = writeln!(v, "wire [255:0] f0;");
     if objs == 256 {
-        let _ = writeln!(v, "assign f0 = ~bitmap;");
+        let _ = writeln!(v, "assign f0 = ~src;");
     } else {
         let _ = writeln!(
             v,
-            "assign f0 = ~bitmap & {{{{{pad}{{1'b0}}}}, {{{objs}{{1'b1}}}}}};",
+            "assign f0 = ~src & {{{{{pad}{{1'b0}}}}, {{{objs}{{1'b1}}}}}};",
             pad = 256 - objs
         );
     }
@@ -200,16 +228,22 @@ mod tests {
             let tb = format!(
                 "module tb;\n\
                  reg [255:0] vec [0:{last}];\n\
-                 reg [255:0] bitmap;\n\
+                 reg [255:0] bitmap, alt;\n\
+                 reg set_en, use_alt;\n\
+                 reg [7:0] set_index;\n\
                  wire [7:0] index;\n\
                  wire found;\n\
                  integer k, f;\n\
-                 top uut(.bitmap(bitmap), .index(index), .found(found));\n\
+                 top uut(.bitmap(bitmap), .set_en(set_en), .set_index(set_index), .alt(alt),\n\
+                 .use_alt(use_alt), .index(index), .found(found));\n\
                  initial begin\n\
                  $readmemh(\"vectors.hex\", vec);\n\
                  f = $fopen(\"out.txt\", \"w\");\n\
                  for (k = 0; k <= {last}; k = k + 1) begin\n\
-                 bitmap = vec[k]; #1; $fwrite(f, \"%0d %0d\\n\", index, found);\n\
+                 bitmap = vec[k]; alt = ~vec[k]; use_alt = 0; set_en = 0; set_index = k;\n\
+                 #1; $fwrite(f, \"%0d %0d\\n\", index, found);\n\
+                 set_en = 1; #1; $fwrite(f, \"%0d %0d\\n\", index, found);\n\
+                 bitmap = ~vec[k]; alt = vec[k]; use_alt = 1; #1; $fwrite(f, \"%0d %0d\\n\", index, found);\n\
                  end\n\
                  $fclose(f); $finish;\n\
                  end\n\
@@ -224,8 +258,14 @@ mod tests {
                         (w.next().unwrap().parse().unwrap(), w.next() == Some("1"))
                     })
                     .collect();
-            assert_eq!(got.len(), cases.len());
-            for (b, (index, found)) in cases.iter().zip(got) {
+            assert_eq!(got.len(), 3 * cases.len());
+            let mut want_all = vec![];
+            for (k, b) in cases.iter().enumerate() {
+                want_all.push(*b);
+                want_all.push(b.replace_bit(k % 256, true));
+                want_all.push(*b);
+            }
+            for (b, (index, found)) in want_all.iter().zip(got) {
                 let want = lowest_clear(*b, objs as usize);
                 assert_eq!(found, want.is_some(), "OBJS {objs} case {b:?} (replay: MEMENTO_SEED={seed} cargo test --release -p memento-hw lowest_free)");
                 if let Some(i) = want {

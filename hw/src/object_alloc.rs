@@ -26,9 +26,14 @@
 //! - `exit_valid` / `exit_ready`: an EXIT hands the end of the function to the page allocator,
 //!   which reclaims the region; EXIT is answered once that handshake is done.
 //!
-//! Latency: a command that hits the HOT is answered the cycle after it is accepted, and a new
-//! command is accepted in the cycle a hit answers, so hits run at one per cycle. A miss stays in
-//! the FSM until its header traffic is done; no command is accepted meanwhile.
+//! Pipeline (docs/design.md, docs/timing.md): a command is accepted in cycle `t` (its class is
+//! decoded and its pointer enters `slot_calc`), waits in `s1_` registers in `t+1` while the HOT
+//! and the class table are read for it, and executes in `t+2` with the entry, when a hit is
+//! answered. A command is accepted in every cycle the one ahead moves on, so hits of any mix
+//! run at one per cycle, two cycles from acceptance to answer. Every HOT entry keeps its lowest
+//! free object (`nxt`) ready, so an alloc takes it without a search and the search for the next
+//! one runs while the answer leaves. A miss stays in the FSM until its header traffic is done;
+//! the command behind it waits in `s1_` and reads the RAMs again when the miss is done.
 //!
 //! Parameters: `CLASSES`, `OBJS`, `LANE_BITS`, `LINE`, `PAGE` (see [`Params`]); checked by
 //! [`ObjectAlloc::new`].
@@ -37,6 +42,7 @@ use crate::class_table::ClassTable;
 use crate::header_cache::HeaderCache;
 use crate::hot::Hot;
 use crate::lowest_free::LowestFree;
+use crate::obj_offset::ObjOffset;
 use crate::params::{ParamError, Params};
 use crate::size_class::SizeClass;
 use crate::slot_calc::SlotCalc;
@@ -67,10 +73,12 @@ pub enum HoaState {
     Exec,
     AllocEvict,
     PopReq,
+    PopHit,
     PopWait,
     NewReq,
     NewWait,
     FreeReq,
+    FreeHit,
     FreeWait,
     FreeWrite,
     FreeInstall,
@@ -113,13 +121,22 @@ pub struct ObjectAlloc {
     size_class: SizeClass,
     lowest_free: LowestFree,
     slot_calc: SlotCalc,
+    obj_offset: ObjOffset,
     stride_rom: ROM<Bits<48>, 6>,
+    room_rom: ROM<Bits<48>, 6>,
     hot: Hot,
     class_table: ClassTable,
     hdc: HeaderCache,
 
     state: DFF<HoaState>,
     mrs: DFF<Bits<48>>,
+    s1_valid: DFF<Bit>,
+    s1_op: DFF<Bits<2>>,
+    s1_arg: DFF<Bits<64>>,
+    s1_cls: DFF<Bits<6>>,
+    s1_oversize: DFF<Bit>,
+    ex_stride: DFF<Bits<48>>,
+    ex_room: DFF<Bits<48>>,
     ex_op: DFF<Bits<2>>,
     ex_arg: DFF<Bits<64>>,
     ex_cls: DFF<Bits<6>>,
@@ -133,12 +150,14 @@ pub struct ObjectAlloc {
     region_log2: Constant<Bits<8>>,
     class_mask: Constant<Bits<64>>,
     lane_mask: Constant<Bits<64>>,
-    lane_size: Constant<Bits<48>>,
-    line: Constant<Bits<48>>,
+    objs: Constant<Bits<9>>,
     has_hdc: Constant<Bit>,
 
     accept: Signal<Local, Bit>,
     done: Signal<Local, Bit>,
+    s2_free: Signal<Local, Bit>,
+    reread: Signal<Local, Bit>,
+    s1_adv: Signal<Local, Bit>,
     ptr_cls: Signal<Local, Bits<64>>,
     dec_cls: Signal<Local, Bits<6>>,
     lane_off: Signal<Local, Bits<64>>,
@@ -147,12 +166,17 @@ pub struct ObjectAlloc {
     hot_dirty: Signal<Local, Bit>,
     hot_bitmap: Signal<Local, Bits<256>>,
     hot_live: Signal<Local, Bit>,
+    hot_nxt: Signal<Local, Bits<8>>,
+    hot_full: Signal<Local, Bit>,
+    taken_bitmap: Signal<Local, Bits<256>>,
+    freed_bitmap: Signal<Local, Bits<256>>,
+    freed_nxt: Signal<Local, Bits<8>>,
+    lane_room: Signal<Local, Bit>,
+    region_base: Signal<Local, Bits<48>>,
     ct_head: Signal<Local, Bits<48>>,
     ct_bump: Signal<Local, Bits<48>>,
     lane_base: Signal<Local, Bits<48>>,
-    stride: Signal<Local, Bits<48>>,
     next_bump: Signal<Local, Bits<48>>,
-    alloc_off: Signal<Local, Bits<32>>,
     alloc_ptr: Signal<Local, Bits<64>>,
     free_base: Signal<Local, Bits<48>>,
     free_invalid: Signal<Local, Bit>,
@@ -167,7 +191,7 @@ pub struct ObjectAlloc {
     new_state: Signal<Local, Bits<8>>,
     rd_live: Signal<Local, Bit>,
     freed_line: Signal<Local, Bits<344>>,
-    pop_hot: Signal<Local, Bits<320>>,
+    pop_hot: Signal<Local, Bits<328>>,
     pop_ct: Signal<Local, Bits<96>>,
     push_ct: Signal<Local, Bits<96>>,
 }
@@ -208,14 +232,29 @@ impl ObjectAlloc {
             size_class: SizeClass::new(p),
             lowest_free: LowestFree::new(p),
             slot_calc: SlotCalc::new(p),
+            obj_offset: ObjOffset::new(p),
             stride_rom: (0..64u32)
-                .map(|c| (p.stride(c.min(p.classes - 1)) - 1).to_bits::<48>())
+                .map(|c| p.stride(c.min(p.classes - 1)).to_bits::<48>())
+                .into(),
+            // The highest bump pointer that still leaves room for one more arena in the lane.
+            room_rom: (0..64u32)
+                .map(|c| {
+                    ((1u64 << p.lane_bits).saturating_sub(p.stride(c.min(p.classes - 1))))
+                        .to_bits::<48>()
+                })
                 .into(),
             hot: Default::default(),
             class_table: Default::default(),
             hdc: HeaderCache::new(p.hdc as usize),
             state: Default::default(),
             mrs: Default::default(),
+            s1_valid: Default::default(),
+            s1_op: Default::default(),
+            s1_arg: Default::default(),
+            s1_cls: Default::default(),
+            s1_oversize: Default::default(),
+            ex_stride: Default::default(),
+            ex_room: Default::default(),
             ex_op: Default::default(),
             ex_arg: Default::default(),
             ex_cls: Default::default(),
@@ -228,11 +267,13 @@ impl ObjectAlloc {
             region_log2: Constant::new((p.region_log2() as u64).to_bits()),
             class_mask: Constant::new((p.classes as u64 - 1).to_bits()),
             lane_mask: Constant::new(((1u64 << p.lane_bits) - 1).to_bits()),
-            lane_size: Constant::new((1u64 << p.lane_bits).to_bits()),
-            line: Constant::new(p.line.to_bits()),
+            objs: Constant::new((p.objs as u64).to_bits()),
             has_hdc: Constant::new(p.hdc > 0),
             accept: Default::default(),
             done: Default::default(),
+            s2_free: Default::default(),
+            reread: Default::default(),
+            s1_adv: Default::default(),
             ptr_cls: Default::default(),
             dec_cls: Default::default(),
             lane_off: Default::default(),
@@ -241,12 +282,17 @@ impl ObjectAlloc {
             hot_dirty: Default::default(),
             hot_bitmap: Default::default(),
             hot_live: Default::default(),
+            hot_nxt: Default::default(),
+            hot_full: Default::default(),
+            taken_bitmap: Default::default(),
+            freed_bitmap: Default::default(),
+            freed_nxt: Default::default(),
+            lane_room: Default::default(),
+            region_base: Default::default(),
             ct_head: Default::default(),
             ct_bump: Default::default(),
             lane_base: Default::default(),
-            stride: Default::default(),
             next_bump: Default::default(),
-            alloc_off: Default::default(),
             alloc_ptr: Default::default(),
             free_base: Default::default(),
             free_invalid: Default::default(),
@@ -272,7 +318,7 @@ impl Logic for ObjectAlloc {
     #[hdl_gen]
     fn update(&mut self) {
         // Field offsets are literals here (rust-hdl emits a named constant as a signal name):
-        // HOT entry base 0, count 48, dirty 57, bitmap 64; class table head 0, bump 48;
+        // HOT entry base 0, count 48, dirty 57, bitmap 64, nxt 320; class table head 0, bump 48;
         // header line bitmap 0, next 256, count 320, state 336; ops 0 ALLOC 1 FREE 2 EXIT;
         // status 0 OK 1 FALLBACK 2 INVALID 3 DOUBLE_FREE; arena state 1 AVAILABLE 2 FULL.
         dff_setup!(
@@ -280,6 +326,13 @@ impl Logic for ObjectAlloc {
             clock,
             state,
             mrs,
+            s1_valid,
+            s1_op,
+            s1_arg,
+            s1_cls,
+            s1_oversize,
+            ex_stride,
+            ex_room,
             ex_op,
             ex_arg,
             ex_cls,
@@ -298,17 +351,25 @@ impl Logic for ObjectAlloc {
         // Combinational sub-blocks take their inputs from flops and ports only, assigned first,
         // so that Verilator orders the parent's block after theirs without a false loop.
         self.size_class.size.next = self.cmd_arg.val();
-        self.lowest_free.bitmap.next = self.hot.rd_data.val().get_bits::<256>(64);
         // The pointer decode starts in the cycle a command is accepted, from the command port.
         self.slot_calc.clock.next = self.clock.val();
         self.ptr_cls.next = (self.cmd_arg.val() >> self.lane_bits.val()) & self.class_mask.val();
         self.slot_calc.cls.next = self.ptr_cls.val().get_bits::<6>(0);
         self.lane_off.next = self.cmd_arg.val() & self.lane_mask.val();
         self.slot_calc.lane_off.next = self.lane_off.val().get_bits::<48>(0);
-        self.stride_rom.address.next = self.ex_cls.q.val();
+        // Per-class constants of the command moving up, looked up while it waits in s1_.
+        self.stride_rom.address.next = self.s1_cls.q.val();
+        self.room_rom.address.next = self.s1_cls.q.val();
+        self.obj_offset.index.next = self.hot.rd_data.val().get_bits::<8>(320);
+        // The lowest free object of the bitmap an alloc leaves, or of a popped arena's line.
+        self.lowest_free.bitmap.next = self.hot.rd_data.val().get_bits::<256>(64);
+        self.lowest_free.set_en.next = true;
+        self.lowest_free.set_index.next = self.hot.rd_data.val().get_bits::<8>(320);
+        self.lowest_free.alt.next = self.line_q.q.val().get_bits::<256>(0);
+        self.lowest_free.use_alt.next = self.state.q.val() == HoaState::PopHit;
+        self.obj_offset.cls.next = self.ex_cls.q.val();
 
         // Defaults: every output and sub-block input is assigned before any branch.
-        self.cmd_ready.next = false;
         self.rsp_valid.next = false;
         self.rsp_status.next = self.rsp_status_q.q.val();
         self.rsp_ptr.next = 0.into();
@@ -334,13 +395,14 @@ impl Logic for ObjectAlloc {
         self.hdc.ins_en.next = false;
         self.hdc.rm_en.next = false;
         self.hdc.clear_all.next = false;
+        self.reread.next = false;
 
         if self.cfg_valid.val() & (self.cfg_sel.val() == 0) {
             self.mrs.d.next = self.cfg_data.val().get_bits::<48>(0);
         }
 
-        // The command being decoded this cycle (a new one is read from the RAMs while it is
-        // accepted; the one in execution keeps its class on the read port).
+        // The class of the command on the port: the size's for an alloc, the pointer's lane for
+        // a free.
         self.dec_cls.next = self.size_class.cls.val();
         if self.cmd_op.val() == 1 {
             self.dec_cls.next = self.ptr_cls.val().get_bits::<6>(0);
@@ -351,26 +413,32 @@ impl Logic for ObjectAlloc {
         self.hot_count.next = self.hot.rd_data.val().get_bits::<9>(48);
         self.hot_dirty.next = self.hot.rd_data.val().get_bit(57);
         self.hot_bitmap.next = self.hot.rd_data.val().get_bits::<256>(64);
+        self.hot_nxt.next = self.hot.rd_data.val().get_bits::<8>(320);
         self.hot_live.next = self.hot.rd_valid.val();
-        self.ct_head.next = 0.into();
-        self.ct_bump.next = 0.into();
-        if self.class_table.rd_valid.val() {
-            self.ct_head.next = self.class_table.rd_data.val().get_bits::<48>(0);
-            self.ct_bump.next = self.class_table.rd_data.val().get_bits::<48>(48);
-        }
+        self.hot_full.next = self.hot_count.val() == self.objs.val();
+        // An invalid class-table entry reads as zero: no available arena, bump pointer 0.
+        self.ct_head.next = self.class_table.rd_data.val().get_bits::<48>(0);
+        self.ct_bump.next = self.class_table.rd_data.val().get_bits::<48>(48);
+        // MRS is aligned to the region and a lane's base to its lane, so these sums are ORs.
         self.lane_base.next =
-            self.mrs.q.val() + (bit_cast::<48, 6>(self.ex_cls.q.val()) << self.lane_bits.val());
+            self.mrs.q.val() | (bit_cast::<48, 6>(self.ex_cls.q.val()) << self.lane_bits.val());
 
-        // Alloc: the lowest free object of the HOT entry, and where a new arena would go.
-        self.alloc_off.next = bit_cast::<16, 8>(self.lowest_free.index.val())
-            * (bit_cast::<16, 6>(self.ex_cls.q.val()) + 1);
-        self.alloc_ptr.next = bit_cast::<64, 48>(self.hot_base.val() + self.line.val())
-            + (bit_cast::<64, 32>(self.alloc_off.val()) << 3);
-        self.stride.next = self.stride_rom.data.val() + 1;
-        self.next_bump.next = self.ct_bump.val() + self.stride.val();
+        // Alloc: the entry's ready lowest free object; the bitmap once it is taken, whose own
+        // lowest free object becomes the entry's next.
+        self.alloc_ptr.next =
+            bit_cast::<64, 48>(self.hot_base.val() | bit_cast::<48, 17>(self.obj_offset.off.val()));
+        self.taken_bitmap.next = self
+            .hot_bitmap
+            .val()
+            .replace_bit(self.hot_nxt.val().index(), true);
+        self.next_bump.next = self.ct_bump.val() + self.ex_stride.q.val();
+        self.lane_room.next = self.ct_bump.val() <= self.ex_room.q.val();
 
-        // Free: decode the pointer of the executing command.
-        self.free_base.next = self.lane_base.val() + self.slot_calc.arena_off.val();
+        // Free: decode the pointer of the executing command. The arena's base keeps the
+        // pointer's bits above its lane offset (a pointer outside the region is INVALID anyway).
+        self.region_base.next =
+            self.ex_arg.q.val().get_bits::<48>(0) & !self.lane_mask.val().get_bits::<48>(0);
+        self.free_base.next = self.region_base.val() | self.slot_calc.arena_off.val();
         self.free_invalid.next = ((self.ex_arg.q.val() >> self.region_log2.val())
             != (bit_cast::<64, 48>(self.mrs.q.val()) >> self.region_log2.val()))
             | self.slot_calc.in_header.val()
@@ -381,15 +449,23 @@ impl Logic for ObjectAlloc {
             .hot_bitmap
             .val()
             .get_bit(self.slot_calc.slot.val().index());
+        self.freed_bitmap.next = self
+            .hot_bitmap
+            .val()
+            .replace_bit(self.slot_calc.slot.val().index(), false);
+        self.freed_nxt.next = self.hot_nxt.val();
+        if self.hot_full.val() | (self.slot_calc.slot.val() < self.hot_nxt.val()) {
+            self.freed_nxt.next = self.slot_calc.slot.val();
+        }
 
-        // The header line: from the header cache when the arena at src_va is there (a free or a
-        // pop looking it up), else as the header port returns it.
+        // The header line: as the header cache gave it (registered in line_q by FreeReq or
+        // PopReq), else as the header port returns it.
         self.hdc_hit.next = self.hdc.lk_hit.val()
             & ((self.state.q.val() == HoaState::FreeReq)
                 | (self.state.q.val() == HoaState::PopReq));
         self.src_line.next = self.hdr_rsp_rdata.val().get_bits::<344>(0);
-        if self.hdc_hit.val() {
-            self.src_line.next = self.hdc.lk_line.val();
+        if (self.state.q.val() == HoaState::FreeHit) | (self.state.q.val() == HoaState::PopHit) {
+            self.src_line.next = self.line_q.q.val().get_bits::<344>(0);
         }
         self.rd_bitmap.next = self.src_line.val().get_bits::<256>(0);
         self.rd_next.next = self.src_line.val().get_bits::<64>(256);
@@ -415,42 +491,37 @@ impl Logic for ObjectAlloc {
         ) | (bit_cast::<344, 64>(self.new_next.val()) << 256)
             | (bit_cast::<344, 16>(self.rd_count.val() - 1) << 320)
             | (bit_cast::<344, 8>(self.new_state.val()) << 336);
-        self.pop_hot.next = (bit_cast::<320, 256>(self.rd_bitmap.val()) << 64)
-            | bit_cast::<320, 48>(self.src_va.q.val())
-            | (bit_cast::<320, 9>(self.rd_count.val().get_bits::<9>(0)) << 48);
+        self.pop_hot.next = (bit_cast::<328, 256>(self.rd_bitmap.val()) << 64)
+            | bit_cast::<328, 48>(self.src_va.q.val())
+            | (bit_cast::<328, 9>(self.rd_count.val().get_bits::<9>(0)) << 48)
+            | (bit_cast::<328, 8>(self.lowest_free.index.val()) << 320);
         self.pop_ct.next = bit_cast::<96, 48>(self.rd_next.val().get_bits::<48>(0))
             | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
         self.push_ct.next = bit_cast::<96, 48>(self.src_va.q.val())
             | (bit_cast::<96, 48>(self.ct_bump.val()) << 48);
 
         match self.state.q.val() {
-            HoaState::Idle => {
-                self.cmd_ready.next = true;
-            }
+            HoaState::Idle => {}
             HoaState::Exec => {
                 if self.ex_op.q.val() == 0 {
                     if self.ex_oversize.q.val() {
                         self.rsp_valid.next = true;
                         self.rsp_status.next = 1.into();
-                    } else if self.hot_live.val() & self.lowest_free.found.val() {
+                    } else if self.hot_live.val() & !self.hot_full.val() {
                         self.rsp_valid.next = true;
                         self.rsp_status.next = 0.into();
                         self.rsp_ptr.next = self.alloc_ptr.val();
                         self.hot.wr_en.next = self.rsp_ready.val();
-                        self.hot.wr_data.next = (bit_cast::<320, 256>(
-                            self.hot_bitmap
-                                .val()
-                                .replace_bit(self.lowest_free.index.val().index(), true),
-                        ) << 64)
-                            | bit_cast::<320, 48>(self.hot_base.val())
-                            | (bit_cast::<320, 9>(self.hot_count.val() + 1) << 48)
-                            | (bit_cast::<320, 1>(true.into()) << 57);
-                    } else if (self.ct_head.val() != 0)
-                        | (self.next_bump.val() <= self.lane_size.val())
-                    {
+                        self.hot.wr_data.next = (bit_cast::<328, 256>(self.taken_bitmap.val())
+                            << 64)
+                            | bit_cast::<328, 48>(self.hot_base.val())
+                            | (bit_cast::<328, 9>(self.hot_count.val() + 1) << 48)
+                            | (bit_cast::<328, 1>(true.into()) << 57)
+                            | (bit_cast::<328, 8>(self.lowest_free.index.val()) << 320);
+                    } else if (self.ct_head.val() != 0) | self.lane_room.val() {
                         // Miss with somewhere to go: the available list first, else a new arena.
                         self.use_pop.d.next = self.ct_head.val() != 0;
-                        self.src_va.d.next = self.lane_base.val() + self.ct_bump.val();
+                        self.src_va.d.next = self.lane_base.val() | self.ct_bump.val();
                         if self.ct_head.val() != 0 {
                             self.src_va.d.next = self.ct_head.val();
                         }
@@ -475,14 +546,12 @@ impl Logic for ObjectAlloc {
                         if self.slot_live.val() {
                             self.rsp_status.next = 0.into();
                             self.hot.wr_en.next = self.rsp_ready.val();
-                            self.hot.wr_data.next = (bit_cast::<320, 256>(
-                                self.hot_bitmap
-                                    .val()
-                                    .replace_bit(self.slot_calc.slot.val().index(), false),
-                            ) << 64)
-                                | bit_cast::<320, 48>(self.hot_base.val())
-                                | (bit_cast::<320, 9>(self.hot_count.val() - 1) << 48)
-                                | (bit_cast::<320, 1>(true.into()) << 57);
+                            self.hot.wr_data.next = (bit_cast::<328, 256>(self.freed_bitmap.val())
+                                << 64)
+                                | bit_cast::<328, 48>(self.hot_base.val())
+                                | (bit_cast::<328, 9>(self.hot_count.val() - 1) << 48)
+                                | (bit_cast::<328, 1>(true.into()) << 57)
+                                | (bit_cast::<328, 8>(self.freed_nxt.val()) << 320);
                         } else {
                             self.rsp_status.next = 3.into();
                         }
@@ -515,13 +584,11 @@ impl Logic for ObjectAlloc {
             }
             HoaState::PopReq => {
                 if self.hdc_hit.val() {
-                    // The head's header is in the header cache: it moves to the HOT.
+                    // The head's header is in the header cache: it leaves the cache now and
+                    // goes into the HOT from line_q in the next cycle.
                     self.hdc.rm_en.next = true;
-                    self.hot.wr_en.next = true;
-                    self.hot.wr_data.next = self.pop_hot.val();
-                    self.class_table.wr_en.next = true;
-                    self.class_table.wr_data.next = self.pop_ct.val();
-                    self.state.d.next = HoaState::Exec;
+                    self.line_q.d.next = bit_cast::<512, 344>(self.hdc.lk_line.val());
+                    self.state.d.next = HoaState::PopHit;
                 } else {
                     self.hdr_req_valid.next = true;
                     if self.hdr_req_ready.val() {
@@ -529,14 +596,21 @@ impl Logic for ObjectAlloc {
                     }
                 }
             }
+            HoaState::PopHit => {
+                self.hot.wr_en.next = true;
+                self.hot.wr_data.next = self.pop_hot.val();
+                self.class_table.wr_en.next = true;
+                self.class_table.wr_data.next = self.pop_ct.val();
+                self.state.d.next = HoaState::Exec;
+                self.reread.next = true;
+            }
             HoaState::PopWait => {
+                // The header line is registered; PopHit installs it as from the cache.
                 self.hdr_rsp_ready.next = true;
                 if self.hdr_rsp_valid.val() {
-                    self.hot.wr_en.next = true;
-                    self.hot.wr_data.next = self.pop_hot.val();
-                    self.class_table.wr_en.next = true;
-                    self.class_table.wr_data.next = self.pop_ct.val();
-                    self.state.d.next = HoaState::Exec;
+                    self.line_q.d.next =
+                        bit_cast::<512, 344>(self.hdr_rsp_rdata.val().get_bits::<344>(0));
+                    self.state.d.next = HoaState::PopHit;
                 }
             }
             HoaState::NewReq => {
@@ -549,34 +623,40 @@ impl Logic for ObjectAlloc {
                 self.arena_rsp_ready.next = true;
                 if self.arena_rsp_valid.val() {
                     self.hot.wr_en.next = true;
-                    self.hot.wr_data.next = bit_cast::<320, 48>(self.src_va.q.val());
+                    self.hot.wr_data.next = bit_cast::<328, 48>(self.src_va.q.val());
                     self.class_table.wr_en.next = true;
                     self.class_table.wr_data.next = bit_cast::<96, 48>(self.ct_head.val())
                         | (bit_cast::<96, 48>(self.next_bump.val()) << 48);
                     self.state.d.next = HoaState::Exec;
+                    self.reread.next = true;
                 }
             }
             HoaState::FreeReq => {
                 if self.hdc_hit.val() {
-                    // Header cache hit: answered now; the cached line and the class table change
-                    // when the answer is taken. A rejected free changes nothing.
-                    self.rsp_valid.next = true;
-                    if self.rd_live.val() {
-                        self.rsp_status.next = 0.into();
-                        self.hdc.upd_en.next = self.rsp_ready.val();
-                        self.hdc.wr_line.next = self.freed_line.val();
-                        if self.rd_state.val() == 2 {
-                            self.class_table.wr_en.next = self.rsp_ready.val();
-                            self.class_table.wr_data.next = self.push_ct.val();
-                        }
-                    } else {
-                        self.rsp_status.next = 3.into();
-                    }
+                    // Header cache hit: the cached line goes to line_q, and FreeHit answers.
+                    self.line_q.d.next = bit_cast::<512, 344>(self.hdc.lk_line.val());
+                    self.state.d.next = HoaState::FreeHit;
                 } else {
                     self.hdr_req_valid.next = true;
                     if self.hdr_req_ready.val() {
                         self.state.d.next = HoaState::FreeWait;
                     }
+                }
+            }
+            HoaState::FreeHit => {
+                // Answered from the cached line; the line in the cache and the class table
+                // change when the answer is taken. A rejected free changes nothing.
+                self.rsp_valid.next = true;
+                if self.rd_live.val() {
+                    self.rsp_status.next = 0.into();
+                    self.hdc.upd_en.next = self.rsp_ready.val();
+                    self.hdc.wr_line.next = self.freed_line.val();
+                    if self.rd_state.val() == 2 {
+                        self.class_table.wr_en.next = self.rsp_ready.val();
+                        self.class_table.wr_data.next = self.push_ct.val();
+                    }
+                } else {
+                    self.rsp_status.next = 3.into();
                 }
             }
             HoaState::FreeWait => {
@@ -642,28 +722,50 @@ impl Logic for ObjectAlloc {
             }
         }
 
-        // Handshakes: a response leaves when taken; a new command enters when the FSM is idle
-        // or its current command answers this cycle.
+        // Handshakes. The executing command leaves when its answer is taken; the one waiting in
+        // s1_ moves up when the execute stage is free this cycle (it reads the RAMs for it now),
+        // and a new command enters s1_ when s1_ is empty or moving up.
         self.done.next = self.rsp_valid.val() & self.rsp_ready.val();
-        if self.done.val() {
-            self.state.d.next = HoaState::Idle;
-            self.cmd_ready.next = true;
-        }
+        self.s2_free.next = (self.state.q.val() == HoaState::Idle) | self.done.val();
+        self.s1_adv.next = self.s1_valid.q.val() & self.s2_free.val();
+        self.cmd_ready.next = !self.s1_valid.q.val() | self.s1_adv.val();
         self.accept.next = self.cmd_valid.val() & self.cmd_ready.val();
         self.slot_calc.load.next = self.accept.val();
-        self.hot.rd_index.next = self.ex_cls.q.val();
-        self.class_table.rd_index.next = self.ex_cls.q.val();
-        if self.accept.val() {
+        self.slot_calc.advance.next = self.s1_adv.val();
+        // The RAMs read for the command in s1_ when it moves up, or again for the executing one
+        // when a miss has rewritten its entries; otherwise their outputs hold the executing
+        // command's entries.
+        self.hot.rd_index.next = self.s1_cls.q.val();
+        self.class_table.rd_index.next = self.s1_cls.q.val();
+        if self.reread.val() {
+            self.hot.rd_index.next = self.ex_cls.q.val();
+            self.class_table.rd_index.next = self.ex_cls.q.val();
+        }
+        self.hot.rd_en.next = self.s1_adv.val() | self.reread.val();
+        self.class_table.rd_en.next = self.s1_adv.val() | self.reread.val();
+        if self.done.val() {
+            self.state.d.next = HoaState::Idle;
+        }
+        if self.s1_adv.val() {
             self.state.d.next = HoaState::Exec;
-            self.ex_op.d.next = self.cmd_op.val();
-            self.ex_arg.d.next = self.cmd_arg.val();
-            self.ex_oversize.d.next = self.size_class.oversize.val();
-            self.ex_cls.d.next = self.dec_cls.val();
-            self.hot.rd_index.next = self.dec_cls.val();
-            self.class_table.rd_index.next = self.dec_cls.val();
+            self.ex_op.d.next = self.s1_op.q.val();
+            self.ex_arg.d.next = self.s1_arg.q.val();
+            self.ex_oversize.d.next = self.s1_oversize.q.val();
+            self.ex_cls.d.next = self.s1_cls.q.val();
+            self.ex_stride.d.next = self.stride_rom.data.val();
+            self.ex_room.d.next = self.room_rom.data.val();
+            self.s1_valid.d.next = false;
+        }
+        if self.accept.val() {
+            self.s1_valid.d.next = true;
+            self.s1_op.d.next = self.cmd_op.val();
+            self.s1_arg.d.next = self.cmd_arg.val();
+            self.s1_oversize.d.next = self.size_class.oversize.val();
+            self.s1_cls.d.next = self.dec_cls.val();
         }
         if self.rst.val() {
             self.state.d.next = HoaState::Idle;
+            self.s1_valid.d.next = false;
             self.mrs.d.next = 0.into();
         }
     }

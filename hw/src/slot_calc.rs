@@ -1,9 +1,10 @@
 //! Pointer to slot: from a pointer's offset in its lane to arena base and object index, with no
-//! divider, over two cycles.
+//! divider, as a two-stage pipeline.
 //!
 //! ```text
 //!             +-----------+
 //!  load  ---->| slot_calc |----> arena_off   lane offset of the arena's base
+//!  advance --->|           |
 //!  cls   ---->|           |----> slot        object index (offset - LINE) / size(cls)
 //!  lane_off ->|  ROM x64  |----> in_header   the pointer falls in the header line
 //!             |  s1_ regs |----> misaligned  not on an object boundary
@@ -17,16 +18,19 @@
 //! multiple of the divisor: its low 22 bits are below `m` exactly when it is (both facts are
 //! checked exhaustively by the tests), so no multiply back is needed.
 //!
-//! Latency: `load` takes `cls` and `lane_off`; the outputs describe them from the next cycle on
-//! and hold until the next `load`. In the load cycle the block looks up the ROM, masks the offset
-//! and reduces the partial products of `a * m - 8m` (`a = offset / 8`, the `- LINE` folded in as
-//! one more row) with a carry-save tree to two rows, which `s1_` registers hold; the next cycle
-//! adds the two rows and compares. A multiplier written as `*` becomes an array of adders in
+//! Latency: `load` takes `cls` and `lane_off` into the first stage; `advance` (in a later cycle,
+//! or the same cycle as the next `load`) moves the first stage's result to the outputs, which
+//! hold until the next `advance`: the object allocator loads in the cycle it accepts a command and
+//! advances when the command moves to execution. In the load cycle the block looks up the ROM,
+//! masks the offset and reduces the partial products of `a * m - 8m` (`a = offset / 8`, the
+//! `- LINE` folded in as one more row) with a carry-save tree to two rows (`s1_`); the advance
+//! cycle adds the two rows, tests the remainder and registers the answers (`s2_`). A multiplier written as `*` becomes an array of adders in
 //! Yosys (46 levels for 16 x 8 bits); the tree keeps each cycle within `STAGE_LEVELS`.
 //!
-//! Storage: a 64-entry constant ROM (stride mask, reciprocal, `2^22 - m`, `-8m`), 134 flops. A Verilog
+//! Storage: a 64-entry constant ROM (stride mask, reciprocal, `2^22 - m`, `-8m`), 193 flops. A Verilog
 //! template because the tree is generated.
 
+use crate::csa::{carry_save, row};
 use crate::params::Params;
 use rust_hdl::prelude::*;
 
@@ -76,6 +80,7 @@ pub fn decode(cls: u64, lane_off: u64, mask: u64, objs: u64) -> SlotDecode {
 pub struct SlotCalc {
     pub clock: Signal<In, Clock>,
     pub load: Signal<In, Bit>,
+    pub advance: Signal<In, Bit>,
     pub cls: Signal<In, Bits<6>>,
     pub lane_off: Signal<In, Bits<48>>,
     pub arena_off: Signal<Out, Bits<48>>,
@@ -85,7 +90,8 @@ pub struct SlotCalc {
     pub past_end: Signal<Out, Bit>,
     _masks: Vec<u64>,
     _objs: u64,
-    _held: SlotDecode,
+    _s1: SlotDecode,
+    _out: SlotDecode,
 }
 
 impl SlotCalc {
@@ -93,6 +99,7 @@ impl SlotCalc {
         SlotCalc {
             clock: Default::default(),
             load: Default::default(),
+            advance: Default::default(),
             cls: Default::default(),
             lane_off: Default::default(),
             arena_off: Default::default(),
@@ -104,23 +111,32 @@ impl SlotCalc {
                 .map(|c| p.stride(c.min(p.classes - 1)) - 1)
                 .collect(),
             _objs: p.objs as u64,
-            _held: SlotDecode::default(),
+            _s1: SlotDecode::default(),
+            _out: SlotDecode {
+                in_header: true,
+                ..Default::default()
+            },
         }
     }
 }
 
 impl Logic for SlotCalc {
     fn update(&mut self) {
-        if self.clock.pos_edge() && self.load.val() {
-            let c = self.cls.val().index() as u64;
-            self._held = decode(
-                c,
-                self.lane_off.val().to_u64(),
-                self._masks[c as usize],
-                self._objs,
-            );
+        if self.clock.pos_edge() {
+            if self.advance.val() {
+                self._out = self._s1;
+            }
+            if self.load.val() {
+                let c = self.cls.val().index() as u64;
+                self._s1 = decode(
+                    c,
+                    self.lane_off.val().to_u64(),
+                    self._masks[c as usize],
+                    self._objs,
+                );
+            }
         }
-        let h = self._held;
+        let h = self._out;
         self.arena_off.next = h.arena_off.to_bits();
         self.slot.next = h.slot.to_bits();
         self.in_header.next = h.in_header;
@@ -139,68 +155,6 @@ impl Logic for SlotCalc {
     fn hdl(&self) -> Verilog {
         Verilog::Custom(slot_verilog(&self._masks, self._objs))
     }
-}
-
-/// Reduces columns of bits (column `w` has weight `2^w`) to two rows with Dadda's schedule of
-/// full and half adders, dropping carries out of the top column. Each stage brings every column
-/// to the next lower height of 2, 3, 4, 6, 9, 13, ... and adds one adder's depth, so the tree is
-/// as deep as there are stages (6 for 17 rows), never a ripple. Inside a column the shallowest
-/// bits are taken first and the deepest goes to the adder input with the shortest way through.
-fn carry_save(cols: Vec<Vec<String>>, v: &mut String) -> Vec<Vec<String>> {
-    use std::fmt::Write as _;
-    let width = cols.len();
-    let mut cols: Vec<Vec<(String, u32)>> = cols
-        .into_iter()
-        .map(|c| c.into_iter().map(|b| (b, 0)).collect())
-        .collect();
-    let mut targets = vec![2usize];
-    let tallest = cols.iter().map(Vec::len).max().unwrap_or(0);
-    while *targets.last().unwrap() < tallest {
-        let d = *targets.last().unwrap();
-        targets.push(d * 3 / 2);
-    }
-    targets.pop();
-    let mut k = 0;
-    for &d in targets.iter().rev() {
-        let mut next: Vec<Vec<(String, u32)>> = vec![vec![]; width];
-        for w in 0..width {
-            let mut bits = std::mem::take(&mut cols[w]);
-            bits.sort_by_key(|b| b.1);
-            let mut h = bits.len() + next[w].len();
-            let mut rest = bits.as_slice();
-            while h > d && rest.len() >= 2 {
-                let full = h - d >= 2 && rest.len() >= 3;
-                let depth = rest[..if full { 3 } else { 2 }]
-                    .iter()
-                    .map(|b| b.1)
-                    .max()
-                    .unwrap();
-                if full {
-                    let (a, b, c) = (&rest[0].0, &rest[1].0, &rest[2].0);
-                    let _ = writeln!(v, "wire fa{k}_s = ({a} ^ {b}) ^ {c};");
-                    let _ = writeln!(v, "wire fa{k}_c = ({a} & {b}) | ({c} & ({a} ^ {b}));");
-                    rest = &rest[3..];
-                    h -= 2;
-                } else {
-                    let (a, b) = (&rest[0].0, &rest[1].0);
-                    let _ = writeln!(v, "wire fa{k}_s = {a} ^ {b};");
-                    let _ = writeln!(v, "wire fa{k}_c = {a} & {b};");
-                    rest = &rest[2..];
-                    h -= 1;
-                }
-                next[w].push((format!("fa{k}_s"), depth + 2));
-                if w + 1 < width {
-                    next[w + 1].push((format!("fa{k}_c"), depth + 2));
-                }
-                k += 1;
-            }
-            next[w].extend(rest.iter().cloned());
-        }
-        cols = next;
-    }
-    cols.into_iter()
-        .map(|c| c.into_iter().map(|b| b.0).collect())
-        .collect()
 }
 
 /// The block as Verilog.
@@ -253,17 +207,14 @@ fn slot_verilog(masks: &[u64], objs: u64) -> String {
     for (w, col) in cols.iter_mut().enumerate() {
         col.push(format!("rom_neg[{w}]"));
     }
-    let rows = carry_save(cols, &mut v);
-    let row = |r: usize| -> String {
-        let bits: Vec<String> = rows
-            .iter()
-            .rev()
-            .map(|c| c.get(r).cloned().unwrap_or("1'b0".into()))
-            .collect();
-        format!("{{{}}}", bits.join(", "))
-    };
-    let _ = writeln!(v, "wire [{}:0] csa_sum = {};", PROD_BITS - 1, row(0));
-    let _ = writeln!(v, "wire [{}:0] csa_carry = {};", PROD_BITS - 1, row(1));
+    let rows = carry_save(cols, "fa", &mut v);
+    let _ = writeln!(v, "wire [{}:0] csa_sum = {};", PROD_BITS - 1, row(&rows, 0));
+    let _ = writeln!(
+        v,
+        "wire [{}:0] csa_carry = {};",
+        PROD_BITS - 1,
+        row(&rows, 1)
+    );
     let _ = writeln!(
         v,
         "\
@@ -298,12 +249,30 @@ wire [23:0] rem_u = {{2'b0, rem_x}} + {{1'b0, rem_y}};
 wire [22:0] rem_lo = {{1'b0, s1_sum[21:0]}} + {{1'b0, s1_carry[21:0]}};
 // The remainder test reads only the carries of rem_u and rem_lo; the quotient only bits 22..37.
 wire unused_ok = &{{1'b0, prod[{pb}:38], prod[21:0], rem_u[21:0], rem_lo[21:0]}};
+reg [47:0] s2_arena_off;
+reg [7:0] s2_slot;
+reg s2_in_header;
+reg s2_misaligned;
+reg s2_past_end;
+initial begin
+   s2_arena_off = 48'h0; s2_slot = 8'h0; s2_in_header = 1'b1; s2_misaligned = 1'b0;
+   s2_past_end = 1'b0;
+end
+always @(posedge clock) begin
+   if (advance) begin
+      s2_arena_off <= s1_arena_off;
+      s2_slot <= prod[29:22];
+      s2_in_header <= s1_in_header;
+      s2_misaligned <= s1_low_bits | (rem_u[23:22] > {{1'b0, rem_lo[22]}});
+      s2_past_end <= prod[37:22] >= 16'd{objs};
+   end
+end
 always @(*) begin
-   arena_off = s1_arena_off;
-   slot = prod[29:22];
-   in_header = s1_in_header;
-   misaligned = s1_low_bits | (rem_u[23:22] > {{1'b0, rem_lo[22]}});
-   past_end = prod[37:22] >= 16'd{objs};
+   arena_off = s2_arena_off;
+   slot = s2_slot;
+   in_header = s2_in_header;
+   misaligned = s2_misaligned;
+   past_end = s2_past_end;
 end",
         pb = PROD_BITS - 1,
     );
@@ -361,7 +330,8 @@ mod tests {
 
     /// The emitted block in Icarus Verilog against [`decode`]: every class, the first, last and
     /// seeded random objects and the bytes around them, the header, the arena's end and seeded
-    /// random offsets, loaded one a cycle with idle cycles between (the outputs must hold).
+    /// random offsets: loaded, advanced with garbage on the inputs, then a new load without an advance (the
+    /// outputs must hold).
     #[test]
     fn emitted_block_matches_decode() {
         let seed = crate::icarus::seed();
@@ -399,14 +369,14 @@ mod tests {
             let tb = format!(
                 "module tb;\n\
                  reg [55:0] vec [0:{last}];\n\
-                 reg clock = 0, load = 0;\n\
+                 reg clock = 0, load = 0, advance = 0;\n\
                  reg [5:0] cls = 0;\n\
                  reg [47:0] lane_off = 0;\n\
                  wire [47:0] arena_off;\n\
                  wire [7:0] slot;\n\
                  wire in_header, misaligned, past_end;\n\
                  integer k, f;\n\
-                 top uut(.clock(clock), .load(load), .cls(cls), .lane_off(lane_off),\n\
+                 top uut(.clock(clock), .load(load), .advance(advance), .cls(cls), .lane_off(lane_off),\n\
                  .arena_off(arena_off), .slot(slot), .in_header(in_header),\n\
                  .misaligned(misaligned), .past_end(past_end));\n\
                  initial begin\n\
@@ -414,7 +384,8 @@ mod tests {
                  f = $fopen(\"out.txt\", \"w\");\n\
                  for (k = 0; k <= {last}; k = k + 1) begin\n\
                  {{cls, lane_off}} = vec[k][53:0]; load = 1; #1 clock = 1; #1 clock = 0;\n\
-                 load = 0; cls = ~cls; lane_off = ~lane_off; #1 clock = 1; #1 clock = 0; #1;\n\
+                 load = 0; advance = 1; cls = ~cls; lane_off = ~lane_off; #1 clock = 1; #1 clock = 0;\n\
+                 advance = 0; load = 1; #1 clock = 1; #1 clock = 0; load = 0; #1;\n\
                  $fwrite(f, \"%0h %0d %0d %0d %0d\\n\", arena_off, slot, in_header, misaligned, past_end);\n\
                  end\n\
                  $fclose(f); $finish;\n\
