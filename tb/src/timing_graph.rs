@@ -198,6 +198,36 @@ struct Own {
     memory_bits: u64,
 }
 
+/// One cell's connections split by direction, as graph nodes.
+struct CellPins {
+    outs: Vec<usize>,
+    /// Every input bit with the port it is on.
+    ins: Vec<(String, usize)>,
+}
+
+fn cell_pins(g: &mut Graph, cell: &Value) -> Result<CellPins> {
+    let conns = cell["connections"]
+        .as_object()
+        .context("a cell without connections")?;
+    let dirs = &cell["port_directions"];
+    let mut pins = CellPins {
+        outs: vec![],
+        ins: vec![],
+    };
+    for (p, v) in conns {
+        let out = dirs[p.as_str()].as_str() == Some("output");
+        for b in bits(v).into_iter().flatten() {
+            let n = g.node(b);
+            if out {
+                pins.outs.push(n);
+            } else {
+                pins.ins.push((p.clone(), n));
+            }
+        }
+    }
+    Ok(pins)
+}
+
 fn add_cell(
     g: &mut Graph,
     own: &mut Own,
@@ -206,89 +236,83 @@ fn add_cell(
     children: &HashMap<String, Abstraction>,
 ) -> Result<()> {
     let ty = cell["type"].as_str().unwrap_or("");
-    let conns = cell["connections"]
-        .as_object()
-        .context("a cell without connections")?;
-    let dirs = &cell["port_directions"];
-    let is_out = |p: &str| dirs[p].as_str() == Some("output");
     let inst = inst.trim_start_matches('\\');
     if is_ignored(ty) {
         return Ok(());
     }
     if let Some(levels) = is_gate(ty) {
         own.cells += 1;
-        let outs: Vec<usize> = conns
-            .iter()
-            .filter(|(p, _)| is_out(p))
-            .flat_map(|(_, v)| bits(v))
-            .flatten()
-            .map(|b| g.node(b))
-            .collect();
-        let ins: Vec<usize> = conns
-            .iter()
-            .filter(|(p, _)| !is_out(p))
-            .flat_map(|(_, v)| bits(v))
-            .flatten()
-            .map(|b| g.node(b))
-            .collect();
-        for &o in &outs {
-            for &i in &ins {
-                g.edge(i, o, levels);
+        let pins = cell_pins(g, cell)?;
+        for &o in &pins.outs {
+            for (_, i) in &pins.ins {
+                g.edge(*i, o, levels);
             }
         }
         return Ok(());
     }
     if is_flop(ty) || is_memory(ty) {
-        let outs: Vec<usize> = conns
-            .iter()
-            .filter(|(p, _)| is_out(p))
-            .flat_map(|(_, v)| bits(v))
-            .flatten()
-            .map(|b| g.node(b))
-            .collect();
-        let name = if is_memory(ty) {
-            cell["parameters"]["MEMID"]
-                .as_str()
-                .unwrap_or(inst)
-                .trim_start_matches('\\')
-                .to_string()
-        } else {
-            outs.first()
-                .map(|&o| g.names[o].clone())
-                .unwrap_or(inst.into())
-        };
-        if is_memory(ty) {
-            let w = param_u64(&cell["parameters"]["WIDTH"]);
-            let s = param_u64(&cell["parameters"]["SIZE"]);
-            own.memory_bits += w * s;
-            async_reads(g, cell, &name, s)?;
-        } else {
-            own.flops += outs.len() as u64;
-            for &o in &outs {
-                let n = g.names[o].clone();
-                g.start(o, 0, n);
-            }
-        }
-        // An asynchronous read's address leads on to the data instead of ending a path.
-        let async_addr = is_memory(ty)
-            && param_bits(&cell["parameters"]["RD_CLK_ENABLE"])
-                .iter()
-                .take(param_u64(&cell["parameters"]["RD_PORTS"]) as usize)
-                .any(|c| !c);
-        for (_, v) in conns
-            .iter()
-            .filter(|(p, _)| !(is_out(p) || async_addr && p.as_str() == "RD_ADDR"))
-        {
-            for b in bits(v).into_iter().flatten() {
-                let n = g.node(b);
-                g.sinks.push((n, 0, name.clone()));
-            }
-        }
-        return Ok(());
+        return add_storage(g, own, inst, cell);
     }
     let Some(child) = children.get(ty) else {
         bail!("cell {inst} has type {ty}, which is neither a gate, a flop, a memory nor a child module");
     };
+    add_child(g, own, inst, cell, child)
+}
+
+/// A flop or a memory: its outputs start paths, its inputs end them (but for the address of an
+/// asynchronous read, which leads on to the data).
+fn add_storage(g: &mut Graph, own: &mut Own, inst: &str, cell: &Value) -> Result<()> {
+    let ty = cell["type"].as_str().unwrap_or("");
+    let pins = cell_pins(g, cell)?;
+    let par = &cell["parameters"];
+    let name = if is_memory(ty) {
+        par["MEMID"]
+            .as_str()
+            .unwrap_or(inst)
+            .trim_start_matches('\\')
+            .to_string()
+    } else {
+        pins.outs
+            .first()
+            .map(|&o| g.names[o].clone())
+            .unwrap_or(inst.into())
+    };
+    let mut async_addr = false;
+    if is_memory(ty) {
+        let size = param_u64(&par["SIZE"]);
+        own.memory_bits += param_u64(&par["WIDTH"]) * size;
+        async_reads(g, cell, &name, size)?;
+        async_addr = param_bits(&par["RD_CLK_ENABLE"])
+            .iter()
+            .take(param_u64(&par["RD_PORTS"]) as usize)
+            .any(|c| !c);
+    } else {
+        own.flops += pins.outs.len() as u64;
+        for &o in &pins.outs {
+            let n = g.names[o].clone();
+            g.start(o, 0, n);
+        }
+    }
+    for (p, n) in &pins.ins {
+        if !(async_addr && p == "RD_ADDR") {
+            g.sinks.push((*n, 0, name.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// A child module, seen through its abstraction: its output depths start paths, its input
+/// depths end them, its arcs are edges.
+fn add_child(
+    g: &mut Graph,
+    own: &mut Own,
+    inst: &str,
+    cell: &Value,
+    child: &Abstraction,
+) -> Result<()> {
+    let conns = cell["connections"]
+        .as_object()
+        .context("a cell without connections")?;
     let mut pin_node: HashMap<Pin, usize> = HashMap::new();
     for (p, v) in conns {
         for (k, b) in bits(v).into_iter().enumerate() {
@@ -477,52 +501,57 @@ pub fn analyse(
     })
 }
 
-/// Deepest arrival at every node from any start, with the start.
-fn forward(g: &Graph, order: &[usize]) -> Vec<Option<(u32, String)>> {
-    let mut arr: Vec<Option<(u32, usize)>> = vec![None; g.names.len()];
-    let mut start_of: Vec<String> = vec![];
-    for &u in order {
-        let mut best = g.source[u].as_ref().map(|(l, s)| {
-            start_of.push(s.clone());
-            (*l, start_of.len() - 1)
-        });
-        for &(p, w) in &g.fanin[u] {
-            if let Some((l, s)) = arr[p] {
+/// Longest-path relaxation: every node in `order` takes the best of its own `init` and, over
+/// its `edges`, a neighbour's value plus the edge's levels. The value carries a label index.
+fn relax(
+    mut val: Vec<Option<(u32, usize)>>,
+    order: impl Iterator<Item = usize>,
+    edges: &[Vec<(usize, u32)>],
+) -> Vec<Option<(u32, usize)>> {
+    for u in order {
+        let mut best = val[u];
+        for &(p, w) in &edges[u] {
+            if let Some((l, s)) = val[p] {
                 if best.is_none_or(|(b, _)| l + w > b) {
                     best = Some((l + w, s));
                 }
             }
         }
-        arr[u] = best;
+        val[u] = best;
     }
-    arr.into_iter()
-        .map(|a| a.map(|(l, s)| (l, start_of[s].clone())))
+    val
+}
+
+/// Deepest arrival at every node from any start, with the start.
+fn forward(g: &Graph, order: &[usize]) -> Vec<Option<(u32, String)>> {
+    let mut starts: Vec<&String> = vec![];
+    let init = g
+        .source
+        .iter()
+        .map(|s| {
+            s.as_ref().map(|(l, name)| {
+                starts.push(name);
+                (*l, starts.len() - 1)
+            })
+        })
+        .collect();
+    relax(init, order.iter().copied(), &g.fanin)
+        .into_iter()
+        .map(|a| a.map(|(l, s)| (l, starts[s].clone())))
         .collect()
 }
 
 /// Deepest way from every node to any end, with the end.
 fn backward(g: &Graph, order: &[usize]) -> Vec<Option<(u32, String)>> {
-    let mut own: Vec<Option<(u32, usize)>> = vec![None; g.names.len()];
-    let ends: Vec<&String> = g.sinks.iter().map(|(_, _, e)| e).collect();
+    let mut init: Vec<Option<(u32, usize)>> = vec![None; g.names.len()];
     for (k, (n, req, _)) in g.sinks.iter().enumerate() {
-        if own[*n].is_none_or(|(r, _)| *req > r) {
-            own[*n] = Some((*req, k));
+        if init[*n].is_none_or(|(r, _)| *req > r) {
+            init[*n] = Some((*req, k));
         }
     }
-    let mut req = own;
-    for &u in order.iter().rev() {
-        let mut best = req[u];
-        for &(v, w) in &g.fanout[u] {
-            if let Some((r, e)) = req[v] {
-                if best.is_none_or(|(b, _)| r + w > b) {
-                    best = Some((r + w, e));
-                }
-            }
-        }
-        req[u] = best;
-    }
-    req.into_iter()
-        .map(|r| r.map(|(l, e)| (l, ends[e].clone())))
+    relax(init, order.iter().rev().copied(), &g.fanout)
+        .into_iter()
+        .map(|r| r.map(|(l, e)| (l, g.sinks[e].2.clone())))
         .collect()
 }
 
@@ -605,4 +634,64 @@ pub fn standalone_paths(a: &Abstraction, widths: &HashMap<String, usize>) -> Vec
         });
     }
     worst_per_end(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn gate(ty: &str, a: u64, b: u64, y: u64) -> Value {
+        json!({"type": ty, "port_directions": {"A": "input", "B": "input", "Y": "output"},
+               "connections": {"A": [a], "B": [b], "Y": [y]}})
+    }
+
+    /// in -> AND -> flop q; q -> AND -> OR -> out, and in -> XOR -> out directly; a child with
+    /// an arc of 5 levels and an output 7 levels deep sits after the flop.
+    fn netlist() -> Value {
+        json!({"modules": {"m": {
+            "ports": {"i": {"direction": "input", "bits": [2]},
+                      "o": {"direction": "output", "bits": [6]},
+                      "c": {"direction": "output", "bits": [9]}},
+            "netnames": {"q": {"hide_name": 0, "bits": [4]}},
+            "cells": {
+                "g1": gate("$_AND_", 2, 2, 3),
+                "ff": {"type": "$_DFF_P_", "port_directions": {"C": "input", "D": "input", "Q": "output"},
+                       "connections": {"C": [1], "D": [3], "Q": [4]}},
+                "g2": gate("$_AND_", 4, 4, 5),
+                "g3": gate("$_OR_", 5, 2, 6),
+                "kid": {"type": "k", "port_directions": {"x": "input", "y": "output"},
+                        "connections": {"x": [4], "y": [9]}}
+            }
+        }}})
+    }
+
+    #[test]
+    fn levels_arcs_and_children_compose() {
+        let mut kid = Abstraction::default();
+        kid.out_arrival.insert(("y".into(), 0), (7, "r".into()));
+        kid.arcs.push((("x".into(), 0), ("y".into(), 0), 5));
+        let children = HashMap::from([("k".to_string(), kid)]);
+        let a = analyse(&netlist(), "m", &children).unwrap();
+        assert_eq!(a.in_required[&("i".into(), 0)], (1, "q".into()));
+        assert_eq!(a.out_arrival[&("o".into(), 0)], (2, "q".into()));
+        // The child's own output (7) is deeper than the flop through its arc (0 + 5).
+        assert_eq!(a.out_arrival[&("c".into(), 0)], (7, "kid.r".into()));
+        assert_eq!(a.arcs, vec![(("i".into(), 0), ("o".into(), 0), 1)]);
+        assert_eq!((a.cells, a.flops), (3, 1));
+        let widths = HashMap::new();
+        let worst = &standalone_paths(&a, &widths)[0];
+        assert_eq!((worst.levels, worst.to.as_str()), (7, "c"));
+    }
+
+    #[test]
+    fn a_loop_is_an_error_naming_a_node() {
+        let n = json!({"modules": {"m": {"ports": {}, "netnames": {"w": {"hide_name": 0, "bits": [3]}},
+            "cells": {"g": gate("$_AND_", 3, 2, 3)}}}});
+        let e = analyse(&n, "m", &HashMap::new()).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("combinational loop through w"),
+            "{e:#}"
+        );
+    }
 }
