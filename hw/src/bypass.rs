@@ -24,7 +24,11 @@
 //!   line writes to DRAM, as an OS would, every fill reads DRAM and every writeback is written.
 //!
 //! One request at a time, map and dead events first (they come from the page allocator before the
-//! program can touch the frame). Addresses are physical byte addresses of a 64-byte line.
+//! program can touch the frame). A request is taken into registers in `Idle`, looked up in the
+//! table the next cycle (`Lookup`) with its frame from a register, and the answer, registered,
+//! decides in the cycle after (`Decide`): ports, CAM and decision are three cycles, each within
+//! `STAGE_LEVELS` (SPEC section 10; docs/timing.md). Addresses are physical byte addresses of a
+//! 64-byte line.
 //! Counters: reads bypassed, writebacks dropped, zero lines written, DRAM reads, DRAM writes.
 
 use crate::bypass_table::BypassTable;
@@ -34,6 +38,8 @@ use rust_hdl::prelude::*;
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
 pub enum BypassState {
     Idle,
+    Lookup,
+    Decide,
     EvictZero,
     OffZero,
     DramRead,
@@ -77,6 +83,15 @@ pub struct Bypass {
     entries: BypassTable,
     state: DFF<BypassState>,
     frame_q: DFF<Bits<40>>,
+    /// The request in `Lookup` is a map or dead event (else a cache-side access).
+    event_q: DFF<Bit>,
+    write_q: DFF<Bit>,
+    /// The table's answer for the request, registered at the end of `Lookup`.
+    hit_q: DFF<Bit>,
+    hit_dead_q: DFF<Bit>,
+    hit_fresh_q: DFF<Bits<64>>,
+    hit_index_q: DFF<Bits<6>>,
+    line_fresh_q: DFF<Bit>,
     new_dead: DFF<Bit>,
     new_fresh: DFF<Bits<64>>,
     victim_frame: DFF<Bits<40>>,
@@ -134,6 +149,13 @@ impl Bypass {
             entries: BypassTable::new(p.bypass as usize),
             state: Default::default(),
             frame_q: Default::default(),
+            event_q: Default::default(),
+            write_q: Default::default(),
+            hit_q: Default::default(),
+            hit_dead_q: Default::default(),
+            hit_fresh_q: Default::default(),
+            hit_index_q: Default::default(),
+            line_fresh_q: Default::default(),
             new_dead: Default::default(),
             new_fresh: Default::default(),
             victim_frame: Default::default(),
@@ -163,6 +185,13 @@ impl Logic for Bypass {
             clock,
             state,
             frame_q,
+            event_q,
+            write_q,
+            hit_q,
+            hit_dead_q,
+            hit_fresh_q,
+            hit_index_q,
+            line_fresh_q,
             new_dead,
             new_fresh,
             victim_frame,
@@ -177,17 +206,12 @@ impl Logic for Bypass {
             n_writes
         );
         clock!(self, clock, entries);
-        // The table's lookup input comes from ports only, first (no false loop through it).
-        self.entries.lk_frame.next = self.mem_req_addr.val().get_bits::<40>(12);
-        if self.dead_valid.val() {
-            self.entries.lk_frame.next = self.dead_frame.val();
-        }
-        if self.map_valid.val() {
-            self.entries.lk_frame.next = self.map_frame.val();
-        }
+        // The table is looked up in the cycle after a request is taken, with its frame from
+        // a register, so a request's decision never starts at the ports.
+        self.entries.lk_frame.next = self.frame_q.q.val();
         self.entries.rst.next = self.rst.val();
         self.entries.wr_en.next = false;
-        self.entries.wr_index.next = self.entries.lk_index.val();
+        self.entries.wr_index.next = self.hit_index_q.q.val();
         self.entries.wr_dead.next = false;
         self.entries.wr_frame.next = self.entries.lk_frame.val();
         self.entries.wr_fresh.next = self.all_fresh.val();
@@ -209,7 +233,7 @@ impl Logic for Bypass {
         self.cnt_dram_reads.next = self.n_reads.q.val();
         self.cnt_dram_writes.next = self.n_writes.q.val();
 
-        self.req_line.next = self.mem_req_addr.val().get_bits::<6>(6);
+        self.req_line.next = self.req_addr.q.val().get_bits::<6>(6);
         self.victim_dirty.next = self.entries.rr_valid.val()
             & !self.entries.rr_dead.val()
             & (self.entries.rr_fresh.val() != 0);
@@ -222,28 +246,57 @@ impl Logic for Bypass {
 
         match self.state.q.val() {
             BypassState::Idle => {
-                if self.map_valid.val() | self.dead_valid.val() {
+                // Take one request: map and dead events first (they come from the page allocator
+                // before the program can touch the frame), then the cache side.
+                self.new_dead.d.next = !self.map_valid.val();
+                self.new_fresh.d.next = 0.into();
+                if self.map_valid.val() {
+                    self.new_fresh.d.next = self.all_fresh.val();
+                }
+                self.event_q.d.next = self.map_valid.val() | self.dead_valid.val();
+                self.write_q.d.next = self.mem_req_write.val();
+                self.req_addr.d.next = self.mem_req_addr.val();
+                self.data_q.d.next = self.mem_req_wdata.val();
+                self.frame_q.d.next = self.mem_req_addr.val().get_bits::<40>(12);
+                if self.dead_valid.val() {
+                    self.frame_q.d.next = self.dead_frame.val();
+                }
+                if self.map_valid.val() {
+                    self.frame_q.d.next = self.map_frame.val();
+                }
+                self.map_ready.next = self.map_valid.val();
+                self.dead_ready.next = !self.map_valid.val();
+                self.mem_req_ready.next = !self.map_valid.val() & !self.dead_valid.val();
+                if self.map_valid.val() | self.dead_valid.val() | self.mem_req_valid.val() {
+                    self.state.d.next = BypassState::Lookup;
+                }
+            }
+            BypassState::Lookup => {
+                // The CAM's answer goes to registers; `Decide` acts on it.
+                self.hit_q.d.next = self.entries.lk_hit.val();
+                self.hit_dead_q.d.next = self.entries.lk_dead.val();
+                self.hit_fresh_q.d.next = self.entries.lk_fresh.val();
+                self.hit_index_q.d.next = self.entries.lk_index.val();
+                self.line_fresh_q.d.next = self
+                    .entries
+                    .lk_fresh
+                    .val()
+                    .get_bit(self.req_line.val().index());
+                self.state.d.next = BypassState::Decide;
+            }
+            BypassState::Decide => {
+                self.state.d.next = BypassState::Idle;
+                if self.event_q.q.val() {
                     // A frame (re)enters the table: fresh when mapped, dead when reclaimed.
-                    self.map_ready.next = self.map_valid.val();
-                    self.dead_ready.next = !self.map_valid.val();
-                    self.frame_q.d.next = self.entries.lk_frame.val();
-                    self.new_dead.d.next = !self.map_valid.val();
-                    self.new_fresh.d.next = 0.into();
-                    if self.map_valid.val() {
-                        self.new_fresh.d.next = self.all_fresh.val();
-                    }
                     if !self.enabled.val() {
-                        if self.map_valid.val() {
+                        if !self.new_dead.q.val() {
                             self.line.d.next = 0.into();
                             self.state.d.next = BypassState::OffZero;
                         }
-                    } else if self.entries.lk_hit.val() {
+                    } else if self.hit_q.q.val() {
                         self.entries.wr_en.next = true;
-                        self.entries.wr_dead.next = !self.map_valid.val();
-                        self.entries.wr_fresh.next = 0.into();
-                        if self.map_valid.val() {
-                            self.entries.wr_fresh.next = self.all_fresh.val();
-                        }
+                        self.entries.wr_dead.next = self.new_dead.q.val();
+                        self.entries.wr_fresh.next = self.new_fresh.q.val();
                     } else if self.victim_dirty.val() {
                         self.victim_frame.d.next = self.entries.rr_frame.val();
                         self.victim_fresh.d.next = self.entries.rr_fresh.val();
@@ -252,49 +305,34 @@ impl Logic for Bypass {
                     } else {
                         self.entries.wr_en.next = true;
                         self.entries.wr_index.next = self.entries.rr_index.val();
-                        self.entries.wr_dead.next = !self.map_valid.val();
-                        self.entries.wr_fresh.next = 0.into();
-                        if self.map_valid.val() {
-                            self.entries.wr_fresh.next = self.all_fresh.val();
-                        }
+                        self.entries.wr_dead.next = self.new_dead.q.val();
+                        self.entries.wr_fresh.next = self.new_fresh.q.val();
                         self.entries.advance_rr.next = true;
                     }
-                } else if self.mem_req_valid.val() {
-                    self.mem_req_ready.next = true;
-                    self.req_addr.d.next = self.mem_req_addr.val();
-                    self.data_q.d.next = self.mem_req_wdata.val();
-                    if self.mem_req_write.val() {
-                        if self.enabled.val()
-                            & self.entries.lk_hit.val()
-                            & self.entries.lk_dead.val()
-                        {
-                            self.n_dropped.d.next = self.n_dropped.q.val() + 1;
-                        } else {
-                            if self.enabled.val() & self.entries.lk_hit.val() {
-                                self.entries.wr_en.next = true;
-                                self.entries.wr_fresh.next = self
-                                    .entries
-                                    .lk_fresh
-                                    .val()
-                                    .replace_bit(self.req_line.val().index(), false);
-                            }
-                            self.state.d.next = BypassState::DramWrite;
-                        }
-                    } else if self.enabled.val()
-                        & self.entries.lk_hit.val()
-                        & !self.entries.lk_dead.val()
-                        & self
-                            .entries
-                            .lk_fresh
-                            .val()
-                            .get_bit(self.req_line.val().index())
-                    {
-                        self.n_bypassed.d.next = self.n_bypassed.q.val() + 1;
-                        self.data_q.d.next = 0.into();
-                        self.state.d.next = BypassState::Respond;
+                } else if self.write_q.q.val() {
+                    if self.enabled.val() & self.hit_q.q.val() & self.hit_dead_q.q.val() {
+                        self.n_dropped.d.next = self.n_dropped.q.val() + 1;
                     } else {
-                        self.state.d.next = BypassState::DramRead;
+                        if self.enabled.val() & self.hit_q.q.val() {
+                            self.entries.wr_en.next = true;
+                            self.entries.wr_fresh.next = self
+                                .hit_fresh_q
+                                .q
+                                .val()
+                                .replace_bit(self.req_line.val().index(), false);
+                        }
+                        self.state.d.next = BypassState::DramWrite;
                     }
+                } else if self.enabled.val()
+                    & self.hit_q.q.val()
+                    & !self.hit_dead_q.q.val()
+                    & self.line_fresh_q.q.val()
+                {
+                    self.n_bypassed.d.next = self.n_bypassed.q.val() + 1;
+                    self.data_q.d.next = 0.into();
+                    self.state.d.next = BypassState::Respond;
+                } else {
+                    self.state.d.next = BypassState::DramRead;
                 }
             }
             BypassState::EvictZero => {

@@ -16,7 +16,7 @@
 //! Bits at and above `OBJS` are ignored. Combinational, no storage. Built as a binary tree (like
 //! common_cells' `lzc`): level `l` has `256 >> l` nodes, each holding "some bit below me is free"
 //! and the `l`-bit index of the lowest free one; a node takes its lower child when that child has
-//! a free bit. The depth is one OR and one 2:1 mux a level, 8 levels for 256 bits, where a loop
+//! a free bit. Each level is written as whole-vector operations (see [`tree_verilog`]). The depth is one OR and one 2:1 mux a level, 8 levels for 256 bits, where a loop
 //! of overriding `if`s would be a 256-deep chain. `make timing` measures it (docs/timing.md).
 //!
 //! A Verilog template (like the RAMs) because rust-hdl's `#[hdl_gen]` cannot build a local one
@@ -97,61 +97,62 @@ impl Logic for LowestFree {
     }
 }
 
-/// The tree as Verilog: `f<l>` holds each node's "has a free bit", `x<l>` its `l`-bit index.
+/// The tree as Verilog, in whole-vector operations: node `n` of level `l` sits at bit `n << l`
+/// of `f<l>` ("some bit below is free") and of `x<l>_<j>` (bit `j` of the index of the lowest
+/// free one); the bits in between are don't-cares that synthesis removes, as nothing reads them.
+/// A node's lower child sits at its own position and its upper child `2^(l-1)` above, so a
+/// level is one shift, one OR and one mux per index bit over the whole vector. Written node by
+/// node (a `generate` loop) the same tree cost Verilator a separate operation for each of its
+/// 511 nodes, every cycle; synthesized, the two are the same gates.
 fn tree_verilog(objs: usize) -> String {
     use std::fmt::Write as _;
     let mut v = String::new();
     let _ = writeln!(
         v,
-        "// Free bits below OBJS = {objs}; level l of the tree has 256 >> l nodes."
+        "// Free bits below OBJS = {objs}; node n of level l sits at bit n << l."
     );
     let _ = writeln!(
         v,
         "wire [255:0] taken = bitmap | ({{255'd0, set_en}} << set_index);"
     );
     let _ = writeln!(v, "wire [255:0] src = use_alt ? alt : taken;");
-    let _ = writeln!(v, "wire [255:0] f0;");
     if objs == 256 {
-        let _ = writeln!(v, "assign f0 = ~src;");
+        let _ = writeln!(v, "wire [255:0] f0 = ~src;");
     } else {
         let _ = writeln!(
             v,
-            "assign f0 = ~src & {{{{{pad}{{1'b0}}}}, {{{objs}{{1'b1}}}}}};",
+            "wire [255:0] f0 = ~src & {{{{{pad}{{1'b0}}}}, {{{objs}{{1'b1}}}}}};",
             pad = 256 - objs
         );
     }
-    let _ = writeln!(v, "genvar n;");
-    for l in 1..=LEVELS {
-        let nodes = 256 >> l;
-        let _ = writeln!(v, "wire [{}:0] f{l};", nodes - 1);
-        let _ = writeln!(v, "wire [{}:0] x{l};", nodes * l - 1);
-        let lo = if l == 1 {
-            "1'b0".to_string()
-        } else {
-            format!("x{p}[2*n*{p} +: {p}]", p = l - 1)
-        };
-        let hi = if l == 1 {
-            "1'b1".to_string()
-        } else {
-            format!("x{p}[(2*n+1)*{p} +: {p}]", p = l - 1)
-        };
-        let (lo_idx, hi_idx) = if l == 1 {
-            (lo.clone(), hi.clone())
-        } else {
-            (format!("{{1'b0, {lo}}}"), format!("{{1'b1, {hi}}}"))
-        };
-        let _ = writeln!(
-            v,
-            "generate for (n = 0; n < {nodes}; n = n + 1) begin : level{l}\n\
-             \x20  assign f{l}[n] = f{p}[2*n] | f{p}[2*n+1];\n\
-             \x20  assign x{l}[n*{l} +: {l}] = f{p}[2*n] ? {lo_idx} : {hi_idx};\n\
-             end endgenerate",
-            p = l - 1
-        );
+    for l in 1..LEVELS {
+        let (p, s) = (l - 1, 1usize << (l - 1));
+        let _ = writeln!(v, "wire [255:0] f{l} = f{p} | (f{p} >> {s});");
+        for j in 0..p {
+            let _ = writeln!(
+                v,
+                "wire [255:0] x{l}_{j} = (f{p} & x{p}_{j}) | (~f{p} & (x{p}_{j} >> {s}));"
+            );
+        }
+        let _ = writeln!(v, "wire [255:0] x{l}_{p} = ~f{p};");
     }
+    // The root, the one node of the last level, from its two children at bits 0 and 128.
+    let (l, p, s) = (LEVELS, LEVELS - 1, 1usize << (LEVELS - 1));
+    let _ = writeln!(v, "wire f{l} = f{p}[0] | f{p}[{s}];");
+    for j in 0..p {
+        let _ = writeln!(v, "wire x{l}_{j} = f{p}[0] ? x{p}_{j}[0] : x{p}_{j}[{s}];");
+    }
+    let _ = writeln!(v, "wire x{l}_{p} = ~f{p}[0];");
+    // The root reads two bits of the level below; the rest are the don't-cares (lint names them).
+    let below: Vec<String> = (0..p).map(|j| format!("x{p}_{j}")).collect();
+    let _ = writeln!(v, "wire unused_ok = &{{1'b0, f{p}, {}}};", below.join(", "));
+    let index: Vec<String> = (0..LEVELS)
+        .rev()
+        .map(|j| format!("x{LEVELS}_{j}"))
+        .collect();
     let _ = writeln!(v, "always @(*) begin");
-    let _ = writeln!(v, "   found = f{LEVELS}[0];");
-    let _ = writeln!(v, "   index = x{LEVELS};");
+    let _ = writeln!(v, "   found = f{LEVELS};");
+    let _ = writeln!(v, "   index = {{{}}};", index.join(", "));
     let _ = writeln!(v, "end");
     v
 }

@@ -12,7 +12,7 @@
 //! and added once. Combinational, no storage; the object allocator forms the pointer of an
 //! alloc that hits the HOT with it (`base | off`, the base being aligned to the arena's stride).
 
-use crate::csa::{carry_save, row};
+use crate::csa::carry_save;
 use crate::params::Params;
 use rust_hdl::prelude::*;
 
@@ -60,30 +60,20 @@ impl Logic for ObjOffset {
     fn hdl(&self) -> Verilog {
         use std::fmt::Write as _;
         let mut v = String::new();
-        let mut cols: Vec<Vec<String>> = vec![vec![]; UNITS_BITS];
-        for j in 0..6 {
-            for i in 0..8 {
-                cols[i + j].push(format!("pp{i}_{j}"));
-                let _ = writeln!(v, "wire pp{i}_{j} = index[{i}] & cls[{j}];");
-            }
-        }
-        for (i, col) in cols.iter_mut().enumerate().take(8) {
-            col.push(format!("index[{i}]"));
-        }
-        let units = self._line / 8;
-        for (w, col) in cols.iter_mut().enumerate() {
-            if units >> w & 1 == 1 {
-                col.push("1'b1".into());
-            }
-        }
-        let rows = carry_save(cols, "ofa", &mut v);
-        let _ = writeln!(
-            v,
-            "wire [{}:0] units = {} + {};",
-            UNITS_BITS - 1,
-            row(&rows, 0),
-            row(&rows, 1)
-        );
+        // Row j is cls[j] ? index << j : 0; then index itself and the constant LINE / 8.
+        let w = UNITS_BITS;
+        let mut rows: Vec<String> = (0..6)
+            .map(|j| {
+                format!(
+                    "({{{w}{{cls[{j}]}}}} & ({{{z}'d0, index}} << {j}))",
+                    z = w - 8
+                )
+            })
+            .collect();
+        rows.push(format!("{{{z}'d0, index}}", z = w - 8));
+        rows.push(format!("{w}'d{}", self._line / 8));
+        let [a, b] = carry_save(rows, w, "ofa", &mut v);
+        let _ = writeln!(v, "wire [{}:0] units = {a} + {b};", w - 1);
         let _ = writeln!(v, "always @(*) begin\n   off = {{units, 3'b000}};\nend");
         Verilog::Custom(v)
     }

@@ -142,6 +142,9 @@ pub struct ObjectAlloc {
     ex_cls: DFF<Bits<6>>,
     ex_oversize: DFF<Bit>,
     use_pop: DFF<Bit>,
+    /// The page allocator took this arena request (`NewReq` moves on a cycle later, so the
+    /// state's next value never waits for `arena_req_ready`, which is deep in the page pool).
+    arena_sent: DFF<Bit>,
     src_va: DFF<Bits<48>>,
     rsp_status_q: DFF<Bits<2>>,
     line_q: DFF<Bits<512>>,
@@ -260,6 +263,7 @@ impl ObjectAlloc {
             ex_cls: Default::default(),
             ex_oversize: Default::default(),
             use_pop: Default::default(),
+            arena_sent: Default::default(),
             src_va: Default::default(),
             rsp_status_q: Default::default(),
             line_q: Default::default(),
@@ -338,6 +342,7 @@ impl Logic for ObjectAlloc {
             ex_cls,
             ex_oversize,
             use_pop,
+            arena_sent,
             src_va,
             rsp_status_q,
             line_q
@@ -614,8 +619,14 @@ impl Logic for ObjectAlloc {
                 }
             }
             HoaState::NewReq => {
-                self.arena_req_valid.next = true;
+                // The handshake only sets `arena_sent`; the state moves on from that flop. The
+                // page allocator cannot answer in the cycle after it takes the request.
+                self.arena_req_valid.next = !self.arena_sent.q.val();
                 if self.arena_req_ready.val() {
+                    self.arena_sent.d.next = true;
+                }
+                if self.arena_sent.q.val() {
+                    self.arena_sent.d.next = false;
                     self.state.d.next = HoaState::NewWait;
                 }
             }
@@ -766,6 +777,7 @@ impl Logic for ObjectAlloc {
         if self.rst.val() {
             self.state.d.next = HoaState::Idle;
             self.s1_valid.d.next = false;
+            self.arena_sent.d.next = false;
             self.mrs.d.next = 0.into();
         }
     }

@@ -47,7 +47,7 @@ pub struct Params {
     pub high: u32,
     /// Pages tracked by the bypass unit.
     pub bypass: u32,
-    /// Entries of the optional header cache (0 leaves it out).
+    /// Entries of the header cache (0 leaves it out; SPEC's default is 8).
     pub hdc: u32,
     /// The main-memory bypass is on. Off, mapping a page costs what an OS pays to zero it: 64 line
     /// writes to DRAM, and every fill reads DRAM.
@@ -68,7 +68,7 @@ impl Default for Params {
             low: 16,
             high: 48,
             bypass: 32,
-            hdc: 0,
+            hdc: 8,
             bypass_on: true,
         }
     }

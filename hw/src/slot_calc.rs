@@ -30,7 +30,7 @@
 //! Storage: a 64-entry constant ROM (stride mask, reciprocal, `2^22 - m`, `-8m`), 193 flops. A Verilog
 //! template because the tree is generated.
 
-use crate::csa::{carry_save, row};
+use crate::csa::carry_save;
 use crate::params::Params;
 use rust_hdl::prelude::*;
 
@@ -195,26 +195,19 @@ fn slot_verilog(masks: &[u64], objs: u64) -> String {
         v,
         "// Partial products of a * m, and -8m, reduced to two rows."
     );
-    let mut cols: Vec<Vec<String>> = vec![vec![]; PROD_BITS];
-    for i in 0..A_BITS {
-        for j in 0..M_BITS {
-            if i + j < PROD_BITS {
-                cols[i + j].push(format!("pp{i}_{j}"));
-                let _ = writeln!(v, "wire pp{i}_{j} = a[{i}] & rom_m[{j}];");
-            }
-        }
-    }
-    for (w, col) in cols.iter_mut().enumerate() {
-        col.push(format!("rom_neg[{w}]"));
-    }
-    let rows = carry_save(cols, "fa", &mut v);
-    let _ = writeln!(v, "wire [{}:0] csa_sum = {};", PROD_BITS - 1, row(&rows, 0));
-    let _ = writeln!(
-        v,
-        "wire [{}:0] csa_carry = {};",
-        PROD_BITS - 1,
-        row(&rows, 1)
-    );
+    // Row i is a[i] ? m << i : 0, as a vector; the last row is -8m.
+    let mut rows: Vec<String> = (0..A_BITS)
+        .map(|i| {
+            format!(
+                "({{{PROD_BITS}{{a[{i}]}}}} & ({{{z}'d0, rom_m}} << {i}))",
+                z = PROD_BITS - M_BITS
+            )
+        })
+        .collect();
+    rows.push("rom_neg".into());
+    let [sum, carry] = carry_save(rows, PROD_BITS, "fa", &mut v);
+    let _ = writeln!(v, "wire [{}:0] csa_sum = {sum};", PROD_BITS - 1);
+    let _ = writeln!(v, "wire [{}:0] csa_carry = {carry};", PROD_BITS - 1);
     let _ = writeln!(
         v,
         "\

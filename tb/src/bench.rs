@@ -9,7 +9,7 @@
 use crate::core_harness::{run, CoreRunConfig, CoreRunStats};
 use crate::env::{EnvTiming, OsTiming};
 use crate::page_harness::PageTiming;
-use crate::swbench::{Summary, SwRun};
+use crate::swbench::{Summary, SwRun, Whole};
 use crate::trace::{Trace, TraceReplay};
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::Design;
@@ -224,11 +224,23 @@ pub struct TraceResult {
 #[derive(Clone, Debug, Serialize)]
 pub struct SwResult {
     pub allocator: String,
+    /// Whole replays against the empty allocator (the robust figure the ratios use).
+    pub warm_whole: Whole,
+    pub cold_whole: Whole,
+    /// Every call timed (the histogram view).
     pub warm: SwRun,
     pub cold: SwRun,
-    /// Software ticks per op over hardware cycles per command (means).
+    /// Software ticks per op (whole replays, median) over hardware cycles per command.
     pub warm_ratio: f64,
     pub cold_ratio: f64,
+}
+
+/// One allocator's measurements of one trace.
+pub struct SwMeasured {
+    pub warm_whole: Whole,
+    pub cold_whole: Whole,
+    pub warm: SwRun,
+    pub cold: SwRun,
 }
 
 /// The paper's numbers the report sets beside ours.
@@ -277,7 +289,7 @@ impl TraceResult {
         operations: u64,
         on: &CoreRunStats,
         off: &CoreRunStats,
-        software: Vec<(SwRun, SwRun)>,
+        software: Vec<SwMeasured>,
     ) -> Self {
         let (hw_on, hw_off) = (HwRun::of(true, on), HwRun::of(false, off));
         let hw_mean = hw_on.mean_with_faults.max(f64::MIN_POSITIVE);
@@ -293,12 +305,14 @@ impl TraceResult {
             ),
             software: software
                 .into_iter()
-                .map(|(warm, cold)| SwResult {
-                    allocator: warm.allocator.clone(),
-                    warm_ratio: warm.all.mean / hw_mean,
-                    cold_ratio: cold.all.mean / hw_mean,
-                    warm,
-                    cold,
+                .map(|m| SwResult {
+                    allocator: m.warm.allocator.clone(),
+                    warm_ratio: m.warm_whole.median / hw_mean,
+                    cold_ratio: m.cold_whole.median / hw_mean,
+                    warm_whole: m.warm_whole,
+                    cold_whole: m.cold_whole,
+                    warm: m.warm,
+                    cold: m.cold,
                 })
                 .collect(),
             hw_on,
@@ -391,7 +405,7 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
     let started = std::time::Instant::now();
     let traces = read_traces(&plan.traces)?;
     let sw_runs = if plan.reps > 0 {
-        crate::swbench::ALLOCATORS.len() * 2
+        crate::swbench::ALLOCATORS.len() * 4
     } else {
         0
     };
@@ -415,13 +429,28 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
         let mut sw = vec![];
         if plan.reps > 0 {
             for a in crate::swbench::ALLOCATORS {
-                bar.set_message(format!("software: {name}, {} warm", a.name()));
+                let step = |what: &str| {
+                    bar.set_message(format!("software: {name}, {} {what}", a.name()));
+                };
+                step("warm, whole replays");
+                let warm_whole = crate::swbench::warm_whole(t, a, plan.reps)?;
+                bar.inc(1);
+                step("cold, whole replays");
+                let cold_whole =
+                    crate::swbench::cold_whole(&plan.exe, &plan.traces[i], a, plan.reps)?;
+                bar.inc(1);
+                step("warm, per call");
                 let warm = crate::swbench::warm(t, a, plan.reps)?;
                 bar.inc(1);
-                bar.set_message(format!("software: {name}, {} cold", a.name()));
+                step("cold, per call");
                 let cold = crate::swbench::cold(&plan.exe, &plan.traces[i], a)?;
                 bar.inc(1);
-                sw.push((warm, cold));
+                sw.push(SwMeasured {
+                    warm_whole,
+                    cold_whole,
+                    warm,
+                    cold,
+                });
             }
         }
         out.push(TraceResult::new(

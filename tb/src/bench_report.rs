@@ -68,18 +68,31 @@ pub fn text(r: &BenchReport) -> String {
         for s in &t.software {
             let _ = writeln!(
                 o,
-                "  {:<9} warm: mean {:>7.1} p50 {:>4} ticks/op ({:>6.1}x hardware); cold: mean {:>7.1} p50 {:>4} ({:>6.1}x)",
+                "  {:<9} whole replay, ticks/op: warm {} ({:>5.1}x hardware), cold {} ({:>5.1}x); per call: warm mean {:.1} p50 {}, cold mean {:.1} p50 {}",
                 s.allocator,
+                whole_text(&s.warm_whole),
+                s.warm_ratio,
+                whole_text(&s.cold_whole),
+                s.cold_ratio,
                 s.warm.all.mean,
                 s.warm.all.p50,
-                s.warm_ratio,
                 s.cold.all.mean,
-                s.cold.all.p50,
-                s.cold_ratio
+                s.cold.all.p50
             );
         }
     }
     o
+}
+
+/// A whole-replay figure: the median and, in brackets, the lowest and highest run.
+fn whole_text(w: &crate::swbench::Whole) -> String {
+    format!(
+        "{:.1} [{:.1}..{:.1}, {} runs]",
+        w.median,
+        w.min,
+        w.max,
+        w.runs.len()
+    )
 }
 
 /// `bench.json` and `bench.html` in `dir`; a `sweep.json` there (from `memento sweep`) adds the
@@ -246,7 +259,9 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
          <h1>memento bench</h1>\
          <p>Profile <b>{}</b> (header port {} cycles, page-table port {}, DRAM {}, OS refill {}{}), \
          seed {}, parameter set <b>{}</b> ({}). {} traces in {:.0} s. Software on {}{}; software is timed in \
-         time-stamp-counter ticks per allocator call, hardware in its own clock cycles.</p>",
+         time-stamp-counter ticks per operation over whole replays, less the same replay through an empty \
+         allocator (median of at least 5 runs, lowest and highest in brackets; per-call figures beside them), \
+         hardware in its own clock cycles.</p>",
         esc(&r.profile.name),
         r.profile.header,
         r.profile.table,
@@ -318,11 +333,11 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         pct(p.alloc_list_share_below),
         pct(p.free_list_share_below)
     );
-    o.push_str("<h2>Hardware against software</h2><table><tr><th>trace</th><th>allocator</th><th>warm mean / p50 / p99 (ticks per op)</th><th>cold mean / p50 / p99</th><th>warm / hardware</th><th>cold / hardware</th></tr>");
+    o.push_str("<h2>Hardware against software</h2><table><tr><th>trace</th><th>allocator</th><th>warm, whole replay (ticks per op) [lowest..highest]</th><th>cold, whole replay</th><th>warm / hardware</th><th>cold / hardware</th><th>per call, warm mean / p50 / p99</th><th>per call, cold mean / p50 / p99</th></tr>");
     for t in &r.traces {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>memento (hardware)</td><td colspan=2>{:.2} cycles per command with faults ({:.2} without), p50 {}</td><td>1.0x</td><td>1.0x</td></tr>",
+            "<tr><td>{}</td><td>memento (hardware)</td><td colspan=2>{:.2} cycles per command with faults ({:.2} without), p50 {}</td><td>1.0x</td><td>1.0x</td><td colspan=2></td></tr>",
             esc(&t.trace),
             t.hw_on.mean_with_faults,
             t.hw_on.all.mean,
@@ -331,16 +346,18 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         for s in &t.software {
             let _ = write!(
                 o,
-                "<tr><td></td><td>{}</td><td>{:.1} / {} / {}</td><td>{:.1} / {} / {}</td><td>{:.1}x</td><td>{:.1}x</td></tr>",
+                "<tr><td></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}x</td><td>{:.1}x</td><td>{:.1} / {} / {}</td><td>{:.1} / {} / {}</td></tr>",
                 esc(&s.allocator),
+                esc(&whole_text(&s.warm_whole)),
+                esc(&whole_text(&s.cold_whole)),
+                s.warm_ratio,
+                s.cold_ratio,
                 s.warm.all.mean,
                 s.warm.all.p50,
                 s.warm.all.p99,
                 s.cold.all.mean,
                 s.cold.all.p50,
-                s.cold.all.p99,
-                s.warm_ratio,
-                s.cold_ratio
+                s.cold.all.p99
             );
         }
     }
@@ -360,9 +377,9 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
                         .map(|t| {
                             let x = &t.software[k];
                             if warm {
-                                x.warm.all.mean
+                                x.warm_whole.median
                             } else {
-                                x.cold.all.mean
+                                x.cold_whole.median
                             }
                         })
                         .collect(),
@@ -371,7 +388,7 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         }
     }
     o.push_str(&grouped_bars(
-        "mean cycles per operation: hardware against software",
+        "cycles per operation: hardware (mean) against software (whole replays, median)",
         "cycles (log)",
         &groups,
         &series,

@@ -517,7 +517,7 @@ pub fn run(
                         m.flush();
                         flushed = true;
                     }
-                    if mp.as_ref().is_none_or(|m| m.idle())
+                    if mp.as_ref().is_none_or(|m| m.settled(&mut dut))
                         && hpa.expected_accesses.is_empty()
                         && hpa.expected_drains.is_empty()
                         && hpa_starts.is_empty()

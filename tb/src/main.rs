@@ -124,10 +124,11 @@ enum Cmd {
         /// Seed of the environment's randomness (default: MEMENTO_SEED, else random).
         #[arg(long)]
         seed: Option<String>,
-        /// Timed warm replays per software allocator (the median is reported); 0 skips software.
-        #[arg(long, default_value_t = 3)]
+        /// Timed replays per software allocator, warm and cold (the median is reported; whole
+        /// replays take at least 5); 0 skips software.
+        #[arg(long, default_value_t = 5)]
         reps: usize,
-        /// The design's parameters: a set of tb/regressions.toml (`default`, `hdc8`, ...). Both
+        /// The design's parameters: a set of tb/regressions.toml (`default`, `hdc0`, ...). Both
         /// its bypass-on and bypass-off memento_top must be generated.
         #[arg(long, default_value = "default")]
         params: String,
@@ -172,6 +173,9 @@ enum Cmd {
     Swbench {
         #[arg(long)]
         allocator: String,
+        /// Time the whole first replay against the empty allocator instead of every call.
+        #[arg(long)]
+        whole: bool,
         trace: PathBuf,
     },
     /// Randomized regression: the tests of a list in tb/regressions.toml, every seed in parallel.
@@ -747,11 +751,20 @@ fn main() -> Result<()> {
                 out.join("sweep.html").display()
             );
         }
-        Cmd::Swbench { allocator, trace } => {
+        Cmd::Swbench {
+            allocator,
+            whole,
+            trace,
+        } => {
             let a = memento_tb::swbench::Allocator::by_name(&allocator)?;
             let t = memento_tb::trace::read(&trace)?;
-            let r = memento_tb::swbench::replay(&t, a)?;
-            println!("{}", serde_json::to_string(&r)?);
+            if whole {
+                let r = memento_tb::swbench::cold_whole_once(&t, a)?;
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                let r = memento_tb::swbench::replay(&t, a)?;
+                println!("{}", serde_json::to_string(&r)?);
+            }
         }
         Cmd::Regress {
             list,

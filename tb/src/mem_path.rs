@@ -162,6 +162,12 @@ impl MemPath {
         self.out.is_empty() && self.fill_inflight.is_none() && self.model.expected_dram.is_empty()
     }
 
+    /// Idle, and the bypass has finished its last request: it takes a new one (`mem_req_ready`
+    /// is high only in its `Idle` state), so its counters are final.
+    pub fn settled(&self, dut: &mut Model) -> bool {
+        self.idle() && dut.peek(self.ports.req_ready) == 1
+    }
+
     /// The page allocator's events so far, into the bypass model, in order.
     fn catch_up(&mut self, hpa: &mut PageAllocModel) {
         while let Some((map, f)) = hpa.bypass_events.pop_front() {

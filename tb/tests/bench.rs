@@ -78,7 +78,12 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
     for sw in &t.software {
         assert_eq!(sw.warm.ops, ops as u64, "{}", sw.allocator);
         assert_eq!(sw.cold.ops, ops as u64, "{}", sw.allocator);
-        assert!(sw.warm_ratio > 0.0);
+        assert!(sw.warm_ratio.is_finite() && sw.cold_ratio.is_finite());
+        for w in [&sw.warm_whole, &sw.cold_whole] {
+            assert_eq!(w.ops, ops as u64, "{}", sw.allocator);
+            assert!(w.runs.len() >= memento_tb::swbench::MIN_WHOLE_RUNS);
+            assert!(w.min <= w.median && w.median <= w.max, "{w:?}");
+        }
     }
     memento_tb::bench_report::write(&r, &dir).unwrap();
     let json: serde_json::Value =

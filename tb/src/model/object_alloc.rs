@@ -555,9 +555,12 @@ mod tests {
         assert_eq!(m.apply(Op::Free(p)).rsp.status, Status::DoubleFree);
     }
 
+    /// Without the header cache (HDC = 0): a free that misses the HOT writes its header back.
     #[test]
     fn full_arena_is_written_back_and_pushed_on_free() {
-        let mut m = model();
+        let mut g = Geometry::from(&memento_hw::Params::default());
+        g.hdc = 0;
+        let mut m = ObjectAllocModel::new(g, 1 << 44);
         let ptrs: Vec<u64> = (0..256).map(|_| m.apply(Op::Alloc(8)).rsp.ptr).collect();
         let e = m.apply(Op::Alloc(8));
         assert_eq!(e.path, Path::AllocNew);
