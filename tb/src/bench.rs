@@ -261,6 +261,29 @@ pub const PAPER: Paper = Paper {
     dram_traffic_change: -0.30,
 };
 
+/// The deepest one-cycle path of the measured designs, in two-input gate levels (`make timing`):
+/// the clock every cycle figure of the report is counted at.
+#[derive(Clone, Debug, Serialize)]
+pub struct Levels {
+    pub bypass_on: u32,
+    pub bypass_off: u32,
+    /// SPEC's `STAGE_LEVELS`.
+    pub budget: u32,
+}
+
+impl Levels {
+    /// "at 23 gate levels per cycle (bypass off: 23; budget 24)".
+    pub fn text(l: &Option<Levels>) -> String {
+        match l {
+            Some(l) => format!(
+                "at {} gate levels per cycle (bypass off: {}; SPEC's budget {})",
+                l.bypass_on, l.bypass_off, l.budget
+            ),
+            None => "at gate levels not measured here (`make timing` measures them)".into(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct BenchReport {
     pub seed: u64,
@@ -269,6 +292,8 @@ pub struct BenchReport {
     pub params: String,
     pub cpu: String,
     pub tsc_mhz: Option<f64>,
+    /// Gate levels per cycle of the two designs, when measured.
+    pub levels: Option<Levels>,
     pub paper: Paper,
     pub traces: Vec<TraceResult>,
     pub seconds: f64,
@@ -397,6 +422,9 @@ pub struct BenchPlan {
     pub progress: bool,
     /// The `memento` executable that runs the cold software replays.
     pub exe: std::path::PathBuf,
+    /// The workspace, to measure the designs' gate levels per cycle (`make timing`'s method and
+    /// cache); `None` leaves them unmeasured.
+    pub levels_root: Option<std::path::PathBuf>,
 }
 
 /// Runs the hardware replays (in parallel), then the software ones (one at a time, so they do
@@ -424,6 +452,29 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
         r
     });
     let hw: Vec<CoreRunStats> = results.into_iter().collect::<Result<_>>()?;
+    let levels = match &plan.levels_root {
+        Some(root) => {
+            bar.set_message("gate levels per cycle of both designs (Yosys)");
+            let designs: Vec<_> = [true, false]
+                .into_iter()
+                .map(|on| {
+                    let name = format!("bench_{}", if on { "on" } else { "off" });
+                    let params = Params {
+                        bypass_on: on,
+                        ..plan.params.clone()
+                    };
+                    (name, Design::MementoTop, params)
+                })
+                .collect();
+            let l = crate::timing::design_levels(&designs, root, plan.jobs)?;
+            Some(Levels {
+                bypass_on: l[0],
+                bypass_off: l[1],
+                budget: memento_hw::params::STAGE_LEVELS,
+            })
+        }
+        None => None,
+    };
     let mut out = vec![];
     for (i, (name, t)) in traces.iter().enumerate() {
         let mut sw = vec![];
@@ -470,6 +521,7 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
         params: plan.params.summary(),
         cpu: crate::swbench::cpu_model(),
         tsc_mhz: crate::swbench::tsc_mhz(),
+        levels,
         paper: PAPER,
         traces: out,
         seconds: started.elapsed().as_secs_f64(),

@@ -20,6 +20,11 @@ fn signed_pct(x: f64) -> String {
 pub fn text(r: &BenchReport) -> String {
     let mut o = String::new();
     let p = &r.paper;
+    let _ = writeln!(
+        o,
+        "hardware cycles below are counted {}",
+        crate::bench::Levels::text(&r.levels)
+    );
     for t in &r.traces {
         let h = &t.hw_on;
         let _ = writeln!(
@@ -261,7 +266,7 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
          seed {}, parameter set <b>{}</b> ({}). {} traces in {:.0} s. Software on {}{}; software is timed in \
          time-stamp-counter ticks per operation over whole replays, less the same replay through an empty \
          allocator (median of at least 5 runs, lowest and highest in brackets; per-call figures beside them), \
-         hardware in its own clock cycles.</p>",
+         hardware in its own clock cycles, counted {}.</p>",
         esc(&r.profile.name),
         r.profile.header,
         r.profile.table,
@@ -280,7 +285,8 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         esc(&r.cpu),
         r.tsc_mhz
             .map(|m| format!(" ({m:.0} MHz)"))
-            .unwrap_or_default()
+            .unwrap_or_default(),
+        esc(&crate::bench::Levels::text(&r.levels))
     );
     o.push_str("<h2>Hardware</h2><table><tr><th>trace</th><th>commands</th><th>mean</th><th>p50</th><th>p99</th><th>max</th><th>alloc mean / p50 / p99 / max</th><th>free mean / p50 / p99 / max</th><th>first-touch faults (mean cycles)</th><th>mean with faults</th></tr>");
     for t in &r.traces {
@@ -548,7 +554,7 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
             None => "<b>not reached</b> by any point".into(),
         }
     );
-    o.push_str("<table><tr><th>axis</th><th>point</th><th>cells</th><th>flops</th>");
+    o.push_str("<table><tr><th>axis</th><th>point</th><th>cells</th><th>flops</th><th>gate levels per cycle</th>");
     for t in &r.traces {
         let _ = write!(
             o,
@@ -560,11 +566,12 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
     for p in &r.points {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
             esc(&p.axis),
             esc(&p.label),
             p.area.as_ref().map_or("-".into(), |a| a.cells.to_string()),
-            p.area.as_ref().map_or("-".into(), |a| a.flops.to_string())
+            p.area.as_ref().map_or("-".into(), |a| a.flops.to_string()),
+            p.area.as_ref().map_or("-".into(), |a| a.levels.to_string())
         );
         for t in &p.traces {
             let h = &t.run;
@@ -660,14 +667,14 @@ pub fn sweep_text(r: &SweepReport) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "{:<8} {:<26} {:>9} {:>8}",
-        "axis", "point", "cells", "flops"
+        "{:<8} {:<26} {:>9} {:>8} {:>6}",
+        "axis", "point", "cells", "flops", "levels"
     );
     for t in &r.traces {
         let _ = write!(o, " | {:^34}", t);
     }
     o.push('\n');
-    let _ = write!(o, "{:<8} {:<26} {:>9} {:>8}", "", "", "", "");
+    let _ = write!(o, "{:<8} {:<26} {:>9} {:>8} {:>6}", "", "", "", "", "");
     for _ in &r.traces {
         let _ = write!(
             o,
@@ -679,11 +686,12 @@ pub fn sweep_text(r: &SweepReport) -> String {
     for p in &r.points {
         let _ = write!(
             o,
-            "{:<8} {:<26} {:>9} {:>8}",
+            "{:<8} {:<26} {:>9} {:>8} {:>6}",
             p.axis,
             p.label,
             p.area.as_ref().map_or("-".into(), |a| a.cells.to_string()),
-            p.area.as_ref().map_or("-".into(), |a| a.flops.to_string())
+            p.area.as_ref().map_or("-".into(), |a| a.flops.to_string()),
+            p.area.as_ref().map_or("-".into(), |a| a.levels.to_string())
         );
         for t in &p.traces {
             let h = &t.run;
@@ -775,6 +783,7 @@ mod tests {
             area: Some(Area {
                 cells: 1000,
                 flops: 100,
+                levels: 23,
             }),
         };
         let r = SweepReport {

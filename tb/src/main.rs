@@ -126,7 +126,7 @@ enum Cmd {
         seed: Option<String>,
         /// Timed replays per software allocator, warm and cold (the median is reported; whole
         /// replays take at least 5); 0 skips software.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 15)]
         reps: usize,
         /// The design's parameters: a set of tb/regressions.toml (`default`, `hdc0`, ...). Both
         /// its bypass-on and bypass-off memento_top must be generated.
@@ -538,10 +538,24 @@ fn main() -> Result<()> {
         } => {
             let started = std::time::Instant::now();
             let r = memento_tb::latency::bench(commands, hdr_latency)?;
+            println!("latency bench, header port answering in {hdr_latency} cycles, no stalls");
+            let levels = memento_tb::timing::design_levels(
+                &[(
+                    "latency_object_alloc".into(),
+                    Design::ObjectAlloc,
+                    memento_hw::Params::default(),
+                )],
+                &root(),
+                2,
+            )?;
+            println!(
+                "object_alloc at its default parameters: {} gate levels per cycle at most (make timing; SPEC's budget {})",
+                levels[0],
+                memento_hw::params::STAGE_LEVELS
+            );
             let h = r.hits.latency_hit.summary();
             let hits_cpc = r.hits.cycles as f64 / r.hits.commands as f64;
             let miss_cpc = r.misses.cycles as f64 / r.misses.commands as f64;
-            println!("latency bench, header port answering in {hdr_latency} cycles, no stalls");
             println!(
                 "  HOT hits: {} commands, accept-to-response latency mean {:.3}, p50 {}, p99 {}, max {} cycles",
                 h.n, h.mean, h.p50, h.p99, h.max
@@ -678,6 +692,7 @@ fn main() -> Result<()> {
                 reps,
                 progress: true,
                 exe: std::env::current_exe().context("finding the memento executable")?,
+                levels_root: Some(root()),
             };
             println!(
                 "bench: {} traces, profile {}, seed {seed}",
@@ -721,6 +736,7 @@ fn main() -> Result<()> {
                 jobs: jobs_arg(jobs),
                 synth: !no_synth,
                 work: root().join("build/sweep"),
+                root: root(),
                 progress: true,
                 target_traces,
                 target,

@@ -371,40 +371,40 @@ pub fn warm(trace: &Trace, a: Allocator, reps: usize) -> Result<SwRun> {
 pub const MIN_WHOLE_RUNS: usize = 5;
 
 /// An allocator's cost from whole replays: each run times one replay through the allocator and
-/// one through the empty allocator with nothing but the time-stamp counter at their two ends,
-/// and takes their difference over the operations. Preemption and the counter's granularity
-/// cost a whole replay a few parts in a million, where they cost a single call its whole figure.
+/// one through the empty allocator with nothing but the time-stamp counter at their two ends.
+/// A run's figure is its allocator replay less the median empty replay, over the operations, so
+/// the empty replays' own noise enters once, through their median. Preemption and the counter's
+/// granularity cost a whole replay a few parts in a million, where they cost a single call its
+/// whole figure; what is left is the machine's run-to-run variation, which the spread shows.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Whole {
     pub ops: u64,
-    /// Net ticks per operation of every run, in run order.
+    /// Ticks per operation of each replay through the allocator, and through the empty one.
+    pub replays: Vec<f64>,
+    pub empties: Vec<f64>,
+    /// Net ticks per operation of every run (`replays` less the median of `empties`).
     pub runs: Vec<f64>,
     /// The median, lowest and highest of `runs`.
     pub median: f64,
     pub min: f64,
     pub max: f64,
-    /// Ticks per operation of the empty replays (median): the replay's own work.
+    /// The median of `empties`: the replay's own work.
     pub empty: f64,
 }
 
 impl Whole {
-    fn of(ops: u64, runs: Vec<f64>, empties: Vec<f64>) -> Self {
+    fn of(ops: u64, replays: Vec<f64>, empties: Vec<f64>) -> Self {
+        let empty = median(&empties);
+        let runs: Vec<f64> = replays.iter().map(|r| r - empty).collect();
         Whole {
             ops,
             median: median(&runs),
             min: runs.iter().copied().fold(f64::INFINITY, f64::min),
             max: runs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            empty: median(&empties),
+            empty,
             runs,
-        }
-    }
-
-    /// The spread of the runs around their median, as a fraction of it: (max - min) / median.
-    pub fn spread(&self) -> f64 {
-        if self.median > 0.0 {
-            (self.max - self.min) / self.median
-        } else {
-            0.0
+            replays,
+            empties,
         }
     }
 }
@@ -436,16 +436,16 @@ pub fn warm_whole(trace: &Trace, a: Allocator, runs: usize) -> Result<Whole> {
     let mut empty = Empty::new(trace);
     drive(trace, &mut empty, "the empty allocator")?;
     release(a, drive(trace, &mut Real(a.global()), a.name())?);
-    let ops = trace.ops.len() as u64;
-    let (mut nets, mut empties) = (vec![], vec![]);
+    let ops = trace.ops.len().max(1) as f64;
+    let (mut replays, mut empties) = (vec![], vec![]);
     for _ in 0..runs.max(MIN_WHOLE_RUNS) {
         let (e, _) = whole_ticks(trace, &mut empty, "the empty allocator")?;
         let (t, live) = whole_ticks(trace, &mut Real(a.global()), a.name())?;
         release(a, live);
-        nets.push((t as f64 - e as f64) / ops.max(1) as f64);
-        empties.push(e as f64 / ops.max(1) as f64);
+        replays.push(t as f64 / ops);
+        empties.push(e as f64 / ops);
     }
-    Ok(Whole::of(ops, nets, empties))
+    Ok(Whole::of(trace.ops.len() as u64, replays, empties))
 }
 
 /// One cold whole replay in this fresh process: the empty replay first (its buffers are not the
@@ -458,7 +458,7 @@ pub fn cold_whole_once(trace: &Trace, a: Allocator) -> Result<Whole> {
     let ops = trace.ops.len().max(1) as f64;
     Ok(Whole::of(
         trace.ops.len() as u64,
-        vec![(t as f64 - e as f64) / ops],
+        vec![t as f64 / ops],
         vec![e as f64 / ops],
     ))
 }
@@ -466,7 +466,7 @@ pub fn cold_whole_once(trace: &Trace, a: Allocator) -> Result<Whole> {
 /// Cold whole replays: `runs` (at least [`MIN_WHOLE_RUNS`]) fresh processes, each timing one
 /// first replay ([`cold_whole_once`], run as `memento swbench --whole`).
 pub fn cold_whole(exe: &Path, trace_path: &Path, a: Allocator, runs: usize) -> Result<Whole> {
-    let (mut nets, mut empties, mut ops) = (vec![], vec![], 0);
+    let (mut replays, mut empties, mut ops) = (vec![], vec![], 0);
     for _ in 0..runs.max(MIN_WHOLE_RUNS) {
         let out = swbench_process(exe, trace_path, a, true)?;
         let w: Whole = serde_json::from_slice(&out).with_context(|| {
@@ -476,10 +476,10 @@ pub fn cold_whole(exe: &Path, trace_path: &Path, a: Allocator, runs: usize) -> R
             )
         })?;
         ops = w.ops;
-        nets.extend(w.runs);
-        empties.push(w.empty);
+        replays.extend(w.replays);
+        empties.extend(w.empties);
     }
-    Ok(Whole::of(ops, nets, empties))
+    Ok(Whole::of(ops, replays, empties))
 }
 
 /// Runs `memento swbench` on one trace and allocator in a fresh process; its standard output.

@@ -21,6 +21,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct Area {
     pub cells: u64,
     pub flops: u64,
+    /// The deepest one-cycle path in two-input gate levels (`make timing`'s method): the clock
+    /// the point's cycle counts are worth.
+    #[serde(default)]
+    pub levels: u32,
 }
 
 /// One trace at one point.
@@ -61,14 +65,17 @@ pub struct SweepPlan {
     pub jobs: usize,
     pub synth: bool,
     pub work: PathBuf,
+    /// The workspace (for `make timing`'s netlist cache).
+    pub root: PathBuf,
     pub progress: bool,
     /// Traces whose free hit rate must reach `target` (the paper's 83% on Python).
     pub target_traces: Vec<String>,
     pub target: f64,
 }
 
-/// Yosys area of `params`' memento_top, cached by the Verilog's hash.
-pub fn area(params: &Params, work: &Path) -> Result<Area> {
+/// Yosys area of `params`' memento_top, cached by the Verilog's hash, and its gate levels per
+/// cycle (the workspace `root` holds `make timing`'s netlist cache).
+pub fn area(params: &Params, work: &Path, root: &Path) -> Result<Area> {
     let v = Variant {
         name: "memento_top".into(),
         design: Design::MementoTop,
@@ -84,10 +91,15 @@ pub fn area(params: &Params, work: &Path) -> Result<Area> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let cached = dir.join(format!("{key}.json"));
     if let Ok(t) = std::fs::read_to_string(&cached) {
-        if let Ok(a) = serde_json::from_str(&t) {
+        if let Ok(a @ Area { levels: 1.., .. }) = serde_json::from_str(&t) {
             return Ok(a);
         }
     }
+    let levels = crate::timing::design_levels(
+        &[(format!("sweep_{key}"), Design::MementoTop, params.clone())],
+        root,
+        1,
+    )?[0];
     let vdir = dir.join(&key);
     std::fs::create_dir_all(&vdir)?;
     let vfile = vdir.join("memento_top.v");
@@ -96,6 +108,7 @@ pub fn area(params: &Params, work: &Path) -> Result<Area> {
     let a = Area {
         cells: rows.iter().map(|r| r.cells).sum(),
         flops: rows.iter().map(|r| r.flops).sum(),
+        levels,
     };
     std::fs::write(&cached, serde_json::to_string(&a)?)?;
     let _ = std::fs::remove_dir_all(&vdir);
@@ -150,7 +163,7 @@ pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
         let r = match *job {
             Job::Synth(i) => {
                 bar.set_message(format!("Yosys: {}", distinct[i].summary()));
-                area(&distinct[i], &plan.work).map(Done::Area)
+                area(&distinct[i], &plan.work, &plan.root).map(Done::Area)
             }
             Job::Replay(i, t) => {
                 let (name, trace) = &traces[t];

@@ -437,3 +437,46 @@ pub fn violations(designs: &[DesignTiming]) -> Vec<String> {
     }
     v
 }
+
+/// The deepest one-cycle path, in gate levels, of each design as a whole: the clock a cycle count
+/// measured on that design is worth. Each `(name, design, params)` is emitted under
+/// `build/timing/designs/` and analysed like `make timing` does, sharing its netlist cache, so a
+/// design `make timing` has seen costs a few seconds.
+pub fn design_levels(
+    designs: &[(String, memento_hw::emit::Design, memento_hw::Params)],
+    root: &FsPath,
+    jobs: usize,
+) -> Result<Vec<u32>> {
+    let dir = root.join("build/timing/designs");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut files = vec![];
+    for (name, design, params) in designs {
+        let v = memento_hw::emit::Variant {
+            name: name.clone(),
+            design: *design,
+            params: params.clone(),
+        };
+        let text =
+            memento_hw::emit::variant_verilog(&v).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        let file = dir.join(format!("{name}.v"));
+        std::fs::write(&file, text).with_context(|| format!("writing {}", file.display()))?;
+        files.push((name.clone(), params.summary(), file));
+    }
+    let plan = TimingPlan {
+        designs: files,
+        only: None,
+        budget: memento_hw::params::STAGE_LEVELS,
+        cache: root.join("build/timing/cache"),
+        jobs,
+        progress: false,
+    };
+    run(&plan)?
+        .iter()
+        .map(|d| {
+            d.whole
+                .as_ref()
+                .map(|w| w.levels)
+                .with_context(|| format!("{}: no whole-design row", d.design))
+        })
+        .collect()
+}

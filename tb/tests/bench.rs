@@ -51,6 +51,7 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
         seed: s,
         jobs: 2,
         reps: 1,
+        levels_root: None,
         progress: false,
         exe: env!("CARGO_BIN_EXE_memento").into(),
     };
