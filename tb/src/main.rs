@@ -370,6 +370,19 @@ fn replay(
             "  arena refills {} (available-list pops), arena creations {}",
             stats.arena_refills, stats.arena_creations
         );
+        let levels = memento_tb::timing::design_levels(
+            &[(
+                format!("replay_{}", if on { "on" } else { "off" }),
+                Design::MementoTop,
+                cfg.params.clone(),
+            )],
+            &root(),
+            2,
+        )?[0];
+        println!(
+            "  cycles below are counted at {levels} gate levels per cycle (make timing's method; SPEC's budget {})",
+            memento_hw::params::STAGE_LEVELS
+        );
         for (name, h) in [
             ("all", &stats.latency_all),
             ("alloc", &stats.latency_alloc),
