@@ -571,7 +571,7 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
             esc(&p.label),
             p.area.as_ref().map_or("-".into(), |a| a.cells.to_string()),
             p.area.as_ref().map_or("-".into(), |a| a.flops.to_string()),
-            p.area.as_ref().map_or("-".into(), |a| a.levels.to_string())
+            p.area.as_ref().map_or("-".into(), levels_cell)
         );
         for t in &p.traces {
             let h = &t.run;
@@ -662,19 +662,29 @@ pub fn write_sweep(r: &SweepReport, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A sweep point's gate levels per cycle, marked when they are over SPEC's budget: that point's
+/// cycle counts are not worth a core's clock.
+fn levels_cell(a: &crate::sweep::Area) -> String {
+    if a.levels > memento_hw::params::STAGE_LEVELS {
+        format!("{} OVER", a.levels)
+    } else {
+        a.levels.to_string()
+    }
+}
+
 /// The terminal summary of a sweep.
 pub fn sweep_text(r: &SweepReport) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "{:<8} {:<26} {:>9} {:>8} {:>6}",
+        "{:<8} {:<26} {:>9} {:>8} {:>7}",
         "axis", "point", "cells", "flops", "levels"
     );
     for t in &r.traces {
         let _ = write!(o, " | {:^34}", t);
     }
     o.push('\n');
-    let _ = write!(o, "{:<8} {:<26} {:>9} {:>8} {:>6}", "", "", "", "", "");
+    let _ = write!(o, "{:<8} {:<26} {:>9} {:>8} {:>7}", "", "", "", "", "");
     for _ in &r.traces {
         let _ = write!(
             o,
@@ -686,12 +696,12 @@ pub fn sweep_text(r: &SweepReport) -> String {
     for p in &r.points {
         let _ = write!(
             o,
-            "{:<8} {:<26} {:>9} {:>8} {:>6}",
+            "{:<8} {:<26} {:>9} {:>8} {:>7}",
             p.axis,
             p.label,
             p.area.as_ref().map_or("-".into(), |a| a.cells.to_string()),
             p.area.as_ref().map_or("-".into(), |a| a.flops.to_string()),
-            p.area.as_ref().map_or("-".into(), |a| a.levels.to_string())
+            p.area.as_ref().map_or("-".into(), levels_cell)
         );
         for t in &p.traces {
             let h = &t.run;
@@ -814,5 +824,10 @@ mod tests {
         assert!(html.contains("first reached at <b>HDC=8</b>"));
         let text = sweep_text(&r);
         assert!(text.contains("96.00%") && text.contains("first reached at HDC=8"));
+        assert!(!text.contains("OVER"), "every point is at 23 levels");
+        let mut deep = r.clone();
+        deep.points[1].area.as_mut().unwrap().levels = 42;
+        assert!(sweep_text(&deep).contains("42 OVER"));
+        assert!(sweep_section(&deep).unwrap().contains("42 OVER"));
     }
 }
