@@ -255,6 +255,42 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// The table of each trace's hardware figure beside the three allocators' (whole replays with
+/// their spread, the ratios, and the per-call view).
+fn software_table(r: &BenchReport) -> String {
+    let mut o = String::new();
+    o.push_str("<h2>Hardware against software</h2><table><tr><th>trace</th><th>allocator</th><th>warm, whole replay (ticks per op) [lowest..highest]</th><th>cold, whole replay</th><th>warm / hardware</th><th>cold / hardware</th><th>per call, warm mean / p50 / p99</th><th>per call, cold mean / p50 / p99</th></tr>");
+    for t in &r.traces {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td>memento (hardware)</td><td colspan=2>{:.2} cycles per command with faults ({:.2} without), p50 {}</td><td>1.0x</td><td>1.0x</td><td colspan=2></td></tr>",
+            esc(&t.trace),
+            t.hw_on.mean_with_faults,
+            t.hw_on.all.mean,
+            t.hw_on.all.p50
+        );
+        for s in &t.software {
+            let _ = write!(
+                o,
+                "<tr><td></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}x</td><td>{:.1}x</td><td>{:.1} / {} / {}</td><td>{:.1} / {} / {}</td></tr>",
+                esc(&s.allocator),
+                esc(&whole_text(&s.warm_whole)),
+                esc(&whole_text(&s.cold_whole)),
+                s.warm_ratio,
+                s.cold_ratio,
+                s.warm.all.mean,
+                s.warm.all.p50,
+                s.warm.all.p99,
+                s.cold.all.mean,
+                s.cold.all.p50,
+                s.cold.all.p99
+            );
+        }
+    }
+    o.push_str("</table>");
+    o
+}
+
 fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
     let mut o = String::new();
     let p = &r.paper;
@@ -339,35 +375,7 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         pct(p.alloc_list_share_below),
         pct(p.free_list_share_below)
     );
-    o.push_str("<h2>Hardware against software</h2><table><tr><th>trace</th><th>allocator</th><th>warm, whole replay (ticks per op) [lowest..highest]</th><th>cold, whole replay</th><th>warm / hardware</th><th>cold / hardware</th><th>per call, warm mean / p50 / p99</th><th>per call, cold mean / p50 / p99</th></tr>");
-    for t in &r.traces {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td>memento (hardware)</td><td colspan=2>{:.2} cycles per command with faults ({:.2} without), p50 {}</td><td>1.0x</td><td>1.0x</td><td colspan=2></td></tr>",
-            esc(&t.trace),
-            t.hw_on.mean_with_faults,
-            t.hw_on.all.mean,
-            t.hw_on.all.p50
-        );
-        for s in &t.software {
-            let _ = write!(
-                o,
-                "<tr><td></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}x</td><td>{:.1}x</td><td>{:.1} / {} / {}</td><td>{:.1} / {} / {}</td></tr>",
-                esc(&s.allocator),
-                esc(&whole_text(&s.warm_whole)),
-                esc(&whole_text(&s.cold_whole)),
-                s.warm_ratio,
-                s.cold_ratio,
-                s.warm.all.mean,
-                s.warm.all.p50,
-                s.warm.all.p99,
-                s.cold.all.mean,
-                s.cold.all.p50,
-                s.cold.all.p99
-            );
-        }
-    }
-    o.push_str("</table>");
+    o.push_str(&software_table(r));
     let groups: Vec<String> = r.traces.iter().map(|t| t.trace.clone()).collect();
     let mut series = vec![(
         "memento".to_string(),

@@ -9,8 +9,9 @@
 //! Two views of the same replay:
 //! - **Whole replay** (the figure the ratios use): the time-stamp counter is read only at the
 //!   replay's two ends, and the same replay through an empty allocator ([`Empty`]: every address
-//!   planned before the timer starts) is taken off, so what remains is the allocator's work, per operation.
-//!   At least [`MIN_WHOLE_RUNS`] runs; the median is the figure, the lowest and highest its spread.
+//!   planned before the timer starts) is taken off, so what remains is the allocator's work, per
+//!   operation. At least [`MIN_WHOLE_RUNS`] runs; the median is the figure, the lowest and
+//!   highest its spread.
 //! - **Per call** (the histogram): each call fenced by the counter, less an empty timed region.
 //!   Where the counter ticks coarsely (26 ticks on one EPYC) or the process is preempted (10 M
 //!   ticks once in a run), this view's p50 and mean say more about the clock than the allocator.
@@ -147,22 +148,22 @@ fn check(p: *mut u8, size: usize, id: usize, what: &str) -> Result<()> {
 /// What a replay calls for each operation of the trace: a real allocator, the empty one, or
 /// either with every call timed.
 trait Heap {
-    fn alloc(&mut self, id: usize, l: Layout) -> *mut u8;
-    fn free(&mut self, id: usize, p: *mut u8, l: Layout);
-    fn realloc(&mut self, id: usize, p: *mut u8, old: Layout, new: usize) -> *mut u8;
+    fn alloc(&mut self, l: Layout) -> *mut u8;
+    fn free(&mut self, p: *mut u8, l: Layout);
+    fn realloc(&mut self, p: *mut u8, old: Layout, new: usize) -> *mut u8;
 }
 
 /// One of the three allocators, called through its `GlobalAlloc`.
 struct Real(&'static dyn GlobalAlloc);
 
 impl Heap for Real {
-    fn alloc(&mut self, _id: usize, l: Layout) -> *mut u8 {
+    fn alloc(&mut self, l: Layout) -> *mut u8 {
         unsafe { self.0.alloc(l) }
     }
-    fn free(&mut self, _id: usize, p: *mut u8, l: Layout) {
+    fn free(&mut self, p: *mut u8, l: Layout) {
         unsafe { self.0.dealloc(p, l) }
     }
-    fn realloc(&mut self, _id: usize, p: *mut u8, old: Layout, new: usize) -> *mut u8 {
+    fn realloc(&mut self, p: *mut u8, old: Layout, new: usize) -> *mut u8 {
         unsafe { self.0.realloc(p, old, new) }
     }
 }
@@ -237,11 +238,11 @@ impl Empty {
 }
 
 impl Heap for Empty {
-    fn alloc(&mut self, _id: usize, _l: Layout) -> *mut u8 {
+    fn alloc(&mut self, _l: Layout) -> *mut u8 {
         self.take()
     }
-    fn free(&mut self, _id: usize, _p: *mut u8, _l: Layout) {}
-    fn realloc(&mut self, _id: usize, _p: *mut u8, _old: Layout, _new: usize) -> *mut u8 {
+    fn free(&mut self, _p: *mut u8, _l: Layout) {}
+    fn realloc(&mut self, _p: *mut u8, _old: Layout, _new: usize) -> *mut u8 {
         self.take()
     }
 }
@@ -279,17 +280,17 @@ impl<H: Heap> Timed<H> {
 }
 
 impl<H: Heap> Heap for Timed<H> {
-    fn alloc(&mut self, id: usize, l: Layout) -> *mut u8 {
-        let (p, t) = self.time(|h| h.alloc(id, l));
+    fn alloc(&mut self, l: Layout) -> *mut u8 {
+        let (p, t) = self.time(|h| h.alloc(l));
         self.alloc.add(t);
         p
     }
-    fn free(&mut self, id: usize, p: *mut u8, l: Layout) {
-        let ((), t) = self.time(|h| h.free(id, p, l));
+    fn free(&mut self, p: *mut u8, l: Layout) {
+        let ((), t) = self.time(|h| h.free(p, l));
         self.free.add(t);
     }
-    fn realloc(&mut self, id: usize, p: *mut u8, old: Layout, new: usize) -> *mut u8 {
-        let (q, t) = self.time(|h| h.realloc(id, p, old, new));
+    fn realloc(&mut self, p: *mut u8, old: Layout, new: usize) -> *mut u8 {
+        let (q, t) = self.time(|h| h.realloc(p, old, new));
         self.realloc.add(t);
         q
     }
@@ -303,7 +304,7 @@ fn drive<H: Heap>(trace: &Trace, h: &mut H, name: &str) -> Result<Vec<(*mut u8, 
         match *op {
             TraceOp::Alloc { id, size } => {
                 let l = layout(size);
-                let p = h.alloc(id, l);
+                let p = h.alloc(l);
                 if p.is_null() {
                     bail!("{name} returned null for {} bytes", l.size());
                 }
@@ -313,14 +314,14 @@ fn drive<H: Heap>(trace: &Trace, h: &mut H, name: &str) -> Result<Vec<(*mut u8, 
             TraceOp::Free { id } => {
                 let (p, size) = live[id];
                 check(p, size, id, "its free")?;
-                h.free(id, p, layout(size as u64));
+                h.free(p, layout(size as u64));
                 live[id] = (std::ptr::null_mut(), 0);
             }
             TraceOp::Realloc { id, size } => {
                 let (p, old) = live[id];
                 check(p, old, id, "its realloc")?;
                 let new = size.max(1) as usize;
-                let q = h.realloc(id, p, layout(old as u64), new);
+                let q = h.realloc(p, layout(old as u64), new);
                 if q.is_null() {
                     bail!("{name} returned null reallocating to {new} bytes");
                 }
