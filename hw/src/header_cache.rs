@@ -6,7 +6,7 @@
 //!  lk_tag ------->| header_cache |----> lk_hit, lk_line            (combinational)
 //!  wr_line ------>|  HDC x       |----> victim_valid, victim_tag,   (the entry an insert takes)
 //!  upd_en ------->|  (48 + 344)  |      victim_line
-//!  ins_en ------->|  + LRU ages  |
+//!  ins_en ------->|  + recency   |
 //!  rm_en -------->|              |
 //!  clear_all ---->+--------------+
 //! ```
@@ -21,13 +21,15 @@
 //! - `rm_en`: the entry that hits `lk_tag` is invalidated (an arena popped into the HOT);
 //! - `clear_all`: every entry is invalidated (EXIT: nothing is written back).
 //!
-//! Recency is a permutation of ages `0..HDC` (0 = most recent): using entry `k` ages every entry
-//! younger than `k` by one, so the valid entry with the largest age is always the least recently
-//! used valid one. With `HDC = 0` the block is empty and never hits.
+//! Recency is one total order over the entries, kept as a matrix of "used more recently than"
+//! bits: using entry `k` makes it newer than every other, so when every entry is valid the least
+//! recently used one is the entry newer than none (a NOR over its row, no age arithmetic).
+//! Reset orders the entries by index, entry 0 the newest. With `HDC = 0` the block is empty and
+//! never hits.
 //!
 //! A memory primitive written as a Verilog template because its depth is a generator parameter.
 //! It asserts `hdc_unique_tag` (no arena in two valid entries) and `hdc_one_op` (one operation a
-//! cycle). Storage: `HDC * (1 + 48 + 344 + log2 HDC)` flops.
+//! cycle). Storage: `HDC * (1 + 48 + 344 + HDC)` flops.
 
 use rust_hdl::prelude::*;
 
@@ -164,99 +166,81 @@ end
             );
         }
         let depth = self._depth;
-        let aw = (usize::BITS - (depth - 1).leading_zeros()).max(1) as usize;
         Verilog::Custom(format!(
             "\
-reg valid[0:{last}];
+reg [{last}:0] valid;
 reg [47:0] tag[0:{last}];
 reg [343:0] line[0:{last}];
-reg [{amax}:0] age[0:{last}];
-reg [{amax}:0] lk_index;
-reg [{amax}:0] victim_index;
-reg victim_free;
+// Recency as a matrix: bit j of newer[i] says entry i was used more recently than entry j.
+// The entries are in one total order (the diagonal stays 0), so the least recently used entry
+// is the one newer than none, and using entry k sets row k and clears column k.
+reg [{last}:0] newer[0:{last}];
 integer i;
-integer j;
 
 initial begin
-   for (i = 0; i < {depth}; i = i + 1) begin
-      valid[i] = 1'b0;
-      age[i] = i[{amax}:0];
-   end
+   valid = {depth}'d0;
+   for (i = 0; i < {depth}; i = i + 1) newer[i] = ~{{{depth}'d0}} << (i + 1);
 end
 
 // Tags are unique among valid entries (hdc_unique_tag), so the lookup's match vector is
 // one-hot and the outputs are ORs over the entries. The victim is the lowest invalid entry
-// (each entry checks the ones below it, an OR tree) or else the one of the largest age (ages
-// are a permutation): one-hot too, and read out the same way. No priority chain anywhere.
+// (each entry ORs the validity of the ones below it, a balanced tree) or else the one newer
+// than none: one-hot too, and read out the same way. No priority chain and no arithmetic.
 reg [{last}:0] lk_match;
 reg [{last}:0] free_first;
 reg [{last}:0] oldest;
 reg [{last}:0] victim_sel;
-reg [{last}:0] below_free;
-reg [{amax}:0] victim_age;
-reg [{amax}:0] lk_age;
+reg [{last}:0] touch;
+reg victim_free;
 always @(*) begin
    for (i = 0; i < {depth}; i = i + 1) begin
       lk_match[i] = valid[i] && tag[i] == lk_tag;
-      oldest[i] = age[i] == {aw}'d{last};
-      below_free[i] = 1'b0;
-      for (j = 0; j < i; j = j + 1) below_free[i] = below_free[i] | !valid[j];
-      free_first[i] = !valid[i] && !below_free[i];
+      oldest[i] = ~|newer[i];
+      free_first[i] = !valid[i] && ~|(~valid & ~({{{depth}{{1'b1}}}} << i));
    end
    lk_hit = |lk_match;
    victim_free = |free_first;
    victim_sel = victim_free ? free_first : oldest;
-   lk_index = {aw}'d0;
+   // The victim is valid only when every entry is, and then it is the oldest: its tag and line
+   // are read through `oldest` alone, not through the invalid-entry search.
+   victim_valid = &valid;
    lk_line = 344'd0;
-   victim_index = {aw}'d0;
-   victim_valid = 1'b0;
    victim_tag = 48'd0;
    victim_line = 344'd0;
-   victim_age = {aw}'d0;
-   lk_age = {aw}'d0;
    for (i = 0; i < {depth}; i = i + 1) begin
-      victim_age = victim_age | ({{{aw}{{victim_sel[i]}}}} & age[i]);
-      lk_age = lk_age | ({{{aw}{{lk_match[i]}}}} & age[i]);
-      lk_index = lk_index | ({{{aw}{{lk_match[i]}}}} & i[{amax}:0]);
       lk_line = lk_line | ({{344{{lk_match[i]}}}} & line[i]);
-      victim_index = victim_index | ({{{aw}{{victim_sel[i]}}}} & i[{amax}:0]);
-      victim_valid = victim_valid | (victim_sel[i] & valid[i]);
-      victim_tag = victim_tag | ({{48{{victim_sel[i]}}}} & tag[i]);
-      victim_line = victim_line | ({{344{{victim_sel[i]}}}} & line[i]);
+      victim_tag = victim_tag | ({{48{{oldest[i]}}}} & tag[i]);
+      victim_line = victim_line | ({{344{{oldest[i]}}}} & line[i]);
    end
+   victim_tag = victim_valid ? victim_tag : 48'd0;
+   victim_line = victim_valid ? victim_line : 344'd0;
 end
+
+// The entry an insert or an update uses becomes the most recently used. A block of its own: the
+// operations depend on the lookup's outputs in the caller.
+always @(*) touch = ins_en ? victim_sel : (upd_en ? lk_match : {depth}'d0);
 
 always @(posedge clock) begin
    if (rst) begin
-      for (i = 0; i < {depth}; i = i + 1) begin
-         valid[i] <= 1'b0;
-         age[i] <= i[{amax}:0];
-      end
+      valid <= {depth}'d0;
+      for (i = 0; i < {depth}; i = i + 1) newer[i] <= ~{{{depth}'d0}} << (i + 1);
    end else if (clear_all) begin
-      for (i = 0; i < {depth}; i = i + 1) valid[i] <= 1'b0;
+      valid <= {depth}'d0;
    end else begin
-      // The entry an insert or an update uses becomes the most recently used.
-      if (ins_en) begin
-         valid[victim_index] <= 1'b1;
-         tag[victim_index] <= lk_tag;
-         line[victim_index] <= wr_line;
-         for (i = 0; i < {depth}; i = i + 1) begin
-            if (age[i] < victim_age) age[i] <= age[i] + {aw}'d1;
+      for (i = 0; i < {depth}; i = i + 1) begin
+         if (ins_en && victim_sel[i]) begin
+            valid[i] <= 1'b1;
+            tag[i] <= lk_tag;
          end
-         age[victim_index] <= {aw}'d0;
-      end else if (upd_en && lk_hit) begin
-         line[lk_index] <= wr_line;
-         for (i = 0; i < {depth}; i = i + 1) begin
-            if (age[i] < lk_age) age[i] <= age[i] + {aw}'d1;
-         end
-         age[lk_index] <= {aw}'d0;
-      end else if (rm_en && lk_hit) begin
-         valid[lk_index] <= 1'b0;
+         if (touch[i]) line[i] <= wr_line;
+         if (!ins_en && !upd_en && rm_en && lk_match[i]) valid[i] <= 1'b0;
+         newer[i] <= touch[i] ? ~touch : (newer[i] & ~touch);
       end
    end
 end
 
 `ifndef SYNTHESIS
+integer j;
 always @(posedge clock) begin
    if (!rst) begin
       for (i = 0; i < {depth}; i = i + 1)
@@ -270,7 +254,6 @@ end
 `endif
 ",
             last = depth - 1,
-            amax = aw - 1,
         ))
     }
 
