@@ -6,7 +6,7 @@ LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth timing regress coverage test replay bench sweep bench-latency clean
+.PHONY: all deps build verilog lint synth timing regress coverage test replay bench sweep bench-latency mutate clean
 
 all: regress
 
@@ -77,6 +77,13 @@ bench: build
 sweep: deps
 	CARGO_TARGET_DIR=target/sweep $(CARGO) build --release -p memento-tb --features memento-sim/sweep --bin memento
 	target/sweep/release/memento sweep traces/*.rep.gz --profile $(PROFILE) --out build/report
+
+# Mutation testing: Yosys `mutate` picks MUTANTS mutations in every block; each runs through the
+# `mutate` list of tb/regressions.toml. build/report/mutate.json and mutate.html; results are kept
+# in build/mutate/, so a rerun resumes (MEMENTO_SEED or SEED= starts another campaign).
+MUTANTS ?= 40
+mutate: build
+	$(MEMENTO) mutate --count $(MUTANTS) --jobs $(JOBS) $(if $(SEED),--seed $(SEED))
 
 # Latency of the object allocator with the header port at 4 cycles (a benchmark, not a test).
 bench-latency: build

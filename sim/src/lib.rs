@@ -53,12 +53,17 @@ impl VTable {
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
+pub mod dynamic;
+
 /// The compiled model of `design` built for `params`, if the project builds that variant
 /// (see `memento_hw::emit::variants`).
 pub fn model_for(
     design: memento_hw::emit::Design,
     params: &memento_hw::Params,
 ) -> Option<&'static VTable> {
+    if let Some(vt) = dynamic::substitute_for(design, params) {
+        return Some(vt);
+    }
     let name = variant_table()
         .into_iter()
         .find(|(_, d, p)| *d == design && p == params)?
@@ -106,6 +111,7 @@ impl Model {
     pub fn new(vt: &'static VTable) -> Self {
         let raw = unsafe { (vt.new)() };
         assert!(!raw.is_null(), "model {} failed to construct", vt.name);
+        dynamic::on_new(vt, raw);
         Model {
             raw,
             vt,

@@ -13,6 +13,7 @@ pub mod line;
 pub mod llc;
 pub mod mem_path;
 pub mod model;
+pub mod mutate;
 pub mod page_harness;
 pub mod regress;
 pub mod seed;

@@ -205,6 +205,31 @@ enum Cmd {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Mutation testing: Yosys `mutate` over every block of the designs of the `mutate` list, each
+    /// mutant run through that list's tests; kill rate per block and every survivor. Writes
+    /// build/report/mutate.json and mutate.html.
+    Mutate {
+        /// Only the block of this name (`header_cache`, `page_mapper`, ...).
+        #[arg(long)]
+        block: Option<String>,
+        /// Mutants per block.
+        #[arg(long, default_value_t = 40)]
+        count: usize,
+        /// Cycles of the bounded equivalence check (yosys-smtbmc, z3) of each survivor; 0: none.
+        /// A whole-design miter takes z3 many minutes a mutant, so it is off by default.
+        #[arg(long, default_value_t = 0)]
+        equiv_depth: u32,
+        /// The campaign's seed: picks the mutants and the tests' seeds (default: MEMENTO_SEED,
+        /// else the last campaign's, so that a rerun resumes it, else random).
+        #[arg(long)]
+        seed: Option<String>,
+        /// The list of tests to run each mutant through.
+        #[arg(long, default_value = "mutate")]
+        list: String,
+        /// Parallel jobs (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+    },
 }
 
 /// Every generated variant: the built-in ones and those the regression list asks for.
@@ -286,6 +311,68 @@ fn timing(
     if check {
         println!("every path within {budget} levels");
     }
+    Ok(())
+}
+
+/// The campaign seed: `--seed`, else MEMENTO_SEED, else the last campaign's, else a new one.
+fn mutate_seed(given: Option<String>) -> Result<u64> {
+    let last = root().join("build/mutate/last-seed");
+    let seed = match given {
+        Some(s) => seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?,
+        None if std::env::var(seed::SEED_ENV).is_ok() => seed::seed(),
+        None => match std::fs::read_to_string(&last)
+            .ok()
+            .and_then(|t| seed::parse(&t))
+        {
+            Some(s) => {
+                eprintln!("mutate: resuming the last campaign (seed {s}); --seed picks another");
+                s
+            }
+            None => seed::seed(),
+        },
+    };
+    std::fs::create_dir_all(last.parent().unwrap())?;
+    std::fs::write(&last, seed.to_string())?;
+    Ok(seed)
+}
+
+fn mutate(
+    block: Option<String>,
+    (count, equiv_depth): (usize, u32),
+    s: Option<String>,
+    list: &str,
+    jobs: Option<usize>,
+) -> Result<()> {
+    use memento_tb::mutate;
+    let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    let tests: Vec<_> = rl
+        .list(list)
+        .map_err(anyhow::Error::msg)?
+        .into_iter()
+        .cloned()
+        .collect();
+    let seed = mutate_seed(s)?;
+    println!("mutate: seed {seed} (replay: memento mutate --seed {seed} --count {count})");
+    let plan = mutate::MutatePlan {
+        tests,
+        only: block,
+        count,
+        equiv_depth,
+        seed,
+        jobs: jobs_arg(jobs),
+        root: root(),
+        progress: true,
+    };
+    let r = mutate::run(&plan)?;
+    print!("{}", mutate::table(&r));
+    let dir = root().join("build/report");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("mutate.json"), serde_json::to_string_pretty(&r)?)?;
+    std::fs::write(dir.join("mutate.html"), mutate::html(&r))?;
+    println!(
+        "reports: build/report/mutate.json and build/report/mutate.html ({:.0} s)",
+        r.seconds
+    );
     Ok(())
 }
 
@@ -795,6 +882,14 @@ fn main() -> Result<()> {
                 println!("{}", serde_json::to_string(&r)?);
             }
         }
+        Cmd::Mutate {
+            block,
+            count,
+            equiv_depth,
+            seed: s,
+            list,
+            jobs,
+        } => mutate(block, (count, equiv_depth), s, &list, jobs)?,
         Cmd::Regress {
             list,
             test,

@@ -1,0 +1,780 @@
+//! `memento mutate`: how many wrong designs the regression lets through.
+//!
+//! Mutants are made the way YosysHQ's `mcy` makes them. Each design of the `mutate` list
+//! (`tb/regressions.toml`) is read by Yosys, flattened, and `mutate -list N -seed S` picks `N`
+//! mutations over the cells of each block (a block is a module of the design and its registers;
+//! a block the list's smaller design already has is mutated there only). All of a design's
+//! mutants go into one netlist, mutant `k` active when the input `mutsel` is `k` (`mutate -ctrl`),
+//! which is verilated once into a shared library ([`memento_sim::dynamic`]). Each mutant then runs
+//! the design's tests of the list, with the seeds fixed by the campaign's seed, against the golden
+//! models; it is killed by the first seed that fails (a mismatch, a watchdog, or a panic of the
+//! harness). Mutant 0, no mutation, must pass them all first.
+//!
+//! Results are kept in `build/mutate/` by the hash of the mutant netlist and of the tests, so a
+//! rerun (or a run after an interruption) only runs what is not known yet.
+
+use crate::regress::run_seed;
+use anyhow::{bail, Context, Result};
+use memento_hw::emit::{variant_verilog, Design, Variant};
+use memento_hw::regression_list::{design_name, TestSpec};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// What to run.
+pub struct MutatePlan {
+    /// The tests of the `mutate` list, in list order (smaller designs first).
+    pub tests: Vec<TestSpec>,
+    /// Only the blocks of this name.
+    pub only: Option<String>,
+    /// Mutants per block.
+    pub count: usize,
+    /// Cycles of the bounded equivalence check of survivors (0: none).
+    pub equiv_depth: u32,
+    pub seed: u64,
+    pub jobs: usize,
+    pub root: PathBuf,
+    pub progress: bool,
+}
+
+/// The fate of one mutant.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// A seed failed: which test and seed, and what differed.
+    Killed {
+        test: String,
+        seed: u64,
+        what: String,
+    },
+    /// Every seed of every test passed. `cex`: the miter's counterexample (a VCD of inputs that
+    /// make an output differ), once the equivalence check has run.
+    Survived { cex: Option<PathBuf> },
+    /// Survived, and a miter of the design and the mutant showed no difference at any output
+    /// for `depth` cycles from an all-zero state under any inputs (`yosys-smtbmc -s z3`).
+    Equivalent { depth: u32 },
+}
+
+/// One mutant: its block, the Yosys mutation and where it is.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Mutant {
+    pub index: u32,
+    pub block: String,
+    pub design: String,
+    /// The `mutate -mode ...` command (without `-ctrl`).
+    pub mutation: String,
+    pub mode: String,
+    pub wire: String,
+    /// Source locations from Yosys `src` attributes (emitted Verilog, file:line.col-line.col).
+    pub src: Vec<String>,
+    pub outcome: Option<Outcome>,
+}
+
+/// Per block: what happened to its mutants.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct BlockRow {
+    pub block: String,
+    pub design: String,
+    pub made: usize,
+    pub killed: usize,
+    pub survived: usize,
+    /// Survivors proven equivalent (bounded): left out of the kill rate.
+    pub equivalent: usize,
+    pub not_built: usize,
+    /// Killed over made (equivalent ones left out once proven).
+    pub kill_rate: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MutateReport {
+    pub seed: u64,
+    pub count_per_block: usize,
+    pub tests: Vec<String>,
+    pub blocks: Vec<BlockRow>,
+    pub mutants: Vec<Mutant>,
+    pub seconds: f64,
+}
+
+/// Canonical block names: the last instance name of a path, as the report calls it.
+fn canonical(design: Design, path: &str) -> String {
+    let last = path.rsplit('.').next().unwrap_or("");
+    let name = match last {
+        "" => design_name(design),
+        "hoa" | "stride_rom" | "room_rom" => "object_alloc",
+        "hdc" => "header_cache",
+        "hpa" => "page_alloc",
+        "mapper" => "page_mapper",
+        "pool" => "page_pool",
+        "stack" => "frame_stack",
+        "byp" => "bypass",
+        "entries" => "bypass_table",
+        "core" => "memento_core",
+        other => other,
+    };
+    name.to_string()
+}
+
+/// Instance paths of the registers of an emitted design: the rust-hdl flops, modules whose
+/// ports are `(d,q,clock)`, named `top$a$b` for path `a.b`.
+fn register_paths(verilog: &str, top: &str) -> BTreeSet<String> {
+    verilog
+        .lines()
+        .filter_map(|l| l.strip_prefix("module "))
+        .filter(|l| l.ends_with("(d,q,clock);"))
+        .filter_map(|l| l.split('(').next())
+        .filter_map(|m| m.strip_prefix(top))
+        .map(|m| m.trim_start_matches('$').replace('$', "."))
+        .collect()
+}
+
+/// The instance path of a flattened cell name (`$flatten\hoa.\hdc.$and$...` is `hoa.hdc`).
+fn cell_path(cell: &str) -> String {
+    let rest = cell.strip_prefix("$flatten").unwrap_or(cell);
+    let mut parts = vec![];
+    let mut s = rest;
+    while let Some(r) = s.strip_prefix('\\') {
+        match r.find('.') {
+            Some(dot) => {
+                parts.push(&r[..dot]);
+                s = &r[dot + 1..];
+            }
+            None => break,
+        }
+    }
+    parts.join(".")
+}
+
+/// The block path a cell belongs to: its path without trailing register instances.
+fn block_path(path: &str, registers: &BTreeSet<String>) -> String {
+    let mut p = path.to_string();
+    while !p.is_empty() && registers.contains(&p) {
+        p = match p.rfind('.') {
+            Some(i) => p[..i].to_string(),
+            None => String::new(),
+        };
+    }
+    p
+}
+
+/// A Yosys selection pattern of every cell under instance path `path`.
+fn path_pattern(path: &str) -> String {
+    if path.is_empty() {
+        "c:*".into()
+    } else {
+        let inner: Vec<String> = path.split('.').map(|p| format!("?{p}.")).collect();
+        format!("c:$flatten{}*", inner.join(""))
+    }
+}
+
+/// The selection of the cells of one canonical block: its paths, less every path under them
+/// that belongs to another block.
+fn block_selection(paths: &[String], others: &[String]) -> String {
+    // Yosys selections are a stack: `a b %u` is the union, `a b %d` the difference.
+    let mut out = path_pattern(&paths[0]);
+    for p in &paths[1..] {
+        out = format!("{out} {} %u", path_pattern(p));
+    }
+    for o in others {
+        if paths
+            .iter()
+            .any(|p| p.is_empty() || o.starts_with(&format!("{p}.")))
+        {
+            out = format!("{out} {} %d", path_pattern(o));
+        }
+    }
+    out
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn yosys(script: &Path, log: &Path) -> Result<()> {
+    let out = Command::new("yosys")
+        .arg("-q")
+        .arg("-l")
+        .arg(log)
+        .arg(script)
+        .output()
+        .context("running yosys (run `make deps`)")?;
+    if !out.status.success() {
+        bail!(
+            "yosys {} failed (log {}): {}",
+            script.display(),
+            log.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// One design of the list with its tests.
+struct Group<'a> {
+    design: Design,
+    params_name: String,
+    params: memento_hw::Params,
+    tests: Vec<&'a TestSpec>,
+}
+
+fn groups(tests: &[TestSpec]) -> Vec<Group<'_>> {
+    let mut out: Vec<Group> = vec![];
+    for t in tests {
+        match out
+            .iter_mut()
+            .find(|g| g.design == t.design && g.params == t.params)
+        {
+            Some(g) => g.tests.push(t),
+            None => out.push(Group {
+                design: t.design,
+                params_name: t.params_name.clone(),
+                params: t.params.clone(),
+                tests: vec![t],
+            }),
+        }
+    }
+    out
+}
+
+/// Parses one line of `mutate -list` output.
+fn parse_mutation(line: &str) -> (String, String, Vec<String>) {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let arg = |k: &str| {
+        words
+            .iter()
+            .position(|w| *w == k)
+            .and_then(|i| words.get(i + 1))
+            .map(|s| s.to_string())
+    };
+    let mode = arg("-mode").unwrap_or_default();
+    let wire = match (arg("-wire"), arg("-wirebit")) {
+        (Some(w), Some(b)) => format!("{w}[{b}]"),
+        (Some(w), None) => w,
+        _ => format!(
+            "{} port {}[{}]",
+            arg("-cell").unwrap_or_default(),
+            arg("-port").unwrap_or_default(),
+            arg("-portbit").unwrap_or_default()
+        ),
+    };
+    let src = words
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| **w == "-src")
+        .filter_map(|(i, _)| words.get(i + 1))
+        .filter(|s| !s.ends_with(":0.0-0.0"))
+        .map(|s| s.rsplit('/').next().unwrap_or(s).to_string())
+        .collect();
+    (mode, wire, src)
+}
+
+/// A design's mutants: lists made per block, then every mutant built into one netlist.
+struct Built {
+    mutants: Vec<Mutant>,
+    /// The flattened design before mutation.
+    il: PathBuf,
+    netlist: PathBuf,
+    top: String,
+    key: String,
+}
+
+fn make_mutants(
+    plan: &MutatePlan,
+    g: &Group,
+    claimed: &mut BTreeSet<String>,
+    dir: &Path,
+) -> Result<Built> {
+    let top = format!("{}_{}", design_name(g.design), g.params_name);
+    let v = Variant {
+        name: top.clone(),
+        design: g.design,
+        params: g.params.clone(),
+    };
+    let text = variant_verilog(&v).map_err(|e| anyhow::anyhow!("{top}: {e}"))?;
+    std::fs::create_dir_all(dir)?;
+    let vfile = dir.join(format!("{top}.v"));
+    std::fs::write(&vfile, &text)?;
+    let registers = register_paths(&text, &top);
+
+    // The flattened design and its cells.
+    let il = dir.join("design.il");
+    let cells_file = dir.join("cells.txt");
+    let script = dir.join("flatten.ys");
+    std::fs::write(
+        &script,
+        format!(
+            "read_verilog {}\nhierarchy -top {top}\nproc\nflatten\nopt_expr\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
+            vfile.display(),
+            il.display(),
+            cells_file.display()
+        ),
+    )?;
+    yosys(&script, &dir.join("flatten.log"))?;
+    let cells = std::fs::read_to_string(&cells_file)?;
+    let mut paths: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for c in cells.lines() {
+        let name = c.split_once('/').map_or(c, |(_, n)| n);
+        let bp = block_path(&cell_path(name), &registers);
+        paths
+            .entry(canonical(g.design, &bp))
+            .or_default()
+            .insert(bp);
+    }
+    let all_paths: Vec<String> = paths.values().flatten().cloned().collect();
+
+    // One list per block this design owns.
+    let mut script = format!("read_rtlil {}\n", il.display());
+    let mut owned = vec![];
+    for (block, ps) in &paths {
+        if claimed.contains(block) || plan.only.as_ref().is_some_and(|o| o != block) {
+            continue;
+        }
+        let ps: Vec<String> = ps.iter().cloned().collect();
+        let others: Vec<String> = all_paths
+            .iter()
+            .filter(|p| !ps.contains(p))
+            .cloned()
+            .collect();
+        let list = dir.join(format!("list_{block}.txt"));
+        // A memory's initial contents are not logic: a mutant there is not hardware.
+        script.push_str(&format!(
+            "mutate -list {} -seed {} -o {} {} t:$meminit* %d\n",
+            plan.count,
+            plan.seed % (1 << 31),
+            list.display(),
+            block_selection(&ps, &others)
+        ));
+        owned.push((block.clone(), list));
+    }
+    for (b, _) in &owned {
+        claimed.insert(b.clone());
+    }
+    let list_script = dir.join("lists.ys");
+    std::fs::write(&list_script, &script)?;
+    yosys(&list_script, &dir.join("lists.log"))?;
+
+    let mut mutants = vec![];
+    let mut apply = format!("read_rtlil {}\n", il.display());
+    for (block, list) in &owned {
+        for line in std::fs::read_to_string(list)?.lines() {
+            let line = line.trim();
+            if !line.starts_with("mutate ") {
+                continue;
+            }
+            let index = mutants.len() as u32 + 1;
+            let (mode, wire, src) = parse_mutation(line);
+            apply.push_str(&format!("{line} -ctrl mutsel 16 {index}\n"));
+            mutants.push(Mutant {
+                index,
+                block: block.clone(),
+                design: top.clone(),
+                mutation: line.to_string(),
+                mode,
+                wire,
+                src,
+                outcome: None,
+            });
+        }
+    }
+    let netlist = dir.join(format!("{top}_mutants.v"));
+    apply.push_str(&format!("write_verilog -noattr {}\n", netlist.display()));
+    let apply_script = dir.join("apply.ys");
+    std::fs::write(&apply_script, &apply)?;
+    yosys(&apply_script, &dir.join("apply.log"))?;
+    let net_text = std::fs::read(&netlist)?;
+    let key = hex(&Sha256::digest(&net_text))[..16].to_string();
+    Ok(Built {
+        mutants,
+        il,
+        netlist,
+        top,
+        key,
+    })
+}
+
+/// The results known for a netlist and test set, kept in `build/mutate/results-<key>.json`.
+fn results_path(root: &Path, built: &Built, tests: &[&TestSpec], seed: u64) -> PathBuf {
+    let spec = format!("{tests:?} seed {seed}");
+    let tkey = hex(&Sha256::digest(spec.as_bytes()))[..16].to_string();
+    root.join(format!(
+        "build/mutate/results-{}-{}-{tkey}.json",
+        built.top, built.key
+    ))
+}
+
+fn load_results(path: &Path) -> BTreeMap<u32, Outcome> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// Runs mutant `k` (0: none) through every seed of `tests`; the first failure kills it.
+fn run_mutant(g: &Group, loaded: memento_sim::dynamic::Loaded, k: u32, seed: u64) -> Outcome {
+    let _sub = memento_sim::dynamic::Substitute::new(g.design, &g.params, loaded, k);
+    for t in &g.tests {
+        for i in 0..t.seeds {
+            let s = seed.wrapping_add(i);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_seed(t, s, None)));
+            let what = match r {
+                Ok(Ok(_)) => continue,
+                Ok(Err(m)) => format!("{}: expected {}, got {}", m.what, m.expected, m.got),
+                Err(p) => format!(
+                    "harness panic: {}",
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default()
+                ),
+            };
+            return Outcome::Killed {
+                test: t.name.clone(),
+                seed: s,
+                what,
+            };
+        }
+    }
+    Outcome::Survived { cex: None }
+}
+
+/// Whether a surviving mutant is equivalent to the design for `depth` cycles: a miter of the two
+/// (`miter -equiv`), memories as flops, every flop starting at zero, checked by `yosys-smtbmc`
+/// with z3. Returns `Ok(true)` when no output differs, `Ok(false)` with a counterexample VCD.
+fn equivalent(dir: &Path, il: &Path, top: &str, m: &Mutant, depth: u32) -> Result<bool> {
+    std::fs::create_dir_all(dir)?;
+    let mutation = m
+        .mutation
+        .replace(&format!("-module {top} "), "-module gate ");
+    let smt2 = dir.join(format!("miter_{}.smt2", m.index));
+    let script = dir.join(format!("miter_{}.ys", m.index));
+    std::fs::write(
+        &script,
+        format!(
+            "read_rtlil {}\ncopy {top} gate\nrename {top} gold\n{mutation}\n\
+             miter -equiv -flatten -make_assert -ignore_gold_x gold gate miter\n\
+             hierarchy -top miter\nmemory_map\nopt_clean\nsetundef -zero -init\n\
+             setundef -zero -undriven\nwrite_smt2 -wires {}\n",
+            il.display(),
+            smt2.display()
+        ),
+    )?;
+    yosys(&script, &dir.join(format!("miter_{}.log", m.index)))?;
+    let vcd = dir.join(format!("cex_{}.vcd", m.index));
+    let out = Command::new("yosys-smtbmc")
+        .args(["-s", "z3", "-t", &depth.to_string(), "--dump-vcd"])
+        .arg(&vcd)
+        .arg(&smt2)
+        .output()
+        .context("running yosys-smtbmc (run `make deps`)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if text.contains("Status: PASSED") {
+        Ok(true)
+    } else if text.contains("Status: FAILED") {
+        Ok(false)
+    } else {
+        bail!(
+            "yosys-smtbmc on {} gave no status: {}",
+            smt2.display(),
+            text.lines().last().unwrap_or("")
+        )
+    }
+}
+
+/// Builds, loads and runs one design's mutants, filling in their outcomes.
+fn run_group(plan: &MutatePlan, g: &Group, built: &mut Built) -> Result<()> {
+    let vt = memento_sim::model_for(g.design, &g.params).with_context(|| {
+        format!(
+            "no compiled {} for the parameter set {}",
+            design_name(g.design),
+            g.params_name
+        )
+    })?;
+    let dir = plan
+        .root
+        .join(format!("build/mutate/{}-{}", built.top, built.key));
+    let runtime = plan.root.join("build/mutate/runtime");
+    if plan.progress {
+        eprintln!(
+            "mutate {}: {} mutants, building the model ({} )",
+            built.top,
+            built.mutants.len(),
+            dir.display()
+        );
+    }
+    let lib = memento_sim::dynamic::build(&built.top, &built.netlist, vt.ports, &dir, &runtime)
+        .map_err(anyhow::Error::msg)?;
+    let loaded =
+        memento_sim::dynamic::load(&lib, &built.top, vt.ports).map_err(anyhow::Error::msg)?;
+    let seed = plan.seed;
+    if let Outcome::Killed { test, seed, what } = run_mutant(g, loaded, 0, seed) {
+        bail!(
+            "{}: the mutant netlist fails with no mutation selected ({test}, seed {seed}: {what}); \
+             Yosys's netlist of the design does not behave as the emitted Verilog",
+            built.top
+        );
+    }
+    let path = results_path(&plan.root, built, &g.tests, seed);
+    let known = Mutex::new(load_results(&path));
+    let todo: Vec<u32> = built
+        .mutants
+        .iter()
+        .map(|m| m.index)
+        .filter(|k| !known.lock().unwrap().contains_key(k))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let started = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..plan.jobs.max(1) {
+            s.spawn(|| {
+                while let Some(&k) = todo.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let o = run_mutant(g, loaded, k, seed);
+                    let mut kn = known.lock().unwrap();
+                    kn.insert(k, o);
+                    let n = done.fetch_add(1, Ordering::SeqCst) + 1;
+                    if n.is_multiple_of(10) || n == todo.len() {
+                        let _ = std::fs::write(&path, serde_json::to_string(&*kn).unwrap());
+                        if plan.progress {
+                            eprintln!(
+                                "[{:>6.0} s] {}: {n}/{} mutants run",
+                                started.elapsed().as_secs_f64(),
+                                built.top,
+                                todo.len()
+                            );
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let mut known = known.into_inner().unwrap();
+    check_survivors(plan, built, &dir, &mut known, &path)?;
+    for m in &mut built.mutants {
+        m.outcome = known.get(&m.index).cloned();
+    }
+    Ok(())
+}
+
+/// The bounded equivalence check of every survivor not checked yet.
+fn check_survivors(
+    plan: &MutatePlan,
+    built: &Built,
+    dir: &Path,
+    known: &mut BTreeMap<u32, Outcome>,
+    path: &Path,
+) -> Result<()> {
+    if plan.equiv_depth == 0 {
+        return Ok(());
+    }
+    let todo: Vec<&Mutant> = built
+        .mutants
+        .iter()
+        .filter(|m| matches!(known.get(&m.index), Some(Outcome::Survived { cex: None })))
+        .collect();
+    let next = AtomicUsize::new(0);
+    let found = Mutex::new(vec![]);
+    let edir = dir.join("equiv");
+    std::thread::scope(|s| {
+        for _ in 0..plan.jobs.max(1) {
+            s.spawn(|| {
+                while let Some(m) = todo.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let r = equivalent(&edir, &built.il, &built.top, m, plan.equiv_depth);
+                    found.lock().unwrap().push((m.index, r));
+                }
+            });
+        }
+    });
+    for (k, r) in found.into_inner().unwrap() {
+        let o = match r? {
+            true => Outcome::Equivalent {
+                depth: plan.equiv_depth,
+            },
+            false => Outcome::Survived {
+                cex: Some(edir.join(format!("cex_{k}.vcd"))),
+            },
+        };
+        if plan.progress {
+            eprintln!("{}: mutant {k} {:?}", built.top, o);
+        }
+        known.insert(k, o);
+    }
+    std::fs::write(path, serde_json::to_string(&*known)?)?;
+    Ok(())
+}
+
+/// Makes, builds and runs every mutant of the plan.
+pub fn run(plan: &MutatePlan) -> Result<MutateReport> {
+    let started = std::time::Instant::now();
+    let mut claimed = BTreeSet::new();
+    let mut mutants = vec![];
+    for g in groups(&plan.tests) {
+        let top = format!("{}_{}", design_name(g.design), g.params_name);
+        let dir = plan.root.join(format!("build/mutate/make-{top}"));
+        let mut built = make_mutants(plan, &g, &mut claimed, &dir)?;
+        if built.mutants.is_empty() {
+            continue;
+        }
+        run_group(plan, &g, &mut built)?;
+        mutants.extend(built.mutants);
+    }
+    if mutants.is_empty() {
+        bail!(
+            "no mutants: no block called {:?} in the designs of the mutate list",
+            plan.only.as_deref().unwrap_or("")
+        );
+    }
+    let mut rows: BTreeMap<String, BlockRow> = BTreeMap::new();
+    for m in &mutants {
+        let r = rows.entry(m.block.clone()).or_insert_with(|| BlockRow {
+            block: m.block.clone(),
+            design: m.design.clone(),
+            ..Default::default()
+        });
+        r.made += 1;
+        match &m.outcome {
+            Some(Outcome::Killed { .. }) => r.killed += 1,
+            Some(Outcome::Survived { .. }) => r.survived += 1,
+            Some(Outcome::Equivalent { .. }) => r.equivalent += 1,
+            None => r.not_built += 1,
+        }
+    }
+    let blocks = rows
+        .into_values()
+        .map(|mut r| {
+            let judged = r.killed + r.survived;
+            r.kill_rate = if judged == 0 {
+                0.0
+            } else {
+                r.killed as f64 / judged as f64
+            };
+            r
+        })
+        .collect();
+    Ok(MutateReport {
+        seed: plan.seed,
+        count_per_block: plan.count,
+        tests: plan.tests.iter().map(|t| t.name.clone()).collect(),
+        blocks,
+        mutants,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The per-block table as text.
+pub fn table(r: &MutateReport) -> String {
+    let mut s = format!(
+        "{:<16} {:<22} {:>5} {:>6} {:>8} {:>10} {:>9} {:>9}\n",
+        "block", "design", "made", "killed", "survived", "equivalent", "not built", "kill rate"
+    );
+    for b in &r.blocks {
+        s.push_str(&format!(
+            "{:<16} {:<22} {:>5} {:>6} {:>8} {:>10} {:>9} {:>8.1}%\n",
+            b.block,
+            b.design,
+            b.made,
+            b.killed,
+            b.survived,
+            b.equivalent,
+            b.not_built,
+            100.0 * b.kill_rate
+        ));
+    }
+    s
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The report as a page: the table per block, then every survivor.
+pub fn html(r: &MutateReport) -> String {
+    let mut rows = String::new();
+    for b in &r.blocks {
+        let cls = if b.kill_rate >= 0.95 { "ok" } else { "low" };
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"{cls}\">{:.1}%</td></tr>\n",
+            esc(&b.block), esc(&b.design), b.made, b.killed, b.survived, b.equivalent, b.not_built, 100.0 * b.kill_rate
+        ));
+    }
+    let mut surv = String::new();
+    for m in r
+        .mutants
+        .iter()
+        .filter(|m| matches!(m.outcome, Some(Outcome::Survived { .. })))
+    {
+        surv.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+            m.index,
+            esc(&m.block),
+            esc(&m.mode),
+            esc(&m.wire),
+            esc(&m.src.join(" "))
+        ));
+    }
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>memento mutate</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}\
+         td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}td:first-child,td:nth-child(2){{text-align:left}}\
+         .ok{{background:#dfd}}.low{{background:#fdd}}</style></head><body>\
+         <h1>Mutation testing</h1><p>Seed {} ({} mutants a block, Yosys <code>mutate</code>), tests: {}. {:.0} s.</p>\
+         <table><tr><th>block</th><th>design</th><th>made</th><th>killed</th><th>survived</th><th>equivalent</th><th>not built</th><th>kill rate</th></tr>\n{rows}</table>\
+         <h2>Survivors</h2><table><tr><th>#</th><th>block</th><th>mode</th><th>wire</th><th>source (emitted Verilog)</th></tr>\n{surv}</table>\
+         </body></html>\n",
+        r.seed,
+        r.count_per_block,
+        esc(&r.tests.join(", ")),
+        r.seconds
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cell_paths_and_blocks() {
+        assert_eq!(cell_path("$flatten\\hoa.\\hdc.$and$x.v:1$2"), "hoa.hdc");
+        assert_eq!(cell_path("$procmux$3881_CMP0"), "");
+        assert_eq!(cell_path("$flatten\\state.$procdff$1"), "state");
+        let regs: BTreeSet<String> = ["state", "hoa.state", "hpa.pool.low"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(block_path("state", &regs), "");
+        assert_eq!(block_path("hpa.pool.low", &regs), "hpa.pool");
+        assert_eq!(block_path("hoa.hdc", &regs), "hoa.hdc");
+        assert_eq!(canonical(Design::MementoCore, "hoa"), "object_alloc");
+        assert_eq!(canonical(Design::ObjectAlloc, ""), "object_alloc");
+        assert_eq!(
+            canonical(Design::MementoCore, "hpa.pool.stack"),
+            "frame_stack"
+        );
+    }
+
+    #[test]
+    fn selections_leave_out_other_blocks() {
+        assert_eq!(path_pattern("hoa.hdc"), "c:$flatten?hoa.?hdc.*");
+        let s = block_selection(
+            &["hoa".into(), "hoa.room_rom".into()],
+            &["hoa.hdc".into(), "hpa".into(), "".into()],
+        );
+        assert_eq!(
+            s,
+            "c:$flatten?hoa.* c:$flatten?hoa.?room_rom.* %u c:$flatten?hoa.?hdc.* %d"
+        );
+        let s = block_selection(&["".into()], &["hdc".into()]);
+        assert_eq!(s, "c:* c:$flatten?hdc.* %d");
+    }
+
+    #[test]
+    fn registers_are_found_by_their_ports() {
+        let v = "module t(clock,a);\nmodule t$state(d,q,clock);\nmodule t$hoa$src_va(d,q,clock);\nmodule t$hoa$hdc(clock,rst);\n";
+        let r = register_paths(v, "t");
+        assert!(r.contains("state") && r.contains("hoa.src_va") && !r.contains("hoa.hdc"));
+    }
+}
