@@ -4,6 +4,10 @@
 //! Verilog text, the Verilator flags, the shim template and `verilator --version`. When all four
 //! are unchanged a rebuild reuses the archive and runs neither Verilator nor the C++ compiler.
 
+#[path = "src/shim_cases.rs"]
+mod shim_cases;
+use shim_cases::ShimPort;
+
 use memento_hw::emit::{sweep_variants, variant_verilog, variants_with, workspace_list, Variant};
 use memento_hw::sweep_list::workspace_sweep;
 use sha2::{Digest, Sha256};
@@ -317,29 +321,12 @@ fn parse_ports(text: &str, name: &str) -> Vec<PortDecl> {
 }
 
 fn render_shim(name: &str, ports: &[PortDecl]) -> String {
-    let mut poke = String::new();
-    let mut peek = String::new();
-    for (id, p) in ports.iter().enumerate() {
-        let n = &p.name;
-        if p.width > 64 {
-            let words = p.width.div_ceil(32);
-            if p.input {
-                let _ = writeln!(poke, "    case {id}: for (int i = 0; i < {words}; ++i) m->top->{n}[i] = w[i]; break;");
-            }
-            let _ = writeln!(
-                peek,
-                "    case {id}: for (int i = 0; i < {words}; ++i) w[i] = m->top->{n}[i]; break;"
-            );
-        } else {
-            if p.input && n != "clock" {
-                let _ = writeln!(
-                    poke,
-                    "    case {id}: m->top->{n} = (uint64_t)w[0] | ((uint64_t)w[1] << 32); break;"
-                );
-            }
-            let _ = writeln!(peek, "    case {id}: {{ uint64_t v = m->top->{n}; w[0] = (uint32_t)v; w[1] = (uint32_t)(v >> 32); }} break;");
-        }
-    }
+    let (poke, peek) = shim_cases::cases(ports.iter().enumerate().map(|(id, p)| ShimPort {
+        id: id as u32,
+        name: &p.name,
+        width: p.width,
+        input: p.input,
+    }));
     SHIM_TEMPLATE
         .replace("@NAME@", name)
         .replace("@POKE_CASES@", &poke)

@@ -8,10 +8,10 @@
 //! thread. The library's ports keep the linked model's ids (matched by name), so every harness
 //! drives it unchanged; `mutsel` is not among them.
 
+use crate::shim_cases::ShimPort;
 use crate::{Port, VTable};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_void, CStr, CString};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -89,34 +89,12 @@ pub struct Loaded {
 
 /// The shim for a top module `name` whose ports are `ports` (ids kept), plus `mutsel`.
 fn shim(name: &str, ports: &[Port]) -> String {
-    let (mut poke, mut peek) = (String::new(), String::new());
-    for p in ports {
-        let (id, n) = (p.id, p.name);
-        if p.width > 64 {
-            let words = p.width.div_ceil(32);
-            if p.input {
-                let _ = writeln!(
-                    poke,
-                    "    case {id}: for (int i = 0; i < {words}; ++i) m->top->{n}[i] = w[i]; break;"
-                );
-            }
-            let _ = writeln!(
-                peek,
-                "    case {id}: for (int i = 0; i < {words}; ++i) w[i] = m->top->{n}[i]; break;"
-            );
-        } else {
-            if p.input && n != "clock" {
-                let _ = writeln!(
-                    poke,
-                    "    case {id}: m->top->{n} = (uint64_t)w[0] | ((uint64_t)w[1] << 32); break;"
-                );
-            }
-            let _ = writeln!(
-                peek,
-                "    case {id}: {{ uint64_t v = m->top->{n}; w[0] = (uint32_t)v; w[1] = (uint32_t)(v >> 32); }} break;"
-            );
-        }
-    }
+    let (poke, peek) = crate::shim_cases::cases(ports.iter().map(|p| ShimPort {
+        id: p.id,
+        name: p.name,
+        width: p.width,
+        input: p.input,
+    }));
     SHIM.replace("@NAME@", name)
         .replace("@POKE@", &poke)
         .replace("@PEEK@", &peek)

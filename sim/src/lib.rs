@@ -54,6 +54,7 @@ impl VTable {
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
 pub mod dynamic;
+mod shim_cases;
 
 /// The compiled model of `design` built for `params`, if the project builds that variant
 /// (see `memento_hw::emit::variants`).

@@ -13,7 +13,7 @@
 //! Results are kept in `build/mutate/` by the hash of the mutant netlist and of the tests, so a
 //! rerun (or a run after an interruption) only runs what is not known yet.
 
-use crate::regress::run_seed;
+use crate::regress::{esc, run_seed};
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::{variant_verilog, Design, Variant};
 use memento_hw::regression_list::{design_name, TestSpec};
@@ -683,12 +683,6 @@ pub fn table(r: &MutateReport) -> String {
         ));
     }
     s
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The report as a page: the table per block, then every survivor.

@@ -267,7 +267,7 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     }
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
