@@ -108,6 +108,12 @@ fn main() {
     println!("cargo:rustc-link-lib=z");
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=atomic");
+    write_variant_table(&mut bindings, &all);
+    std::fs::write(out_dir.join("bindings.rs"), bindings).unwrap();
+}
+
+/// The tables of every compiled variant: by (design, parameters) and by module name.
+fn write_variant_table(bindings: &mut String, all: &[Variant]) {
     let names: Vec<String> = all
         .iter()
         .map(|v| format!("(\"{0}\", &{0}::VTABLE)", v.name))
@@ -122,21 +128,20 @@ fn main() {
         })
         .collect();
     let _ = writeln!(
-        bindings,
+        *bindings,
         "/// Every compiled variant: module name, design, parameters."
     );
     let _ = writeln!(
-        bindings,
+        *bindings,
         "pub fn variant_table() -> Vec<(&'static str, memento_hw::emit::Design, memento_hw::Params)> {{ vec![{}] }}",
         table.join(", ")
     );
-    let _ = writeln!(bindings, "/// Every compiled variant by module name.");
+    let _ = writeln!(*bindings, "/// Every compiled variant by module name.");
     let _ = writeln!(
-        bindings,
+        *bindings,
         "pub const VARIANTS: &[(&str, &VTable)] = &[{}];",
         names.join(", ")
     );
-    std::fs::write(out_dir.join("bindings.rs"), bindings).unwrap();
 }
 
 fn run_capture(cmd: &mut Command) -> Result<String, String> {
