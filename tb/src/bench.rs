@@ -230,9 +230,10 @@ pub struct SwResult {
     /// Every call timed (the histogram view).
     pub warm: SwRun,
     pub cold: SwRun,
-    /// Software ticks per op (whole replays, median) over hardware cycles per command.
-    pub warm_ratio: f64,
-    pub cold_ratio: f64,
+    /// Software ticks per op (whole replays, median) over hardware cycles per command; none
+    /// where the whole replays show no cost this machine can tell from noise.
+    pub warm_ratio: Option<f64>,
+    pub cold_ratio: Option<f64>,
 }
 
 /// One allocator's measurements of one trace.
@@ -332,8 +333,8 @@ impl TraceResult {
                 .into_iter()
                 .map(|m| SwResult {
                     allocator: m.warm.allocator.clone(),
-                    warm_ratio: m.warm_whole.median / hw_mean,
-                    cold_ratio: m.cold_whole.median / hw_mean,
+                    warm_ratio: m.warm_whole.figure().map(|x| x / hw_mean),
+                    cold_ratio: m.cold_whole.figure().map(|x| x / hw_mean),
                     warm_whole: m.warm_whole,
                     cold_whole: m.cold_whole,
                     warm: m.warm,

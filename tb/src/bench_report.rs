@@ -73,12 +73,12 @@ pub fn text(r: &BenchReport) -> String {
         for s in &t.software {
             let _ = writeln!(
                 o,
-                "  {:<9} whole replay, ticks/op: warm {} ({:>5.1}x hardware), cold {} ({:>5.1}x); per call: warm mean {:.1} p50 {}, cold mean {:.1} p50 {}",
+                "  {:<9} whole replay, ticks/op: warm {} ({} hardware), cold {} ({}); per call: warm mean {:.1} p50 {}, cold mean {:.1} p50 {}",
                 s.allocator,
                 whole_text(&s.warm_whole),
-                s.warm_ratio,
+                ratio_text(s.warm_ratio),
                 whole_text(&s.cold_whole),
-                s.cold_ratio,
+                ratio_text(s.cold_ratio),
                 s.warm.all.mean,
                 s.warm.all.p50,
                 s.cold.all.mean,
@@ -89,15 +89,25 @@ pub fn text(r: &BenchReport) -> String {
     o
 }
 
-/// A whole-replay figure: the median and, in brackets, the lowest and highest run.
+/// A whole-replay figure: the median and, in brackets, the lowest and highest pair and how many
+/// pairs had the allocator dearer; where the pairs show no cost, "not measurable here" first.
 fn whole_text(w: &crate::swbench::Whole) -> String {
-    format!(
-        "{:.1} [{:.1}..{:.1}, {} runs]",
-        w.median,
+    let spread = format!(
+        "[{:.1}..{:.1}, dearer in {} of {} pairs]",
         w.min,
         w.max,
+        w.dearer,
         w.runs.len()
-    )
+    );
+    match w.figure() {
+        Some(x) => format!("{x:.1} {spread}"),
+        None => format!("not measurable here (median {:.1} {spread})", w.median),
+    }
+}
+
+/// A ratio to the hardware, or a dash where the software figure is not measurable.
+fn ratio_text(r: Option<f64>) -> String {
+    r.map_or_else(|| "-".into(), |x| format!("{x:.1}x"))
 }
 
 /// `bench.json` and `bench.html` in `dir`; a `sweep.json` there (from `memento sweep`) adds the
@@ -272,12 +282,12 @@ fn software_table(r: &BenchReport) -> String {
         for s in &t.software {
             let _ = write!(
                 o,
-                "<tr><td></td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}x</td><td>{:.1}x</td><td>{:.1} / {} / {}</td><td>{:.1} / {} / {}</td></tr>",
+                "<tr><td></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} / {} / {}</td><td>{:.1} / {} / {}</td></tr>",
                 esc(&s.allocator),
                 esc(&whole_text(&s.warm_whole)),
                 esc(&whole_text(&s.cold_whole)),
-                s.warm_ratio,
-                s.cold_ratio,
+                ratio_text(s.warm_ratio),
+                ratio_text(s.cold_ratio),
                 s.warm.all.mean,
                 s.warm.all.p50,
                 s.warm.all.p99,
@@ -300,8 +310,10 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
          <h1>memento bench</h1>\
          <p>Profile <b>{}</b> (header port {} cycles, page-table port {}, DRAM {}, OS refill {}{}), \
          seed {}, parameter set <b>{}</b> ({}). {} traces in {:.0} s. Software on {}{}; software is timed in \
-         time-stamp-counter ticks per operation over whole replays, less the same replay through an empty \
-         allocator (median of at least 5 runs, lowest and highest in brackets; per-call figures beside them), \
+         time-stamp-counter ticks per operation over whole replays, each less a replay through an empty \
+         allocator that hands out the same addresses (median of at least 5 such pairs, lowest and highest in \
+         brackets; a figure only where a sign test over the pairs shows a cost at the 5% level, else \
+         &ldquo;not measurable here&rdquo; and no ratio; per-call figures beside them), \
          hardware in its own clock cycles, counted {}.</p>",
         esc(&r.profile.name),
         r.profile.header,
@@ -390,11 +402,8 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
                         .iter()
                         .map(|t| {
                             let x = &t.software[k];
-                            if warm {
-                                x.warm_whole.median
-                            } else {
-                                x.cold_whole.median
-                            }
+                            let w = if warm { &x.warm_whole } else { &x.cold_whole };
+                            w.figure().unwrap_or(0.0)
                         })
                         .collect(),
                 ));
@@ -402,7 +411,7 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         }
     }
     o.push_str(&grouped_bars(
-        "cycles per operation: hardware (mean) against software (whole replays, median)",
+        "cycles per operation: hardware (mean) against software (whole replays, median; no bar where not measurable)",
         "cycles (log)",
         &groups,
         &series,

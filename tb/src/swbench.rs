@@ -8,10 +8,11 @@
 //!
 //! Two views of the same replay:
 //! - **Whole replay** (the figure the ratios use): the time-stamp counter is read only at the
-//!   replay's two ends, and the same replay through an empty allocator ([`Empty`]: every address
-//!   planned before the timer starts) is taken off, so what remains is the allocator's work, per
-//!   operation. At least [`MIN_WHOLE_RUNS`] runs; the median is the figure, the lowest and
-//!   highest its spread.
+//!   replay's two ends, and the same replay through an empty allocator ([`Empty`]: it hands out
+//!   the addresses the allocator returned, moved into a buffer written before the timer starts)
+//!   is taken off pair by pair, so what remains is the allocator's work, per operation. At least
+//!   [`MIN_WHOLE_RUNS`] pairs; the median is the figure, the lowest and highest its spread, and a
+//!   sign test over the pairs says whether there is a figure at all ([`Whole::measurable`]).
 //! - **Per call** (the histogram): each call fenced by the counter, less an empty timed region.
 //!   Where the counter ticks coarsely (26 ticks on one EPYC) or the process is preempted (10 M
 //!   ticks once in a run), this view's p50 and mean say more about the clock than the allocator.
@@ -139,7 +140,17 @@ fn fill(p: *mut u8, size: usize, id: usize) {
 
 fn check(p: *mut u8, size: usize, id: usize, what: &str) -> Result<()> {
     let s = unsafe { std::slice::from_raw_parts(p, size) };
-    if let Some(i) = s.iter().position(|&b| b != id as u8 ^ 0x5a) {
+    let v = id as u8 ^ 0x5a;
+    // 64 bytes at a time with no early exit inside a block, so that the compiler vectorizes it:
+    // the replay's own work is what the empty replay takes off, and the less of it there is the
+    // less of its noise is left in the difference.
+    let intact = s
+        .chunks(64)
+        .all(|c| c.iter().fold(0u8, |acc, &b| acc | (b ^ v)) == 0);
+    if intact {
+        return Ok(());
+    }
+    if let Some(i) = s.iter().position(|&b| b != v) {
         bail!("object {id} lost its contents at byte {i} before {what}");
     }
     Ok(())
@@ -168,14 +179,15 @@ impl Heap for Real {
     }
 }
 
-/// The empty allocator: where each allocation goes is worked out before the replay, the way a
-/// simple size-class allocator would place it (16-byte classes, the most recently freed slot of
-/// the class first, else a new slot at the top of one arena written before the timer starts), and
-/// each call just takes the next planned address. A replay through it does all the replay's own
-/// work (the loop, writing and checking every object's bytes, over memory reused much as an
-/// allocator reuses it) and no allocator work, so its time is what a whole replay costs beside
-/// the allocator. (Giving every object its own buffer instead spreads the replay over all the
-/// memory the trace ever allocates, and its cache misses cost more than the allocators' work.)
+/// The empty allocator: it hands out, in trace order, the addresses a real allocator returned for
+/// the same trace in this process, moved into a buffer of its own. Every page the real replay
+/// touched has a page here, in the same order and with the same offsets inside it, and runs of
+/// adjacent pages stay adjacent; so a replay through it touches memory exactly as the real replay
+/// did (the same cache sets, the same number of pages, the same reuse) and does all the
+/// replay's own work (the loop, writing and checking every object's bytes) but none of the
+/// allocator's. Its buffer is written before any timer starts. (An empty allocator that placed
+/// objects its own way measured the placement, not the allocator: on perl, whose buffers grow by
+/// `realloc`, a size-class plan took 100 ticks per operation more than glibc's whole replay.)
 struct Empty {
     arena: Vec<u128>,
     /// Byte offset in `arena` of each alloc and realloc, in trace order.
@@ -183,44 +195,46 @@ struct Empty {
     next: usize,
 }
 
+const PAGE: usize = 4096;
+
 impl Empty {
-    fn new(trace: &Trace) -> Self {
-        use std::collections::HashMap;
-        let class = |size: u64| layout(size).size().div_ceil(16) * 16;
-        let mut free: HashMap<usize, Vec<usize>> = HashMap::new();
-        let mut slot: Vec<(usize, usize)> = vec![(0, 0); trace.ids];
-        let mut top = 0usize;
-        let mut plan = Vec::with_capacity(trace.ops.len());
-        let mut take = |c: usize, free: &mut HashMap<usize, Vec<usize>>| {
-            free.get_mut(&c).and_then(Vec::pop).unwrap_or_else(|| {
-                top += c;
-                top - c
-            })
-        };
-        for op in &trace.ops {
-            match *op {
-                TraceOp::Alloc { id, size } => {
-                    let c = class(size);
-                    slot[id] = (take(c, &mut free), c);
-                    plan.push(slot[id].0);
-                }
-                TraceOp::Free { id } => {
-                    let (off, c) = slot[id];
-                    free.entry(c).or_default().push(off);
-                }
-                TraceOp::Realloc { id, size } => {
-                    let (off, old) = slot[id];
-                    let c = class(size);
-                    if c != old {
-                        slot[id] = (take(c, &mut free), c);
-                        free.entry(old).or_default().push(off);
+    /// An empty allocator that mirrors `placed`: the address and size of every alloc and
+    /// realloc of one real replay, in trace order.
+    fn mirror(placed: &[(usize, usize)]) -> Self {
+        // Runs of touched pages: (first page, last page), sorted and merged.
+        let mut spans: Vec<(usize, usize)> = placed
+            .iter()
+            .map(|&(a, s)| (a / PAGE, (a + s.max(1) - 1) / PAGE))
+            .collect();
+        spans.sort_unstable();
+        let mut runs: Vec<(usize, usize, usize)> = vec![]; // (first, last, page in the arena)
+        let mut pages = 0;
+        for (first, last) in spans {
+            match runs.last_mut() {
+                Some(r) if first <= r.1 + 1 => r.1 = r.1.max(last),
+                _ => {
+                    if let Some(r) = runs.last() {
+                        pages += r.1 - r.0 + 1;
                     }
-                    plan.push(slot[id].0);
+                    runs.push((first, last, pages));
                 }
             }
         }
+        if let Some(r) = runs.last() {
+            pages += r.1 - r.0 + 1;
+        }
+        let arena = vec![0xa5a5_a5a5_a5a5_a5a5_a5a5_a5a5_a5a5_a5a5u128; (pages + 1) * PAGE / 16];
+        let skew = (PAGE - arena.as_ptr() as usize % PAGE) % PAGE;
+        let plan = placed
+            .iter()
+            .map(|&(a, _)| {
+                let i = runs.partition_point(|r| r.0 <= a / PAGE) - 1;
+                let (first, _, at) = runs[i];
+                skew + at * PAGE + (a - first * PAGE)
+            })
+            .collect();
         Empty {
-            arena: vec![0xa5a5_a5a5_a5a5_a5a5_a5a5_a5a5_a5a5_a5a5u128; top.div_ceil(16).max(1)],
+            arena,
             plan,
             next: 0,
         }
@@ -244,6 +258,38 @@ impl Heap for Empty {
     fn free(&mut self, _p: *mut u8, _l: Layout) {}
     fn realloc(&mut self, _p: *mut u8, _old: Layout, _new: usize) -> *mut u8 {
         self.take()
+    }
+}
+
+/// A heap that writes down where each alloc and realloc of the heap inside it went (into room
+/// reserved before the replay), for [`Empty::mirror`].
+struct Recorder<H> {
+    inner: H,
+    placed: Vec<(usize, usize)>,
+}
+
+impl<H: Heap> Recorder<H> {
+    fn new(inner: H, trace: &Trace) -> Self {
+        Recorder {
+            inner,
+            placed: Vec::with_capacity(trace.ops.len()),
+        }
+    }
+}
+
+impl<H: Heap> Heap for Recorder<H> {
+    fn alloc(&mut self, l: Layout) -> *mut u8 {
+        let p = self.inner.alloc(l);
+        self.placed.push((p as usize, l.size()));
+        p
+    }
+    fn free(&mut self, p: *mut u8, l: Layout) {
+        self.inner.free(p, l)
+    }
+    fn realloc(&mut self, p: *mut u8, old: Layout, new: usize) -> *mut u8 {
+        let q = self.inner.realloc(p, old, new);
+        self.placed.push((q as usize, new));
+        q
     }
 }
 
@@ -371,19 +417,31 @@ pub fn warm(trace: &Trace, a: Allocator, reps: usize) -> Result<SwRun> {
 /// The fewest whole replays a robust figure is the median of.
 pub const MIN_WHOLE_RUNS: usize = 5;
 
-/// An allocator's cost from whole replays: each run times one replay through the allocator and
-/// one through the empty allocator with nothing but the time-stamp counter at their two ends.
-/// A run's figure is its allocator replay less the median empty replay, over the operations, so
-/// the empty replays' own noise enters once, through their median. Preemption and the counter's
-/// granularity cost a whole replay a few parts in a million, where they cost a single call its
-/// whole figure; what is left is the machine's run-to-run variation, which the spread shows.
+/// The one-sided sign test's level below which a whole-replay figure counts as measured: the
+/// chance that at least as many pairs would come out with the allocator dearer if the allocator
+/// cost nothing.
+pub const SIGN_TEST_LEVEL: f64 = 0.05;
+
+/// An allocator's cost from whole replays. Each run is a pair: one replay through the allocator
+/// and one through the empty allocator that mirrors it ([`Empty`]), each with nothing but the
+/// time-stamp counter at its two ends, taken one after the other (in alternating order) so that
+/// whatever the machine is doing at the time hits both. A run's figure is the difference of its
+/// pair, over the operations. Preemption and the counter's granularity cost a whole replay a few
+/// parts in a million, where they cost a single call its whole figure; what is left is the
+/// machine's run-to-run variation, which the spread shows.
+///
+/// Where the allocator's work is small beside the replay's own (writing and checking every
+/// byte), the differences scatter around zero, and a median of them is not a cost: `measurable`
+/// says whether the pairs show one (a one-sided sign test at [`SIGN_TEST_LEVEL`], and a
+/// positive median), and the reports print "not measurable here" instead of a figure or a ratio.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Whole {
     pub ops: u64,
-    /// Ticks per operation of each replay through the allocator, and through the empty one.
+    /// Ticks per operation of each replay through the allocator, and through the empty one,
+    /// pair by pair.
     pub replays: Vec<f64>,
     pub empties: Vec<f64>,
-    /// Net ticks per operation of every run (`replays` less the median of `empties`).
+    /// Net ticks per operation of every pair (`replays[i] - empties[i]`).
     pub runs: Vec<f64>,
     /// The median, lowest and highest of `runs`.
     pub median: f64,
@@ -391,23 +449,53 @@ pub struct Whole {
     pub max: f64,
     /// The median of `empties`: the replay's own work.
     pub empty: f64,
+    /// How many pairs had the allocator's replay the slower, and the sign test's p-value for it.
+    #[serde(default)]
+    pub dearer: usize,
+    #[serde(default)]
+    pub p_value: f64,
+    #[serde(default)]
+    pub measurable: bool,
 }
 
 impl Whole {
     fn of(ops: u64, replays: Vec<f64>, empties: Vec<f64>) -> Self {
-        let empty = median(&empties);
-        let runs: Vec<f64> = replays.iter().map(|r| r - empty).collect();
+        let runs: Vec<f64> = replays.iter().zip(&empties).map(|(r, e)| r - e).collect();
+        let dearer = runs.iter().filter(|&&d| d > 0.0).count();
+        let p_value = sign_test(dearer, runs.len());
+        let mid = median(&runs);
         Whole {
             ops,
-            median: median(&runs),
+            median: mid,
             min: runs.iter().copied().fold(f64::INFINITY, f64::min),
             max: runs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            empty,
+            empty: median(&empties),
+            dearer,
+            p_value,
+            measurable: mid > 0.0 && p_value < SIGN_TEST_LEVEL,
             runs,
             replays,
             empties,
         }
     }
+
+    /// The figure, where there is one.
+    pub fn figure(&self) -> Option<f64> {
+        self.measurable.then_some(self.median)
+    }
+}
+
+/// The chance of `k` or more heads in `n` fair coin tosses.
+fn sign_test(k: usize, n: usize) -> f64 {
+    let mut c = 1.0f64; // C(n, i), from i = 0
+    let mut tail = 0.0;
+    for i in 0..=n {
+        if i >= k {
+            tail += c;
+        }
+        c = c * (n - i) as f64 / (i + 1) as f64;
+    }
+    tail / 2f64.powi(n as i32)
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -431,31 +519,48 @@ fn whole_ticks<H: Heap>(
     Ok((ticks() - t0, live))
 }
 
-/// Warm whole replays: one untimed replay of each, then `runs` (at least [`MIN_WHOLE_RUNS`])
-/// pairs of an empty replay and an allocator replay, alternating so that drift hits both alike.
+/// Ticks of one replay through `a`, with where its allocations went.
+fn real_ticks(trace: &Trace, a: Allocator) -> Result<(u64, Vec<(usize, usize)>)> {
+    let mut rec = Recorder::new(Real(a.global()), trace);
+    let (t, live) = whole_ticks(trace, &mut rec, a.name())?;
+    release(a, live);
+    Ok((t, rec.placed))
+}
+
+const EMPTY: &str = "the empty allocator";
+
+/// Warm whole replays: one untimed replay through the allocator (whose placement the empty
+/// allocator mirrors) and one through the empty allocator, then `runs` (at least
+/// [`MIN_WHOLE_RUNS`]) timed pairs, the empty replay first in every other pair.
 pub fn warm_whole(trace: &Trace, a: Allocator, runs: usize) -> Result<Whole> {
-    let mut empty = Empty::new(trace);
-    drive(trace, &mut empty, "the empty allocator")?;
-    release(a, drive(trace, &mut Real(a.global()), a.name())?);
+    let (_, placed) = real_ticks(trace, a)?;
+    let mut empty = Empty::mirror(&placed);
+    drop(placed);
+    drive(trace, &mut empty, EMPTY)?;
     let ops = trace.ops.len().max(1) as f64;
     let (mut replays, mut empties) = (vec![], vec![]);
-    for _ in 0..runs.max(MIN_WHOLE_RUNS) {
-        let (e, _) = whole_ticks(trace, &mut empty, "the empty allocator")?;
-        let (t, live) = whole_ticks(trace, &mut Real(a.global()), a.name())?;
-        release(a, live);
+    for i in 0..runs.max(MIN_WHOLE_RUNS) {
+        let (t, e) = if i % 2 == 0 {
+            let (e, _) = whole_ticks(trace, &mut empty, EMPTY)?;
+            (real_ticks(trace, a)?.0, e)
+        } else {
+            let t = real_ticks(trace, a)?.0;
+            (t, whole_ticks(trace, &mut empty, EMPTY)?.0)
+        };
         replays.push(t as f64 / ops);
         empties.push(e as f64 / ops);
     }
     Ok(Whole::of(trace.ops.len() as u64, replays, empties))
 }
 
-/// One cold whole replay in this fresh process: the empty replay first (its buffers are not the
-/// allocator's cost), then the allocator's first replay, start-up and page faults included.
+/// One cold whole replay in this fresh process: the allocator's first replay, start-up and
+/// page faults included, then the empty allocator mirroring it (its buffer written before its
+/// timer starts, so its page faults are not in its time).
 pub fn cold_whole_once(trace: &Trace, a: Allocator) -> Result<Whole> {
-    let mut empty = Empty::new(trace);
-    let (e, _) = whole_ticks(trace, &mut empty, "the empty allocator")?;
-    let (t, live) = whole_ticks(trace, &mut Real(a.global()), a.name())?;
-    release(a, live);
+    let (t, placed) = real_ticks(trace, a)?;
+    let mut empty = Empty::mirror(&placed);
+    drop(placed);
+    let (e, _) = whole_ticks(trace, &mut empty, EMPTY)?;
     let ops = trace.ops.len().max(1) as f64;
     Ok(Whole::of(
         trace.ops.len() as u64,
@@ -559,15 +664,68 @@ mod tests {
     }
 
     #[test]
-    fn the_empty_allocator_plans_slots_as_a_size_class_allocator_reuses_them() {
-        // a 0 (24 B: class 32), r 0 to 700 (class 704, new slot, 32 freed), a 1 (1 B: class
-        // 16), f 0, a 2 (700 B again: takes 0's freed slot), a 3 (20 B: class 32, the freed slot).
-        let text = "0\n4\n6\n1\na 0 24\nr 0 700\na 1 0\nf 0\na 2 700\na 3 20\n";
-        let t = crate::trace::parse(std::io::Cursor::new(text), "inline").unwrap();
-        let e = Empty::new(&t);
-        assert_eq!(e.plan, vec![0, 32, 736, 32, 0]);
-        assert!(e.arena.len() * 16 >= 752);
+    fn the_empty_allocator_mirrors_pages_and_offsets_and_keeps_adjacent_pages_adjacent() {
+        // Two objects on page 0x10 (one runs into 0x11), one far away on 0x90, one on 0x12
+        // (adjacent to 0x11, so in the same run), and the first address again (reused).
+        let p = |page: usize, off: usize| page * PAGE + off;
+        let placed = [
+            (p(0x10, 16), 32),
+            (p(0x10, 4000), 200),
+            (p(0x90, 48), 8),
+            (p(0x12, 0), 64),
+            (p(0x10, 16), 32),
+        ];
+        let mut e = Empty::mirror(&placed);
+        let base = e.plan[0] - 16;
+        assert_eq!(
+            base % PAGE,
+            (PAGE - e.arena.as_ptr() as usize % PAGE) % PAGE
+        );
+        assert_eq!(
+            e.plan,
+            vec![
+                base + 16,
+                base + 4000,
+                base + 3 * PAGE + 48,
+                base + 2 * PAGE,
+                base + 16
+            ]
+        );
+        assert!(
+            e.arena.len() * 16 >= base + 4 * PAGE,
+            "room for the four pages"
+        );
+        let first = e.take();
+        assert_eq!(first as usize % PAGE, 16, "page offsets kept");
+        for _ in 0..4 {
+            e.take();
+        }
+        assert_eq!(e.take(), first, "the plan starts over");
+    }
+
+    #[test]
+    fn whole_replays_subtract_pair_by_pair_and_say_when_there_is_no_figure() {
         assert!(median(&[3.0, 1.0, 2.0, 10.0]) == 2.5 && median(&[5.0, 1.0, 4.0]) == 4.0);
+        assert!((sign_test(5, 5) - 1.0 / 32.0).abs() < 1e-12);
+        assert!((sign_test(0, 7) - 1.0).abs() < 1e-12);
+        assert!((sign_test(12, 15) - 576.0 / 32768.0).abs() < 1e-12);
+        let w = Whole::of(
+            10,
+            vec![110.0, 90.0, 105.0, 130.0, 100.5],
+            vec![100.0, 80.0, 104.0, 100.0, 100.0],
+        );
+        assert_eq!(w.runs, vec![10.0, 10.0, 1.0, 30.0, 0.5]);
+        assert_eq!((w.median, w.min, w.max, w.empty), (10.0, 0.5, 30.0, 100.0));
+        assert_eq!(w.dearer, 5);
+        assert_eq!(w.figure(), Some(10.0));
+        // One pair the other way round: 4 of 5 is what chance gives 3 times in 16.
+        let w = Whole::of(
+            10,
+            vec![110.0, 90.0, 99.0, 130.0, 100.5],
+            vec![100.0, 80.0, 104.0, 100.0, 100.0],
+        );
+        assert_eq!(w.dearer, 4);
+        assert!(!w.measurable && w.figure().is_none(), "{w:?}");
     }
 
     #[test]

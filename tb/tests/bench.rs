@@ -79,7 +79,13 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
     for sw in &t.software {
         assert_eq!(sw.warm.ops, ops as u64, "{}", sw.allocator);
         assert_eq!(sw.cold.ops, ops as u64, "{}", sw.allocator);
-        assert!(sw.warm_ratio.is_finite() && sw.cold_ratio.is_finite());
+        for (w, ratio) in [
+            (&sw.warm_whole, sw.warm_ratio),
+            (&sw.cold_whole, sw.cold_ratio),
+        ] {
+            assert_eq!(ratio.is_some(), w.measurable, "{}: {w:?}", sw.allocator);
+            assert!(ratio.is_none_or(|x| x.is_finite() && x > 0.0), "{ratio:?}");
+        }
         for w in [&sw.warm_whole, &sw.cold_whole] {
             assert_eq!(w.ops, ops as u64, "{}", sw.allocator);
             assert!(w.runs.len() >= memento_tb::swbench::MIN_WHOLE_RUNS);
