@@ -17,6 +17,7 @@ pub mod mutate;
 pub mod page_harness;
 pub mod regress;
 pub mod seed;
+pub mod shrink;
 pub mod stats;
 pub mod stimulus;
 pub mod swbench;

@@ -4,7 +4,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use memento_hw::emit::{variant_verilog, Design};
 use memento_tb::seed;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
 #[command(
@@ -204,6 +204,14 @@ enum Cmd {
         /// test).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Seconds to spend shrinking the first failing seed of each test to a short command
+        /// script (build/shrink/<test>-seed-<seed>.cmds); 0: no shrinking.
+        #[arg(long, default_value_t = 300)]
+        shrink_secs: u64,
+        /// Play this command script (from shrinking, or written by hand) through --test's
+        /// design, with the environment of --seed, instead of a random stream.
+        #[arg(long, requires = "test", requires = "seed")]
+        script: Option<PathBuf>,
     },
     /// Mutation testing: Yosys `mutate` over every block of the designs of the `mutate` list, each
     /// mutant run through that list's tests; kill rate per block and every survivor. Writes
@@ -898,8 +906,14 @@ fn main() -> Result<()> {
             ops,
             jobs,
             report,
+            shrink_secs,
+            script,
         } => {
             let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+            if let (Some(path), Some(t)) = (&script, &test) {
+                let t = rl.test(t).map_err(anyhow::Error::msg)?;
+                return play_script(t, seed_arg(s)?, path);
+            }
             let (name, mut tests, gate) = match &test {
                 Some(t) => (
                     t.clone(),
@@ -932,6 +946,7 @@ fn main() -> Result<()> {
                 jobs,
                 gate_coverage: gate,
                 progress: true,
+                shrink: std::time::Duration::from_secs(shrink_secs),
             };
             let r = memento_tb::regress::regress(&plan, &root());
             let report = report.unwrap_or_else(|| match &test {
@@ -1018,4 +1033,25 @@ fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `memento regress --script`: one command script through a test's design.
+fn play_script(t: &memento_hw::regression_list::TestSpec, seed: u64, path: &Path) -> Result<()> {
+    match memento_tb::regress::run_script(t, seed, path)? {
+        Ok(stats) => {
+            println!(
+                "script {} through {} (environment seed {seed}): passed, {} commands in {} cycles",
+                path.display(),
+                t.name,
+                stats.hoa.commands,
+                stats.hoa.cycles
+            );
+            Ok(())
+        }
+        Err(m) => bail!(
+            "script {} through {} (environment seed {seed}) FAILED: {m}",
+            path.display(),
+            t.name
+        ),
+    }
 }

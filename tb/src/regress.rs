@@ -6,9 +6,11 @@
 use crate::core_harness::{self, CoreRunConfig, CoreRunStats};
 use crate::coverage;
 use crate::env::EnvTiming;
-use crate::harness::{self, Mismatch, RunConfig, TraceWindow};
+use crate::harness::{self, Mismatch, RunConfig, Stimulus, TraceWindow};
 use crate::model::object_alloc::Geometry;
+use crate::shrink::{self, Cmd, Playback, Recording};
 use crate::stimulus::{Mix, RandomStream};
+use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use memento_hw::emit::Design;
 use memento_hw::regression_list::{design_name, TestSpec};
@@ -16,7 +18,7 @@ use memento_sim::WaveFormat;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Cycles of waveform kept before a failure.
@@ -32,6 +34,8 @@ pub struct Plan {
     /// Fail on a coverage bin at zero (a whole list).
     pub gate_coverage: bool,
     pub progress: bool,
+    /// Time to shrink the first failing seed of each test (zero: no shrinking).
+    pub shrink: std::time::Duration,
 }
 
 #[derive(Debug, Serialize)]
@@ -40,6 +44,8 @@ pub struct SeedFailure {
     pub mismatch: Mismatch,
     pub replay: String,
     pub waveform: PathBuf,
+    /// The first failing seed of a test, cut down to a short script.
+    pub shrunk: Option<ShrinkReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,12 +85,8 @@ pub fn replay_command(t: &TestSpec, seed: u64) -> String {
     )
 }
 
-/// Runs one seed of `t`; with `trace`, writes that waveform window.
-pub fn run_seed(
-    t: &TestSpec,
-    seed: u64,
-    trace: Option<TraceWindow>,
-) -> Result<CoreRunStats, Box<Mismatch>> {
+/// The random stream seed `seed` of `t` issues.
+pub fn random_stream(t: &TestSpec, seed: u64) -> RandomStream {
     let d = Mix::default();
     let mix = Mix {
         alloc: t.mix.map_or(d.alloc, |m| m[0]),
@@ -93,8 +95,30 @@ pub fn run_seed(
         exit_every: t.exit_every.unwrap_or(d.exit_every),
         classes: t.classes.map(|[lo, hi]| (lo, hi)),
     };
-    let stream = |mrs| RandomStream::new(seed, t.ops, Geometry::from(&t.params), mrs, mix.clone());
-    let mrs = t.mrs.unwrap_or(1 << 44);
+    RandomStream::new(seed, t.ops, Geometry::from(&t.params), mrs_of(t), mix)
+}
+
+fn mrs_of(t: &TestSpec) -> u64 {
+    t.mrs.unwrap_or(1 << 44)
+}
+
+/// Runs one seed of `t`; with `trace`, writes that waveform window.
+pub fn run_seed(
+    t: &TestSpec,
+    seed: u64,
+    trace: Option<TraceWindow>,
+) -> Result<CoreRunStats, Box<Mismatch>> {
+    run_stimulus(t, seed, trace, &mut random_stream(t, seed))
+}
+
+/// Runs `stim` through `t`'s design and environment, the environment seeded with `seed`.
+pub fn run_stimulus(
+    t: &TestSpec,
+    seed: u64,
+    trace: Option<TraceWindow>,
+    stim: &mut dyn Stimulus,
+) -> Result<CoreRunStats, Box<Mismatch>> {
+    let mrs = mrs_of(t);
     match t.design {
         Design::ObjectAlloc => {
             let timing = if t.stalls {
@@ -106,7 +130,7 @@ pub fn run_seed(
             cfg.params = t.params.clone();
             cfg.mrs = mrs;
             cfg.trace = trace;
-            let hoa = harness::run(&cfg, &mut stream(cfg.mrs), None)?;
+            let hoa = harness::run(&cfg, stim, None)?;
             Ok(CoreRunStats {
                 hoa,
                 ..CoreRunStats::default()
@@ -119,9 +143,97 @@ pub fn run_seed(
             cfg.first_frame = t.first_frame.unwrap_or(cfg.first_frame);
             cfg.params = t.params.clone();
             cfg.trace = trace;
-            core_harness::run(&cfg, &mut stream(cfg.mrs), None)
+            core_harness::run(&cfg, stim, None)
         }
     }
+}
+
+/// A failing seed cut down to a short script.
+#[derive(Clone, Debug, Serialize)]
+pub struct ShrinkReport {
+    /// Commands in the script, and in the recorded run it came from.
+    pub commands: usize,
+    pub from: usize,
+    /// Runs the shrinking took, and whether it finished (else its time ran out).
+    pub runs: usize,
+    pub finished: bool,
+    pub script: PathBuf,
+    pub replay: String,
+    /// The failure the script shows.
+    pub mismatch: Mismatch,
+}
+
+/// The command that replays a script of `t` with the environment of `seed`.
+pub fn script_command(t: &TestSpec, seed: u64, script: &Path) -> String {
+    format!(
+        "cargo run --release --bin memento -- regress --test {} --seed {seed} --script {}",
+        t.name,
+        script.display()
+    )
+}
+
+/// Records what seed `seed` of `t` issues up to its failure and cuts it down by delta debugging
+/// for at most `budget`; writes the script to `dir/<test>-seed-<seed>.cmds`. None when the seed
+/// does not fail. An error when the recorded commands, played back, do not fail.
+pub fn shrink_seed(
+    t: &TestSpec,
+    seed: u64,
+    budget: std::time::Duration,
+    dir: &Path,
+) -> anyhow::Result<Option<ShrinkReport>> {
+    let mut stream = random_stream(t, seed);
+    let mut rec = Recording::new(&mut stream);
+    let Err(m) = run_stimulus(t, seed, None, &mut rec) else {
+        return Ok(None);
+    };
+    let cmds = std::mem::take(&mut rec.cmds);
+    let play = |c: &[(usize, Cmd)]| run_stimulus(t, seed, None, &mut Playback::new(c)).err();
+    if play(&shrink::indexed(&cmds)).is_none() {
+        anyhow::bail!(
+            "{} seed {seed}: the {} recorded commands do not fail when played back, so they cannot be shrunk",
+            t.name,
+            cmds.len()
+        );
+    }
+    let s = shrink::ddmin(&cmds, *m, budget, |c| play(c).map(|b| *b));
+    let script = dir.join(format!("{}-seed-{seed}.cmds", t.name));
+    let header = format!(
+        "memento command script: test {}, environment seed {seed}\n{} commands, shrunk from {} by delta debugging in {} runs{}\nit fails with: {}\nreplay: {}",
+        t.name,
+        s.cmds.len(),
+        s.from,
+        s.runs,
+        if s.finished { "" } else { " (time ran out: it may shrink further)" },
+        s.mismatch.to_string().replace('\n', "\n  "),
+        script_command(t, seed, &script)
+    );
+    shrink::write(&script, &s.cmds, &header)?;
+    Ok(Some(ShrinkReport {
+        commands: s.cmds.len(),
+        from: s.from,
+        runs: s.runs,
+        finished: s.finished,
+        replay: script_command(t, seed, &script),
+        script,
+        mismatch: s.mismatch,
+    }))
+}
+
+/// Plays a script through `t`'s design with the environment of `seed`.
+pub fn run_script(
+    t: &TestSpec,
+    seed: u64,
+    path: &Path,
+) -> anyhow::Result<Result<CoreRunStats, Box<Mismatch>>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the command script {}", path.display()))?;
+    let cmds = shrink::parse(&text, &path.display().to_string())?;
+    Ok(run_stimulus(
+        t,
+        seed,
+        None,
+        &mut Playback::new(&shrink::indexed(&cmds)),
+    ))
 }
 
 /// Re-runs a failing seed and writes the waveform of its last [`WAVE_WINDOW`] cycles.
@@ -183,6 +295,7 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     let done = AtomicUsize::new(0);
     let test_done: Vec<AtomicUsize> = plan.tests.iter().map(|_| AtomicUsize::new(0)).collect();
     let failed = AtomicUsize::new(0);
+    let shrinking: Vec<AtomicBool> = plan.tests.iter().map(|_| AtomicBool::new(false)).collect();
     let waves = root.join("build/waves");
     std::thread::scope(|s| {
         for _ in 0..plan.jobs.max(1) {
@@ -211,6 +324,19 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
                                     waveform.display()
                                 )
                             });
+                            let first = !plan.shrink.is_zero()
+                                && !shrinking[i].swap(true, Ordering::SeqCst);
+                            let shrunk = if first {
+                                shrink_failure(
+                                    t,
+                                    seed,
+                                    plan.shrink,
+                                    &root.join("build/shrink"),
+                                    &bar,
+                                )
+                            } else {
+                                None
+                            };
                             let mut r = results[i].lock().unwrap();
                             r.failed += 1;
                             r.failures.push(SeedFailure {
@@ -218,6 +344,7 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
                                 mismatch: *m,
                                 replay,
                                 waveform,
+                                shrunk,
                             });
                         }
                     }
@@ -267,6 +394,46 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     }
 }
 
+/// Shrinks a failing seed for the regression, saying on the terminal what came of it.
+fn shrink_failure(
+    t: &TestSpec,
+    seed: u64,
+    budget: std::time::Duration,
+    dir: &Path,
+    bar: &ProgressBar,
+) -> Option<ShrinkReport> {
+    bar.suspend(|| {
+        eprintln!(
+            "  shrinking {} seed {seed} (at most {} s)...",
+            t.name,
+            budget.as_secs()
+        )
+    });
+    match shrink_seed(t, seed, budget, dir) {
+        Ok(Some(s)) => {
+            bar.suspend(|| {
+                eprintln!(
+                    "  shrunk {} seed {seed} to {} commands (from {}, {} runs{}): {}\n  {}\n  replay: {}",
+                    t.name,
+                    s.commands,
+                    s.from,
+                    s.runs,
+                    if s.finished { "" } else { ", time ran out" },
+                    s.script.display(),
+                    s.mismatch.to_string().replace('\n', "\n  "),
+                    s.replay
+                )
+            });
+            Some(s)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            bar.suspend(|| eprintln!("  could not shrink {} seed {seed}: {e:#}", t.name));
+            None
+        }
+    }
+}
+
 pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -312,11 +479,22 @@ pub fn html(r: &RegressReport) -> String {
     h.push_str("</table>");
     let failures: Vec<&SeedFailure> = r.tests.iter().flat_map(|t| &t.failures).collect();
     if !failures.is_empty() {
-        h.push_str("<h2>Failures</h2><table><tr><th>seed</th><th>what</th><th>replay</th><th>waveform</th></tr>");
+        h.push_str("<h2>Failures</h2><table><tr><th>seed</th><th>what</th><th>replay</th><th>waveform</th><th>shrunk</th></tr>");
         for f in failures {
             let wave = f.waveform.display().to_string();
+            let shrunk = f.shrunk.as_ref().map_or(String::new(), |s| {
+                let script = s.script.display().to_string();
+                format!(
+                    "{} commands (from {}): <a href=\"file://{}\">{}</a><br><code>{}</code>",
+                    s.commands,
+                    s.from,
+                    esc(&script),
+                    esc(&script),
+                    esc(&s.replay)
+                )
+            });
             h.push_str(&format!(
-                "<tr class=fail><td>{}</td><td class=l>{}</td><td class=l><code>{}</code></td><td class=l><a href=\"file://{}\">{}</a></td></tr>",
+                "<tr class=fail><td>{}</td><td class=l>{}</td><td class=l><code>{}</code></td><td class=l><a href=\"file://{}\">{}</a></td><td class=l>{shrunk}</td></tr>",
                 f.seed,
                 esc(&f.mismatch.to_string()).replace('\n', "<br>"),
                 esc(&f.replay),
