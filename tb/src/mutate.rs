@@ -189,6 +189,26 @@ fn block_selection(paths: &[String], others: &[String]) -> String {
     out
 }
 
+/// The blocks written as whole-vector operations for the simulator's sake (docs/timing.md): the
+/// lowest-free tree keeps node `n` of level `l` at bit `n << l` of a 256-bit vector and computes
+/// every lane, and the carry-save trees add whole rows; the lanes between are read by nothing.
+/// Mutating such a lane is an equivalent mutant by construction, and they were most of these
+/// blocks' lists. So in these modules (before flattening, so that the gates keep their module's
+/// name) bitwise logic, muxes and reductions are mapped to one-bit gates, and `opt_clean` then
+/// removes the gates nothing reads, as synthesis does.
+const VECTOR_BLOCKS: [&str; 1] = ["lowest_free"];
+
+fn simple_gates() -> String {
+    let types = "t:$and t:$or t:$xor t:$xnor t:$not t:$mux t:$reduce_and t:$reduce_or t:$reduce_xor t:$reduce_xnor t:$reduce_bool t:$logic_not t:$logic_and t:$logic_or";
+    VECTOR_BLOCKS
+        .iter()
+        .map(|b| {
+            let sel: Vec<String> = types.split(' ').map(|t| format!("*${b}/{t}")).collect();
+            format!("simplemap {}\n", sel.join(" "))
+        })
+        .collect()
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -306,8 +326,9 @@ fn make_mutants(
     std::fs::write(
         &script,
         format!(
-            "read_verilog {}\nhierarchy -top {top}\nproc\nflatten\nopt_expr\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
+            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\nopt_expr\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
             vfile.display(),
+            simple_gates(),
             il.display(),
             cells_file.display()
         ),

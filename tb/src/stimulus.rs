@@ -87,23 +87,29 @@ impl RandomStream {
         self.alloc_bias = *[0, 0, 20, 40].choose(&mut self.rng).unwrap();
     }
 
+    /// An oversize request: mostly just above the largest class, else a size whose highest set
+    /// bit is anywhere from there to bit 63 (every bit of the size path gets to be the one that
+    /// makes it too large).
+    fn oversize(&mut self) -> u64 {
+        let max = 8 * self.g.classes;
+        if self.rng.gen_bool(0.6) {
+            return self.rng.gen_range(max + 1..=4 * max);
+        }
+        let top = self.rng.gen_range(64 - max.leading_zeros()..64);
+        (1u64 << top) | self.rng.gen_range(0..1u64 << top) >> self.rng.gen_range(0..=top)
+    }
+
     fn size(&mut self) -> u64 {
         let max = 8 * self.g.classes;
         if let Some((lo, hi)) = self.mix.classes {
             if self.rng.gen_range(0..100) < 2 {
-                return self.rng.gen_range(max + 1..=4 * max);
+                return self.oversize();
             }
             let c = self.rng.gen_range(lo..=hi.min(self.g.classes - 1));
             return 8 * c + self.rng.gen_range(1..=8);
         }
         match self.rng.gen_range(0..100) {
-            0..=4 => {
-                if self.rng.gen_bool(0.8) {
-                    self.rng.gen_range(max + 1..=4 * max)
-                } else {
-                    self.rng.gen_range(max + 1..=u64::MAX)
-                }
-            }
+            0..=4 => self.oversize(),
             5..=6 => 0,
             7..=56 => self.rng.gen_range(1..=64.min(max)),
             _ => {
