@@ -6,7 +6,7 @@ LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth timing regress coverage test replay bench sweep bench-latency mutate clean
+.PHONY: all deps build verilog lint synth timing regress coverage test replay bench sweep bench-latency mutate formal clean
 
 all: regress
 
@@ -84,6 +84,11 @@ sweep: deps
 MUTANTS ?= 40
 mutate: build
 	$(MEMENTO) mutate --count $(MUTANTS) --jobs $(JOBS) $(if $(SEED),--seed $(SEED))
+
+# Formal checks: each block's properties in hw/formal/ under yosys-smtbmc and z3 (BMC, then
+# k-induction). Writes build/report/formal.json; counterexamples go to build/formal/<check>/.
+formal: build
+	$(MEMENTO) formal
 
 # Latency of the object allocator with the header port at 4 cycles (a benchmark, not a test).
 bench-latency: build

@@ -7,6 +7,7 @@ pub mod code_coverage;
 pub mod core_harness;
 pub mod coverage;
 pub mod env;
+pub mod formal;
 pub mod harness;
 pub mod latency;
 pub mod line;

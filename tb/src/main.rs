@@ -213,6 +213,17 @@ enum Cmd {
         #[arg(long, requires = "test", requires = "seed")]
         script: Option<PathBuf>,
     },
+    /// Formal checks: each block's properties (hw/formal/) under yosys-smtbmc and z3, BMC to
+    /// the check's depth then k-induction; proven, bounded or failed with a counterexample VCD.
+    /// Writes build/report/formal.json.
+    Formal {
+        /// Only these checks (frame_stack, ...).
+        #[arg(long)]
+        only: Vec<String>,
+        /// Only the checks that take seconds (what `make test` runs).
+        #[arg(long)]
+        fast: bool,
+    },
     /// Mutation testing: Yosys `mutate` over every block of the designs of the `mutate` list, each
     /// mutant run through that list's tests; kill rate per block and every survivor. Writes
     /// build/report/mutate.json and mutate.html.
@@ -890,6 +901,7 @@ fn main() -> Result<()> {
                 println!("{}", serde_json::to_string(&r)?);
             }
         }
+        Cmd::Formal { only, fast } => formal(&only, fast)?,
         Cmd::Mutate {
             block,
             count,
@@ -1054,4 +1066,32 @@ fn play_script(t: &memento_hw::regression_list::TestSpec, seed: u64, path: &Path
             t.name
         ),
     }
+}
+
+/// `memento formal`: the checks, a table, build/report/formal.json; fails on a counterexample.
+fn formal(only: &[String], fast: bool) -> Result<()> {
+    use memento_tb::formal;
+    let checks = formal::select(only, fast)?;
+    let mut results = vec![];
+    for c in checks {
+        println!(
+            "formal {}: BMC to depth {}, then k-induction...",
+            c.name, c.depth
+        );
+        results.push(formal::check(&root(), c)?);
+    }
+    print!("{}", formal::table(&results));
+    let report = root().join("build/report/formal.json");
+    std::fs::create_dir_all(report.parent().unwrap())?;
+    std::fs::write(&report, serde_json::to_string_pretty(&results)?)?;
+    println!("report: {}", report.display());
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| r.verdict == formal::Verdict::Failed)
+        .map(|r| r.name.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("formal: {} failed", failed.join(", "));
+    }
+    Ok(())
 }
