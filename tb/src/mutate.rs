@@ -57,6 +57,11 @@ pub enum Outcome {
     /// Survived, and a miter of the design and the mutant showed no difference at any output
     /// for `depth` cycles from an all-zero state under any inputs (`yosys-smtbmc -s z3`).
     Equivalent { depth: u32 },
+    /// Survived, and the mutated block, cut out of the design with every signal that crosses its
+    /// boundary as a port, was proven to answer exactly as the original for every input and, for
+    /// a block with state, every reachable state (`sat -tempinduct` on a miter of the two
+    /// blocks). Equivalent in every design that holds the block.
+    BlockEquivalent,
 }
 
 /// One mutant: its block, the Yosys mutation and where it is.
@@ -206,8 +211,14 @@ fn simple_gates() -> String {
             let sel: Vec<String> = types.split(' ').map(|t| format!("*${b}/{t}")).collect();
             format!("simplemap {}\n", sel.join(" "))
         })
+        .chain(NARROWED_BLOCKS.iter().map(|b| format!("wreduce *${b}\n")))
         .collect()
 }
+
+/// Blocks whose word-level cells compute more bits than anything reads (`size_class` computes a
+/// 64-bit granule count and uses six bits of it): `wreduce` narrows those cells to the bits read,
+/// as synthesis does, so that mutations of the unread bits are not offered.
+const NARROWED_BLOCKS: [&str; 1] = ["size_class"];
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -299,6 +310,8 @@ struct Built {
     netlist: PathBuf,
     top: String,
     key: String,
+    /// Each block's cells, as a Yosys selection in the flattened design.
+    selections: BTreeMap<String, String>,
 }
 
 fn make_mutants(
@@ -349,6 +362,7 @@ fn make_mutants(
     // One list per block this design owns.
     let mut script = format!("read_rtlil {}\n", il.display());
     let mut owned = vec![];
+    let mut selections = BTreeMap::new();
     for (block, ps) in &paths {
         if claimed.contains(block) || plan.only.as_ref().is_some_and(|o| o != block) {
             continue;
@@ -368,6 +382,7 @@ fn make_mutants(
             list.display(),
             block_selection(&ps, &others)
         ));
+        selections.insert(block.clone(), block_selection(&ps, &others));
         owned.push((block.clone(), list));
     }
     for (b, _) in &owned {
@@ -413,6 +428,7 @@ fn make_mutants(
         netlist,
         top,
         key,
+        selections,
     })
 }
 
@@ -504,6 +520,60 @@ fn equivalent(dir: &Path, il: &Path, top: &str, m: &Mutant, depth: u32) -> Resul
     }
 }
 
+/// Steps of the block-level induction before giving up (a block that does not close within them
+/// stays a survivor).
+const BLOCK_INDUCTION_STEPS: u32 = 8;
+
+/// Seconds one SAT instance of that proof may take (the HOT and the class table, their memories
+/// as flops, make large ones); past it the mutant stays a survivor.
+const BLOCK_PROOF_SECONDS: u32 = 30;
+
+/// Whether mutant `m` is equivalent at its block's boundary: the block is cut out of the design
+/// (`submod`, every signal crossing its boundary a port), copied, the copy mutated, and a miter of
+/// the two is proven by temporal induction from the reset values (`sat -tempinduct`). Sound (a proof holds in
+/// every design that holds the block) but not complete: a difference only unreachable inputs
+/// show is reported as a survivor.
+fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<bool> {
+    std::fs::create_dir_all(dir)?;
+    let top = &built.top;
+    let sel = &built.selections[&m.block];
+    let mutation = m
+        .mutation
+        .replace(&format!("-module {top} "), "-module gate_blk ");
+    let script = dir.join(format!("block_{}.ys", m.index));
+    // The block is cut out once and copied, so that both sides have the same ports whatever the
+    // mutation disconnects.
+    let lines = [
+        format!("read_rtlil {}", built.il.display()),
+        "memory_collect".into(),
+        format!("cd {top}"),
+        format!("submod -name gold_blk {sel}"),
+        "cd ..".into(),
+        "copy gold_blk gate_blk".into(),
+        mutation,
+        "memory_map".into(),
+        "opt_clean".into(),
+        "miter -equiv -flatten -make_assert -ignore_gold_x gold_blk gate_blk miter".into(),
+        "hierarchy -top miter".into(),
+        format!(
+            "sat -tempinduct -prove-asserts -set-init-zero -maxsteps {BLOCK_INDUCTION_STEPS} -timeout {BLOCK_PROOF_SECONDS} -verify miter"
+        ),
+    ];
+    std::fs::write(&script, lines.join("\n") + "\n")?;
+    let log = dir.join(format!("block_{}.log", m.index));
+    let out = Command::new("yosys")
+        .arg("-q")
+        .arg("-l")
+        .arg(&log)
+        .arg(&script)
+        .output()
+        .context("running yosys (run `make deps`)")?;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    // `-verify` makes an unproven property an error; any other error (a pass that does not take
+    // the block) also leaves the mutant a survivor.
+    Ok(out.status.success() && text.contains("SUCCESS"))
+}
+
 /// Builds, loads and runs one design's mutants, filling in their outcomes.
 fn run_group(plan: &MutatePlan, g: &Group, built: &mut Built) -> Result<()> {
     let vt = memento_sim::model_for(g.design, &g.params).with_context(|| {
@@ -587,6 +657,8 @@ fn check_survivors(
     known: &mut BTreeMap<u32, Outcome>,
     path: &Path,
 ) -> Result<()> {
+    block_check(plan, built, dir, known)?;
+    std::fs::write(path, serde_json::to_string(&*known)?)?;
     if plan.equiv_depth == 0 {
         return Ok(());
     }
@@ -626,6 +698,58 @@ fn check_survivors(
     Ok(())
 }
 
+/// The block-level proof for every survivor not checked yet.
+fn block_check(
+    plan: &MutatePlan,
+    built: &Built,
+    dir: &Path,
+    known: &mut BTreeMap<u32, Outcome>,
+) -> Result<()> {
+    let todo: Vec<&Mutant> = built
+        .mutants
+        .iter()
+        .filter(|m| matches!(known.get(&m.index), Some(Outcome::Survived { cex: None })))
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    if plan.progress {
+        eprintln!(
+            "{}: {} survivors, proving each at its block's boundary...",
+            built.top,
+            todo.len()
+        );
+    }
+    let next = AtomicUsize::new(0);
+    let found = Mutex::new(vec![]);
+    let bdir = dir.join("block-equiv");
+    std::thread::scope(|s| {
+        for _ in 0..plan.jobs.max(1) {
+            s.spawn(|| {
+                while let Some(m) = todo.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let r = block_equivalent(&bdir, built, m);
+                    found.lock().unwrap().push((m.index, r));
+                }
+            });
+        }
+    });
+    let mut proven = 0;
+    for (k, r) in found.into_inner().unwrap() {
+        if r? {
+            known.insert(k, Outcome::BlockEquivalent);
+            proven += 1;
+        }
+    }
+    if plan.progress {
+        eprintln!(
+            "{}: {proven} of {} survivors proven equivalent at their block",
+            built.top,
+            todo.len()
+        );
+    }
+    Ok(())
+}
+
 /// Makes, builds and runs every mutant of the plan.
 pub fn run(plan: &MutatePlan) -> Result<MutateReport> {
     let started = std::time::Instant::now();
@@ -658,7 +782,7 @@ pub fn run(plan: &MutatePlan) -> Result<MutateReport> {
         match &m.outcome {
             Some(Outcome::Killed { .. }) => r.killed += 1,
             Some(Outcome::Survived { .. }) => r.survived += 1,
-            Some(Outcome::Equivalent { .. }) => r.equivalent += 1,
+            Some(Outcome::Equivalent { .. } | Outcome::BlockEquivalent) => r.equivalent += 1,
             None => r.not_built += 1,
         }
     }
