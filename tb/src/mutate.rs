@@ -524,9 +524,9 @@ fn equivalent(dir: &Path, il: &Path, top: &str, m: &Mutant, depth: u32) -> Resul
 /// stays a survivor).
 const BLOCK_INDUCTION_STEPS: u32 = 8;
 
-/// Seconds one SAT instance of that proof may take (the HOT and the class table, their memories
-/// as flops, make large ones); past it the mutant stays a survivor.
-const BLOCK_PROOF_SECONDS: u32 = 30;
+/// Seconds the whole proof of one mutant may take, and one SAT instance of it (the HOT and the
+/// class table, their memories as flops, make large ones); past it the mutant stays a survivor.
+const BLOCK_PROOF_SECONDS: u32 = 20;
 
 /// Whether mutant `m` is equivalent at its block's boundary: the block is cut out of the design
 /// (`submod`, every signal crossing its boundary a port), copied, the copy mutated, and a miter of
@@ -561,13 +561,17 @@ fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<bool> {
     ];
     std::fs::write(&script, lines.join("\n") + "\n")?;
     let log = dir.join(format!("block_{}.log", m.index));
-    let out = Command::new("yosys")
+    // Cut off as a whole (coreutils' `timeout`): an induction over a block with wide state runs
+    // one SAT instance a step, each of which may take BLOCK_PROOF_SECONDS.
+    let out = Command::new("timeout")
+        .arg(BLOCK_PROOF_SECONDS.to_string())
+        .arg("yosys")
         .arg("-q")
         .arg("-l")
         .arg(&log)
         .arg(&script)
         .output()
-        .context("running yosys (run `make deps`)")?;
+        .context("running yosys under timeout (run `make deps`)")?;
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     // `-verify` makes an unproven property an error; any other error (a pass that does not take
     // the block) also leaves the mutant a survivor.
