@@ -53,7 +53,12 @@ pub enum Outcome {
     },
     /// Every seed of every test passed. `cex`: the miter's counterexample (a VCD of inputs that
     /// make an output differ), once the equivalence check has run.
-    Survived { cex: Option<PathBuf> },
+    Survived {
+        cex: Option<PathBuf>,
+        /// The block-level proof was tried and did not succeed (so a rerun does not try it again).
+        #[serde(default)]
+        block_tried: bool,
+    },
     /// Survived, and a miter of the design and the mutant showed no difference at any output
     /// for `depth` cycles from an all-zero state under any inputs (`yosys-smtbmc -s z3`).
     Equivalent { depth: u32 },
@@ -474,7 +479,10 @@ fn run_mutant(g: &Group, loaded: memento_sim::dynamic::Loaded, k: u32, seed: u64
             };
         }
     }
-    Outcome::Survived { cex: None }
+    Outcome::Survived {
+        cex: None,
+        block_tried: false,
+    }
 }
 
 /// Whether a surviving mutant is equivalent to the design for `depth` cycles: a miter of the two
@@ -666,31 +674,19 @@ fn check_survivors(
     if plan.equiv_depth == 0 {
         return Ok(());
     }
-    let todo: Vec<&Mutant> = built
-        .mutants
-        .iter()
-        .filter(|m| matches!(known.get(&m.index), Some(Outcome::Survived { cex: None })))
-        .collect();
-    let next = AtomicUsize::new(0);
-    let found = Mutex::new(vec![]);
+    let todo = open_survivors(built, known, |_| true);
     let edir = dir.join("equiv");
-    std::thread::scope(|s| {
-        for _ in 0..plan.jobs.max(1) {
-            s.spawn(|| {
-                while let Some(m) = todo.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let r = equivalent(&edir, &built.il, &built.top, m, plan.equiv_depth);
-                    found.lock().unwrap().push((m.index, r));
-                }
-            });
-        }
+    let found = par_map(&todo, plan.jobs, |m| {
+        equivalent(&edir, &built.il, &built.top, m, plan.equiv_depth)
     });
-    for (k, r) in found.into_inner().unwrap() {
+    for (k, r) in found {
         let o = match r? {
             true => Outcome::Equivalent {
                 depth: plan.equiv_depth,
             },
             false => Outcome::Survived {
                 cex: Some(edir.join(format!("cex_{k}.vcd"))),
+                block_tried: true,
             },
         };
         if plan.progress {
@@ -702,6 +698,42 @@ fn check_survivors(
     Ok(())
 }
 
+/// The survivors with no counterexample yet whose block-proof state passes `want`.
+fn open_survivors<'a>(
+    built: &'a Built,
+    known: &BTreeMap<u32, Outcome>,
+    want: impl Fn(bool) -> bool,
+) -> Vec<&'a Mutant> {
+    built
+        .mutants
+        .iter()
+        .filter(|m| {
+            matches!(known.get(&m.index), Some(&Outcome::Survived { cex: None, block_tried }) if want(block_tried))
+        })
+        .collect()
+}
+
+/// `f` over `items` on `jobs` threads: each item's index with its result, in no set order.
+fn par_map<R: Send>(
+    items: &[&Mutant],
+    jobs: usize,
+    f: impl Fn(&Mutant) -> R + Sync,
+) -> Vec<(u32, R)> {
+    let next = AtomicUsize::new(0);
+    let found = Mutex::new(vec![]);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1) {
+            s.spawn(|| {
+                while let Some(m) = items.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let r = f(m);
+                    found.lock().unwrap().push((m.index, r));
+                }
+            });
+        }
+    });
+    found.into_inner().unwrap()
+}
+
 /// The block-level proof for every survivor not checked yet.
 fn block_check(
     plan: &MutatePlan,
@@ -709,11 +741,7 @@ fn block_check(
     dir: &Path,
     known: &mut BTreeMap<u32, Outcome>,
 ) -> Result<()> {
-    let todo: Vec<&Mutant> = built
-        .mutants
-        .iter()
-        .filter(|m| matches!(known.get(&m.index), Some(Outcome::Survived { cex: None })))
-        .collect();
+    let todo = open_survivors(built, known, |tried| !tried);
     if todo.is_empty() {
         return Ok(());
     }
@@ -724,25 +752,20 @@ fn block_check(
             todo.len()
         );
     }
-    let next = AtomicUsize::new(0);
-    let found = Mutex::new(vec![]);
     let bdir = dir.join("block-equiv");
-    std::thread::scope(|s| {
-        for _ in 0..plan.jobs.max(1) {
-            s.spawn(|| {
-                while let Some(m) = todo.get(next.fetch_add(1, Ordering::SeqCst)) {
-                    let r = block_equivalent(&bdir, built, m);
-                    found.lock().unwrap().push((m.index, r));
-                }
-            });
-        }
-    });
+    let found = par_map(&todo, plan.jobs, |m| block_equivalent(&bdir, built, m));
     let mut proven = 0;
-    for (k, r) in found.into_inner().unwrap() {
-        if r? {
-            known.insert(k, Outcome::BlockEquivalent);
+    for (k, r) in found {
+        let o = if r? {
             proven += 1;
-        }
+            Outcome::BlockEquivalent
+        } else {
+            Outcome::Survived {
+                cex: None,
+                block_tried: true,
+            }
+        };
+        known.insert(k, o);
     }
     if plan.progress {
         eprintln!(

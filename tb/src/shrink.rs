@@ -235,14 +235,13 @@ pub fn to_text(cmds: &[Cmd], header: &str) -> String {
     for l in header.lines() {
         let _ = writeln!(o, "# {l}");
     }
-    for (i, c) in cmds.iter().enumerate() {
+    for c in cmds {
         let _ = match c {
             Cmd::Alloc(s) => writeln!(o, "alloc {s}"),
             Cmd::FreeOf { of, raw } => writeln!(o, "free @{of} {raw:#x}"),
             Cmd::Free(p) => writeln!(o, "free {p:#x}"),
             Cmd::Exit => writeln!(o, "exit"),
         };
-        let _ = i;
     }
     o
 }
