@@ -179,40 +179,7 @@ enum Cmd {
         trace: PathBuf,
     },
     /// Randomized regression: the tests of a list in tb/regressions.toml, every seed in parallel.
-    Regress {
-        /// The list to run (see [lists] in tb/regressions.toml).
-        #[arg(long, default_value = "default")]
-        list: String,
-        /// Run this one test instead of a list (coverage is reported; only the default list must
-        /// hit every bin).
-        #[arg(long)]
-        test: Option<String>,
-        /// First seed; a test's seeds are consecutive from it (default: MEMENTO_SEED, else random).
-        #[arg(long)]
-        seed: Option<String>,
-        /// Seeds per test instead of the list's.
-        #[arg(long)]
-        seeds: Option<u64>,
-        /// Commands per seed instead of the list's.
-        #[arg(long)]
-        ops: Option<u64>,
-        /// Parallel jobs (default: all cores).
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// Where to write the JSON report; the HTML report goes beside it as index.html
-        /// (default: build/report/regress.json for a list, build/report/<test>/regress.json for one
-        /// test).
-        #[arg(long)]
-        report: Option<PathBuf>,
-        /// Seconds to spend shrinking the first failing seed of each test to a short command
-        /// script (build/shrink/<test>-seed-<seed>.cmds); 0: no shrinking.
-        #[arg(long, default_value_t = 300)]
-        shrink_secs: u64,
-        /// Play this command script (from shrinking, or written by hand) through --test's
-        /// design, with the environment of --seed, instead of a random stream.
-        #[arg(long, requires = "test", requires = "seed")]
-        script: Option<PathBuf>,
-    },
+    Regress(RegressArgs),
     /// Formal checks: each block's properties (hw/formal/) under yosys-smtbmc and z3, BMC to
     /// the check's depth then k-induction; proven, bounded or failed with a counterexample VCD.
     /// Writes build/report/formal.json.
@@ -249,6 +216,43 @@ enum Cmd {
         #[arg(long)]
         jobs: Option<usize>,
     },
+}
+
+/// `memento regress`'s arguments.
+#[derive(clap::Args)]
+struct RegressArgs {
+    /// The list to run (see [lists] in tb/regressions.toml).
+    #[arg(long, default_value = "default")]
+    list: String,
+    /// Run this one test instead of a list (coverage is reported; only the default list must
+    /// hit every bin).
+    #[arg(long)]
+    test: Option<String>,
+    /// First seed; a test's seeds are consecutive from it (default: MEMENTO_SEED, else random).
+    #[arg(long)]
+    seed: Option<String>,
+    /// Seeds per test instead of the list's.
+    #[arg(long)]
+    seeds: Option<u64>,
+    /// Commands per seed instead of the list's.
+    #[arg(long)]
+    ops: Option<u64>,
+    /// Parallel jobs (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Where to write the JSON report; the HTML report goes beside it as index.html
+    /// (default: build/report/regress.json for a list, build/report/<test>/regress.json for one
+    /// test).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Seconds to spend shrinking the first failing seed of each test to a short command
+    /// script (build/shrink/<test>-seed-<seed>.cmds); 0: no shrinking.
+    #[arg(long, default_value_t = 300)]
+    shrink_secs: u64,
+    /// Play this command script (from shrinking, or written by hand) through --test's
+    /// design, with the environment of --seed, instead of a random stream.
+    #[arg(long, requires = "test", requires = "seed")]
+    script: Option<PathBuf>,
 }
 
 /// Every generated variant: the built-in ones and those the regression list asks for.
@@ -910,141 +914,155 @@ fn main() -> Result<()> {
             list,
             jobs,
         } => mutate(block, (count, equiv_depth), s, &list, jobs)?,
-        Cmd::Regress {
-            list,
-            test,
-            seed: s,
-            seeds,
-            ops,
-            jobs,
-            report,
-            shrink_secs,
-            script,
-        } => {
-            let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
-            if let (Some(path), Some(t)) = (&script, &test) {
-                let t = rl.test(t).map_err(anyhow::Error::msg)?;
-                return play_script(t, seed_arg(s)?, path);
-            }
-            let (name, mut tests, gate) = match &test {
-                Some(t) => (
-                    t.clone(),
-                    vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
-                    false,
-                ),
-                None => (
-                    list.clone(),
-                    rl.list(&list)
-                        .map_err(anyhow::Error::msg)?
-                        .into_iter()
-                        .cloned()
-                        .collect(),
-                    // The default list is the complete one: it must hit every bin. Others only report.
-                    list == "default",
-                ),
-            };
-            for t in &mut tests {
-                t.seeds = seeds.unwrap_or(t.seeds);
-                t.ops = ops.unwrap_or(t.ops);
-            }
-            let first_seed = seed_arg(s)?;
-            let jobs = jobs_arg(jobs);
-            let runs: u64 = tests.iter().map(|t| t.seeds).sum();
-            println!("regress {name}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs", tests.len());
-            let plan = memento_tb::regress::Plan {
-                name,
-                tests,
-                first_seed,
-                jobs,
-                gate_coverage: gate,
-                progress: true,
-                shrink: std::time::Duration::from_secs(shrink_secs),
-            };
-            let r = memento_tb::regress::regress(&plan, &root());
-            let report = report.unwrap_or_else(|| match &test {
-                Some(t) => PathBuf::from(format!("build/report/{t}/regress.json")),
-                None => PathBuf::from("build/report/regress.json"),
-            });
-            let dir = report.parent().map(PathBuf::from).unwrap_or_default();
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            std::fs::write(&report, serde_json::to_string_pretty(&r)?)?;
-            let html = dir.join("index.html");
-            std::fs::write(&html, memento_tb::regress::html(&r))?;
-            println!(
-                "{:<24} {:<13} {:<11} {:>6} {:>6} {:>6} {:>11} {:>13} {:>9} {:>9}",
-                "test",
-                "design",
-                "params",
-                "seeds",
-                "pass",
-                "fail",
-                "commands",
-                "cycles",
-                "alloc hit",
-                "free hit"
-            );
-            for t in &r.tests {
-                println!(
-                    "{:<24} {:<13} {:<11} {:>6} {:>6} {:>6} {:>11} {:>13} {:>8.1}% {:>8.1}%",
-                    t.name,
-                    t.design,
-                    t.params,
-                    t.seeds,
-                    t.passed,
-                    t.failed,
-                    t.commands,
-                    t.cycles,
-                    100.0 * t.totals.hoa.alloc_hit_rate(),
-                    100.0 * t.totals.hoa.free_hit_rate()
-                );
-                let pg = &t.totals.pages;
-                if t.design != "object_alloc" {
-                    println!(
-                        "    frames taken {} ({} pages, {} tables), returned at exit {}, drained {}, lost {}; objects checked {}",
-                        pg.pages_mapped + pg.tables_allocated, pg.pages_mapped, pg.tables_allocated,
-                        pg.frames_returned_at_exit, pg.frames_drained, t.totals.frames_lost, t.totals.objects_checked
-                    );
-                }
-                if t.design == "memento_top" {
-                    let b = &t.totals.mem.bypass;
-                    println!(
-                        "    memory path: fills checked {}, bypassed {}, writebacks dropped {}, zero lines {}, DRAM reads {}, DRAM writes {}",
-                        t.totals.mem.fills_checked, b.reads_bypassed, b.writebacks_dropped, b.zero_lines, b.dram_reads, b.dram_writes
-                    );
-                }
-            }
-            println!(
-                "coverage: {} bins, {} at zero{}",
-                r.coverage.len(),
-                r.coverage_missing.len(),
-                if r.coverage_missing.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {}", r.coverage_missing.join(", "))
-                }
-            );
-            println!(
-                "regress {}: {} in {:.1} s; reports {} and {}",
-                r.name,
-                if r.passed { "PASSED" } else { "FAILED" },
-                r.seconds,
-                report.display(),
-                html.display()
-            );
-            if !r.passed {
-                let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
-                bail!(
-                    "{failed} seed(s) failed{}",
-                    if r.coverage_gated && !r.coverage_missing.is_empty() {
-                        format!(", {} coverage bin(s) at zero", r.coverage_missing.len())
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-        }
+        Cmd::Regress(args) => regress(args)?,
     }
     Ok(())
+}
+
+/// `memento regress`: a list or one test, the reports, the table; fails on a failed seed or (for
+/// the default list) a coverage bin at zero.
+fn regress(a: RegressArgs) -> Result<()> {
+    let RegressArgs {
+        list,
+        test,
+        seed: s,
+        seeds,
+        ops,
+        jobs,
+        report,
+        shrink_secs,
+        script,
+    } = a;
+    let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    if let (Some(path), Some(t)) = (&script, &test) {
+        let t = rl.test(t).map_err(anyhow::Error::msg)?;
+        return play_script(t, seed_arg(s)?, path);
+    }
+    let (name, mut tests, gate) = match &test {
+        Some(t) => (
+            t.clone(),
+            vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
+            false,
+        ),
+        None => (
+            list.clone(),
+            rl.list(&list)
+                .map_err(anyhow::Error::msg)?
+                .into_iter()
+                .cloned()
+                .collect(),
+            // The default list is the complete one: it must hit every bin. Others only report.
+            list == "default",
+        ),
+    };
+    for t in &mut tests {
+        t.seeds = seeds.unwrap_or(t.seeds);
+        t.ops = ops.unwrap_or(t.ops);
+    }
+    let first_seed = seed_arg(s)?;
+    let jobs = jobs_arg(jobs);
+    let runs: u64 = tests.iter().map(|t| t.seeds).sum();
+    println!(
+        "regress {name}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs",
+        tests.len()
+    );
+    let plan = memento_tb::regress::Plan {
+        name,
+        tests,
+        first_seed,
+        jobs,
+        gate_coverage: gate,
+        progress: true,
+        shrink: std::time::Duration::from_secs(shrink_secs),
+    };
+    let r = memento_tb::regress::regress(&plan, &root());
+    let report = report.unwrap_or_else(|| match &test {
+        Some(t) => PathBuf::from(format!("build/report/{t}/regress.json")),
+        None => PathBuf::from("build/report/regress.json"),
+    });
+    let dir = report.parent().map(PathBuf::from).unwrap_or_default();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(&report, serde_json::to_string_pretty(&r)?)?;
+    let html = dir.join("index.html");
+    std::fs::write(&html, memento_tb::regress::html(&r))?;
+    print_regress(&r);
+    println!(
+        "regress {}: {} in {:.1} s; reports {} and {}",
+        r.name,
+        if r.passed { "PASSED" } else { "FAILED" },
+        r.seconds,
+        report.display(),
+        html.display()
+    );
+    if !r.passed {
+        let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
+        bail!(
+            "{failed} seed(s) failed{}",
+            if r.coverage_gated && !r.coverage_missing.is_empty() {
+                format!(", {} coverage bin(s) at zero", r.coverage_missing.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// The regression's table: a line a test, its page and memory-path totals, and the coverage.
+fn print_regress(r: &memento_tb::regress::RegressReport) {
+    println!(
+        "{:<24} {:<13} {:<11} {:>6} {:>6} {:>6} {:>11} {:>13} {:>9} {:>9}",
+        "test",
+        "design",
+        "params",
+        "seeds",
+        "pass",
+        "fail",
+        "commands",
+        "cycles",
+        "alloc hit",
+        "free hit"
+    );
+    for t in &r.tests {
+        println!(
+            "{:<24} {:<13} {:<11} {:>6} {:>6} {:>6} {:>11} {:>13} {:>8.1}% {:>8.1}%",
+            t.name,
+            t.design,
+            t.params,
+            t.seeds,
+            t.passed,
+            t.failed,
+            t.commands,
+            t.cycles,
+            100.0 * t.totals.hoa.alloc_hit_rate(),
+            100.0 * t.totals.hoa.free_hit_rate()
+        );
+        let pg = &t.totals.pages;
+        if t.design != "object_alloc" {
+            println!(
+                "    frames taken {} ({} pages, {} tables), returned at exit {}, drained {}, lost {}; objects checked {}",
+                pg.pages_mapped + pg.tables_allocated, pg.pages_mapped, pg.tables_allocated,
+                pg.frames_returned_at_exit, pg.frames_drained, t.totals.frames_lost, t.totals.objects_checked
+            );
+        }
+        if t.design == "memento_top" {
+            let b = &t.totals.mem.bypass;
+            println!(
+                "    memory path: fills checked {}, bypassed {}, writebacks dropped {}, zero lines {}, DRAM reads {}, DRAM writes {}",
+                t.totals.mem.fills_checked, b.reads_bypassed, b.writebacks_dropped, b.zero_lines, b.dram_reads, b.dram_writes
+            );
+        }
+    }
+    println!(
+        "coverage: {} bins, {} at zero{}",
+        r.coverage.len(),
+        r.coverage_missing.len(),
+        if r.coverage_missing.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.coverage_missing.join(", "))
+        }
+    );
 }
 
 /// `memento regress --script`: one command script through a test's design.
