@@ -319,6 +319,38 @@ struct Built {
     selections: BTreeMap<String, String>,
 }
 
+/// Flattens the design into `il` (RTLIL) and groups its cells' instance paths by block.
+fn flatten(
+    design: Design,
+    top: &str,
+    vfile: &Path,
+    registers: &BTreeSet<String>,
+    dir: &Path,
+    il: &Path,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let cells_file = dir.join("cells.txt");
+    let script = dir.join("flatten.ys");
+    std::fs::write(
+        &script,
+        format!(
+            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\nopt_expr\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
+            vfile.display(),
+            simple_gates(),
+            il.display(),
+            cells_file.display()
+        ),
+    )?;
+    yosys(&script, &dir.join("flatten.log"))?;
+    let cells = std::fs::read_to_string(&cells_file)?;
+    let mut paths: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for c in cells.lines() {
+        let name = c.split_once('/').map_or(c, |(_, n)| n);
+        let bp = block_path(&cell_path(name), registers);
+        paths.entry(canonical(design, &bp)).or_default().insert(bp);
+    }
+    Ok(paths)
+}
+
 fn make_mutants(
     plan: &MutatePlan,
     g: &Group,
@@ -337,31 +369,8 @@ fn make_mutants(
     std::fs::write(&vfile, &text)?;
     let registers = register_paths(&text, &top);
 
-    // The flattened design and its cells.
     let il = dir.join("design.il");
-    let cells_file = dir.join("cells.txt");
-    let script = dir.join("flatten.ys");
-    std::fs::write(
-        &script,
-        format!(
-            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\nopt_expr\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
-            vfile.display(),
-            simple_gates(),
-            il.display(),
-            cells_file.display()
-        ),
-    )?;
-    yosys(&script, &dir.join("flatten.log"))?;
-    let cells = std::fs::read_to_string(&cells_file)?;
-    let mut paths: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for c in cells.lines() {
-        let name = c.split_once('/').map_or(c, |(_, n)| n);
-        let bp = block_path(&cell_path(name), &registers);
-        paths
-            .entry(canonical(g.design, &bp))
-            .or_default()
-            .insert(bp);
-    }
+    let paths = flatten(g.design, &top, &vfile, &registers, dir, &il)?;
     let all_paths: Vec<String> = paths.values().flatten().cloned().collect();
 
     // One list per block this design owns.
