@@ -187,6 +187,26 @@ always @(posedge clock) begin
    end
 end
 `endif
+
+`ifdef FORMAL
+// Invariants for `memento formal` (hw/formal/bypass.sv drives the bypass's ports): no frame in
+// two valid entries, and the round-robin pointer names an entry.
+reg fpv_unique_frames;
+integer fa;
+integer fb;
+always @(*) begin
+   fpv_unique_frames = 1'b1;
+   for (fa = 0; fa < {depth}; fa = fa + 1)
+      for (fb = fa + 1; fb < {depth}; fb = fb + 1)
+         if (valid[fa] && valid[fb] && frame[fa] == frame[fb]) fpv_unique_frames = 1'b0;
+end
+always @(*) begin
+   if (!rst) begin
+      BypassTableUniqueFrame_A: assert (fpv_unique_frames);
+      BypassTableRrInRange_A: assert (rr <= 6'd{last});
+   end
+end
+`endif
 ",
             last = self._depth - 1,
             depth = self._depth,

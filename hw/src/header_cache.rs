@@ -252,6 +252,36 @@ always @(posedge clock) begin
    end
 end
 `endif
+
+`ifdef FORMAL
+// Invariants for `memento formal` (hw/formal/header_cache.sv drives the ports): no arena in two
+// valid entries, and recency one strict total order (no entry newer than itself, exactly one of
+// any two newer than the other, transitive), so the entries' ages are a permutation.
+reg fpv_unique_tags;
+reg fpv_total_order;
+integer fa;
+integer fb;
+integer fc;
+always @(*) begin
+   fpv_unique_tags = 1'b1;
+   fpv_total_order = 1'b1;
+   for (fa = 0; fa < {depth}; fa = fa + 1) begin
+      if (newer[fa][fa]) fpv_total_order = 1'b0;
+      for (fb = 0; fb < {depth}; fb = fb + 1) begin
+         if (fa < fb && valid[fa] && valid[fb] && tag[fa] == tag[fb]) fpv_unique_tags = 1'b0;
+         if (fa != fb && newer[fa][fb] == newer[fb][fa]) fpv_total_order = 1'b0;
+         for (fc = 0; fc < {depth}; fc = fc + 1)
+            if (newer[fa][fb] && newer[fb][fc] && !newer[fa][fc]) fpv_total_order = 1'b0;
+      end
+   end
+end
+always @(*) begin
+   if (!rst) begin
+      HdcUniqueTag_A: assert (fpv_unique_tags);
+      HdcAgesPermutation_A: assert (fpv_total_order);
+   end
+end
+`endif
 ",
             last = depth - 1,
         ))

@@ -1093,8 +1093,10 @@ fn formal(only: &[String], fast: bool) -> Result<()> {
     let mut results = vec![];
     for c in checks {
         println!(
-            "formal {}: BMC to depth {}, then k-induction...",
-            c.name, c.depth
+            "formal {}: BMC to depth {}{}...",
+            c.name,
+            c.depth,
+            if c.induct { ", then k-induction" } else { "" }
         );
         results.push(formal::check(&root(), c)?);
     }
