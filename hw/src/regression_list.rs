@@ -9,7 +9,7 @@
 //!
 //! [[test]]
 //! name = "top_small"      # unique
-//! design = "memento_top"  # memento_top | memento_core | object_alloc
+//! design = "memento_top"  # memento_top | memento_core | object_alloc | bypass
 //! params = "small"        # "default" or a [params.*] name
 //! seeds = 64
 //! ops = 100000            # commands per seed
@@ -169,6 +169,7 @@ pub fn design_by_name(name: &str) -> Option<Design> {
         "memento_top" => Some(Design::MementoTop),
         "memento_core" => Some(Design::MementoCore),
         "object_alloc" => Some(Design::ObjectAlloc),
+        "bypass" => Some(Design::Bypass),
         _ => None,
     }
 }
@@ -199,7 +200,7 @@ impl RegressionList {
         let mut tests: Vec<TestSpec> = vec![];
         for t in &raw.test {
             let design = design_by_name(&t.design).ok_or_else(|| {
-                format!("{file}: test {:?}: design {:?} is not memento_top, memento_core or object_alloc", t.name, t.design)
+                format!("{file}: test {:?}: design {:?} is not memento_top, memento_core, object_alloc or bypass", t.name, t.design)
             })?;
             let p = params.get(&t.params).ok_or_else(|| {
                 format!(

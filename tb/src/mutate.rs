@@ -333,7 +333,7 @@ fn flatten(
     std::fs::write(
         &script,
         format!(
-            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\nopt_expr\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
+            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\nopt_expr -mux_undef\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
             vfile.display(),
             simple_gates(),
             il.display(),

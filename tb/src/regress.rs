@@ -3,6 +3,7 @@
 //! re-run with a waveform of its last cycles. The report is JSON for machines and HTML for people:
 //! a pass/fail table with each failure's replay command and waveform, and the coverage bins.
 
+use crate::bypass_harness;
 use crate::core_harness::{self, CoreRunConfig, CoreRunStats};
 use crate::coverage;
 use crate::env::EnvTiming;
@@ -136,6 +137,26 @@ pub fn run_stimulus(
                 ..CoreRunStats::default()
             })
         }
+        Design::Bypass => {
+            // The bypass harness plays the cache and the page allocator itself, from the seed:
+            // `ops` events over six frames per table entry, so that entries with fresh lines
+            // are evicted all the time (its own cargo test's shape).
+            let frames = 6 * u64::from(t.params.bypass.max(1));
+            let st = bypass_harness::run(&t.params, seed, t.ops, frames)?;
+            Ok(CoreRunStats {
+                hoa: crate::stats::RunStats {
+                    commands: st.events,
+                    cycles: st.cycles,
+                    ..Default::default()
+                },
+                mem: crate::mem_path::MemStats {
+                    fills_checked: st.fills_checked,
+                    bypass: st.counters.clone(),
+                    ..Default::default()
+                },
+                ..CoreRunStats::default()
+            })
+        }
         design => {
             let mut cfg = CoreRunConfig::new(seed, t.stalls);
             cfg.design = design;
@@ -181,6 +202,12 @@ pub fn shrink_seed(
     budget: std::time::Duration,
     dir: &Path,
 ) -> anyhow::Result<Option<ShrinkReport>> {
+    if t.design == Design::Bypass {
+        anyhow::bail!(
+            "{}: the bypass harness draws its cache and page-allocator events from the seed itself, so there is no command stream to cut down; replay the seed",
+            t.name
+        );
+    }
     let mut stream = random_stream(t, seed);
     let mut rec = Recording::new(&mut stream);
     let Err(m) = run_stimulus(t, seed, None, &mut rec) else {
@@ -225,6 +252,12 @@ pub fn run_script(
     seed: u64,
     path: &Path,
 ) -> anyhow::Result<Result<CoreRunStats, Box<Mismatch>>> {
+    if t.design == Design::Bypass {
+        anyhow::bail!(
+            "{}: a bypass test takes no command script (its events come from the seed)",
+            t.name
+        );
+    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the command script {}", path.display()))?;
     let cmds = shrink::parse(&text, &path.display().to_string())?;
