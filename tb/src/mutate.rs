@@ -225,6 +225,16 @@ fn simple_gates() -> String {
 /// as synthesis does, so that mutations of the unread bits are not offered.
 const NARROWED_BLOCKS: [&str; 1] = ["size_class"];
 
+/// Whether a listed mutation makes a circuit Yosys can write: not a memory port's clock (a
+/// write port on another clock than its memory's other ports, which Yosys 0.23 asserts against),
+/// not an asynchronous read port's enable (which must be 1).
+fn is_circuit(mutation: &str) -> bool {
+    let memory = mutation.contains("$memrd") || mutation.contains("memwr");
+    !(memory
+        && (mutation.contains(" -port CLK ")
+            || mutation.contains(" -port EN ") && mutation.contains("$memrd")))
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -333,7 +343,7 @@ fn flatten(
     std::fs::write(
         &script,
         format!(
-            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\nopt_expr -mux_undef\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
+            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\nopt_expr -mux_undef\nwreduce t:$mem*\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
             vfile.display(),
             simple_gates(),
             il.display(),
@@ -411,7 +421,7 @@ fn make_mutants(
     for (block, list) in &owned {
         for line in std::fs::read_to_string(list)?.lines() {
             let line = line.trim();
-            if !line.starts_with("mutate ") {
+            if !line.starts_with("mutate ") || !is_circuit(line) {
                 continue;
             }
             let index = mutants.len() as u32 + 1;
@@ -910,6 +920,18 @@ pub fn html(r: &MutateReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memory_clocks_and_async_read_enables_are_not_mutated() {
+        let clk = "mutate -mode inv -module t -cell $flatten\\e.$auto$proc_memwr.cc:45:proc_memwr$2143 -port CLK -portbit 0";
+        let en_rd = "mutate -mode inv -module t -cell $flatten\\e.$memrd$\\valid$x.v:576$255 -port EN -portbit 0";
+        let en_wr = "mutate -mode const1 -module t -cell $flatten\\e.$auto$proc_memwr.cc:45:proc_memwr$2145 -port EN -portbit 0";
+        let addr = "mutate -mode const1 -module t -cell $flatten\\e.$memrd$\\valid$x.v:576$251 -port ADDR -portbit 1";
+        assert!(!is_circuit(clk));
+        assert!(!is_circuit(en_rd));
+        assert!(is_circuit(en_wr));
+        assert!(is_circuit(addr));
+    }
 
     #[test]
     fn cell_paths_and_blocks() {
