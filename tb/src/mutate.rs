@@ -229,10 +229,11 @@ const NARROWED_BLOCKS: [&str; 1] = ["size_class"];
 /// write port on another clock than its memory's other ports, which Yosys 0.23 asserts against),
 /// not an asynchronous read port's enable (which must be 1).
 fn is_circuit(mutation: &str) -> bool {
-    let memory = mutation.contains("$memrd") || mutation.contains("memwr");
-    !(memory
-        && (mutation.contains(" -port CLK ")
-            || mutation.contains(" -port EN ") && mutation.contains("$memrd")))
+    let read = mutation.contains("$memrd");
+    let memory = read || mutation.contains("memwr");
+    let clock = mutation.contains(" -port CLK ");
+    let enable = mutation.contains(" -port EN ");
+    !(memory && clock || read && enable)
 }
 
 fn hex(b: &[u8]) -> String {
