@@ -291,38 +291,11 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
         .flat_map(|(i, t)| (0..t.seeds).map(move |k| (i, k)))
         .collect();
     let total: u64 = plan.tests.iter().map(|t| t.seeds * t.ops).sum();
-    let bar = if plan.progress {
-        ProgressBar::new(total)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} commands, {msg}",
-        )
-        .unwrap()
-        .progress_chars("=> "),
-    );
+    let bar = progress_bar(total, plan.progress);
     let results: Vec<Mutex<TestResult>> = plan
         .tests
         .iter()
-        .map(|t| {
-            Mutex::new(TestResult {
-                name: t.name.clone(),
-                design: design_name(t.design).into(),
-                params: t.params_name.clone(),
-                parameters: t.params.summary(),
-                seeds: t.seeds,
-                ops_per_seed: t.ops,
-                stalls: t.stalls,
-                passed: 0,
-                failed: 0,
-                commands: 0,
-                cycles: 0,
-                failures: vec![],
-                totals: CoreRunStats::default(),
-            })
-        })
+        .map(|t| Mutex::new(TestResult::empty(t)))
         .collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -424,6 +397,44 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
         coverage_missing: missing,
         coverage_gated: plan.gate_coverage,
         passed,
+    }
+}
+
+/// The regression's progress bar over `total` commands (hidden without `show`).
+fn progress_bar(total: u64, show: bool) -> ProgressBar {
+    let bar = if show {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} commands, {msg}",
+        )
+        .unwrap()
+        .progress_chars("=> "),
+    );
+    bar
+}
+
+impl TestResult {
+    /// The result of `t` before any of its seeds has run.
+    fn empty(t: &TestSpec) -> Self {
+        TestResult {
+            name: t.name.clone(),
+            design: design_name(t.design).into(),
+            params: t.params_name.clone(),
+            parameters: t.params.summary(),
+            seeds: t.seeds,
+            ops_per_seed: t.ops,
+            stalls: t.stalls,
+            passed: 0,
+            failed: 0,
+            commands: 0,
+            cycles: 0,
+            failures: vec![],
+            totals: CoreRunStats::default(),
+        }
     }
 }
 
