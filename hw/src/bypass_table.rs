@@ -125,18 +125,31 @@ impl Logic for BypassTable {
     }
 
     fn hdl(&self) -> Verilog {
+        // Bits of an entry number (at least one).
+        let iw = (usize::BITS - (self._depth.max(2) - 1).leading_zeros()) as usize;
+        // A 6-bit port from an entry number.
+        let ext = |name: &str| {
+            if iw < 6 {
+                format!("{{{}'d0, {name}}}", 6 - iw)
+            } else {
+                name.to_string()
+            }
+        };
         Verilog::Custom(format!(
             "\
 reg valid[0:{last}];
 reg dead[0:{last}];
 reg [39:0] frame[0:{last}];
 reg [63:0] fresh[0:{last}];
-reg [5:0] rr;
+// The round-robin pointer and the lookup's index are as wide as an entry number ({iw} bits); the
+// ports are 6 bits for every size.
+reg [{iwm}:0] rr;
+reg [{iwm}:0] lk_idx;
 integer i;
 integer j;
 
 initial begin
-   rr = 6'd0;
+   rr = {iw}'d0;
    for (i = 0; i < {depth}; i = i + 1) valid[i] = 1'b0;
 end
 
@@ -147,15 +160,16 @@ reg [{last}:0] lk_match;
 always @(*) begin
    for (i = 0; i < {depth}; i = i + 1) lk_match[i] = valid[i] && frame[i] == lk_frame;
    lk_hit = |lk_match;
-   lk_index = 6'd0;
+   lk_idx = {iw}'d0;
    lk_dead = 1'b0;
    lk_fresh = 64'd0;
    for (i = 0; i < {depth}; i = i + 1) begin
-      lk_index = lk_index | ({{6{{lk_match[i]}}}} & i[5:0]);
+      lk_idx = lk_idx | ({{{iw}{{lk_match[i]}}}} & i[{iwm}:0]);
       lk_dead = lk_dead | (lk_match[i] & dead[i]);
       lk_fresh = lk_fresh | ({{64{{lk_match[i]}}}} & fresh[i]);
    end
-   rr_index = rr;
+   lk_index = {lk_ext};
+   rr_index = {rr_ext};
    rr_valid = valid[rr];
    rr_dead = dead[rr];
    rr_frame = frame[rr];
@@ -164,7 +178,7 @@ end
 
 always @(posedge clock) begin
    if (rst) begin
-      rr <= 6'd0;
+      rr <= {iw}'d0;
       for (i = 0; i < {depth}; i = i + 1) valid[i] <= 1'b0;
    end else begin
       if (wr_en) begin
@@ -173,7 +187,7 @@ always @(posedge clock) begin
          frame[wr_index] <= wr_frame;
          fresh[wr_index] <= wr_fresh;
       end
-      if (advance_rr) rr <= (rr == 6'd{last}) ? 6'd0 : rr + 6'd1;
+      if (advance_rr) rr <= {rr_next};
    end
 end
 
@@ -203,13 +217,22 @@ end
 always @(*) begin
    if (!rst) begin
       BypassTableUniqueFrame_A: assert (fpv_unique_frames);
-      BypassTableRrInRange_A: assert (rr <= 6'd{last});
+      BypassTableRrInRange_A: assert (rr <= {iw}'d{last});
    end
 end
 `endif
 ",
             last = self._depth - 1,
             depth = self._depth,
+            iw = iw,
+            iwm = iw - 1,
+            lk_ext = ext("lk_idx"),
+            rr_ext = ext("rr"),
+            rr_next = if self._depth.is_power_of_two() {
+                format!("rr + {iw}'d1")
+            } else {
+                format!("(rr == {iw}'d{}) ? {iw}'d0 : rr + {iw}'d1", self._depth - 1)
+            },
         ))
     }
 

@@ -19,6 +19,7 @@
 //! classes = [56, 63]      # allocate only from these size classes
 //! mrs = 0x7fc000000000    # region base (aligned to the region; default 2^44)
 //! first_frame = 0xfe00000 # the first frame number the OS hands out (default 0x1000)
+//! seeded_addresses = true # instead: MRS and the first frame drawn from each seed
 //!
 //! [lists]
 //! default = ["top_small"] # `memento regress --list default`
@@ -120,6 +121,8 @@ struct RawTest {
     mrs: Option<u64>,
     #[serde(default)]
     first_frame: Option<u64>,
+    #[serde(default)]
+    seeded_addresses: bool,
 }
 
 #[derive(Deserialize, Debug)]
@@ -153,6 +156,9 @@ pub struct TestSpec {
     pub mrs: Option<u64>,
     /// The first frame number the OS hands out (default 0x1000).
     pub first_frame: Option<u64>,
+    /// The region base and the first frame are drawn from each seed (every address bit above
+    /// the region's size, and every frame bit, is then 0 in some seeds and 1 in others).
+    pub seeded_addresses: bool,
 }
 
 /// The whole file, checked.
@@ -225,6 +231,12 @@ impl RegressionList {
             {
                 return Err(format!("{file}: test {:?}: first_frame leaves fewer than 2^20 frames below 2^(PA_BITS-12)", t.name));
             }
+            if t.seeded_addresses && (t.mrs.is_some() || t.first_frame.is_some()) {
+                return Err(format!(
+                    "{file}: test {:?}: seeded_addresses draws mrs and first_frame from the seed; set either that or them",
+                    t.name
+                ));
+            }
             if t.seeds == 0 || t.ops == 0 {
                 return Err(format!(
                     "{file}: test {:?}: seeds and ops must be at least 1",
@@ -244,6 +256,7 @@ impl RegressionList {
                 classes: t.classes,
                 mrs: t.mrs,
                 first_frame: t.first_frame,
+                seeded_addresses: t.seeded_addresses,
             });
         }
         for (list, names) in &raw.lists {
@@ -338,5 +351,9 @@ mod tests {
         assert!(test("first_frame = 0xfffffff")
             .unwrap_err()
             .contains("fewer than 2^20 frames"));
+        assert!(test("seeded_addresses = true").is_ok());
+        assert!(test("seeded_addresses = true\nmrs = 0x7fc000000000")
+            .unwrap_err()
+            .contains("either that or them"));
     }
 }

@@ -32,6 +32,31 @@ pub struct BypassRunStats {
     pub counters: BypassCounters,
 }
 
+/// `n` distinct frame numbers below `2^(PA_BITS-12)`, none zero: a random frame and its
+/// neighbours that differ from it in one bit each (bits in random order, so that a table compare
+/// that ignores bit `k` meets two frames told apart by `k` alone), then random frames.
+fn frame_set(params: &Params, n: u64, rng: &mut impl Rng) -> Vec<u64> {
+    let bits = params.pa_bits - 12;
+    let base = loop {
+        let b = rng.gen_range(1..1u64 << bits);
+        if b.count_ones() > 1 {
+            break b;
+        }
+    };
+    let mut order: Vec<u32> = (0..bits).collect();
+    order.shuffle(rng);
+    let mut all = vec![base];
+    all.extend(order.iter().map(|k| base ^ (1 << k)));
+    all.truncate(n as usize);
+    while (all.len() as u64) < n {
+        let f = rng.gen_range(1..1u64 << bits);
+        if !all.contains(&f) {
+            all.push(f);
+        }
+    }
+    all
+}
+
 /// Runs `events` random events over `frames` frames through the bypass variant built for `params`.
 pub fn run(
     params: &Params,
@@ -52,7 +77,7 @@ pub fn run(
     let mut guarantee = Guarantee::default();
     let mut dram = Dram::new(seed);
     let mut stats = BypassRunStats::default();
-    let all: Vec<u64> = (0x100..0x100 + frames).collect();
+    let all = frame_set(params, frames, &mut rng);
     let mut mapped: Vec<u64> = vec![];
     let mut dead: Vec<u64> = vec![];
 
@@ -261,4 +286,38 @@ pub fn run(
     stats.cycles = dut.cycle() - start;
     stats.counters = got;
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The frame set: distinct, non-zero frames below 2^(PA_BITS-12), the first one's
+    /// single-bit neighbours first, and over a few seeds every frame bit tells two frames apart.
+    #[test]
+    fn frame_sets_hold_single_bit_neighbours() {
+        let p = Params::default();
+        let bits = p.pa_bits - 12;
+        let mut told_apart = 0u64;
+        for seed in 0..4 {
+            let mut rng = seed::rng(seed, 1);
+            let all = frame_set(&p, 24, &mut rng);
+            assert_eq!(all.len(), 24);
+            let mut sorted = all.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), 24, "distinct: {all:x?}");
+            assert!(all.iter().all(|&f| f > 0 && f < 1 << bits), "{all:x?}");
+            for f in &all[1..] {
+                let d = f ^ all[0];
+                assert_eq!(d.count_ones(), 1, "{f:x} and {:x}", all[0]);
+                told_apart |= d;
+            }
+        }
+        assert_eq!(
+            told_apart,
+            (1 << bits) - 1,
+            "every frame bit, over four seeds"
+        );
+    }
 }

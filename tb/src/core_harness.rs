@@ -37,6 +37,7 @@ use memento_hw::object_alloc::{
 use memento_hw::Params;
 use memento_sim::{Model, Port, VTable};
 use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 
@@ -300,6 +301,22 @@ impl Memory {
             .entry(frame)
             .or_insert_with(|| Box::new([0; 4096]))[off as usize] = v;
     }
+}
+
+/// How often a page's first touch is preceded by a fault outside the region.
+const STRAY_FAULT: f64 = 0.03;
+
+/// A page address outside the region `[mrs, mrs + 2^region_log2)`: mostly `page` with one bit
+/// above the region's size flipped (so a region compare that ignores any one bit answers a
+/// frame), else anywhere below or above the region.
+fn stray_va(p: &Params, mrs: u64, page: u64, rng: &mut ChaCha8Rng) -> u64 {
+    let (lo, top) = (p.region_log2(), p.va_bits);
+    let va = match rng.gen_range(0..4) {
+        0 if mrs > 0 => rng.gen_range(0..mrs),
+        1 if mrs + (1 << lo) < 1u64 << top => rng.gen_range(mrs + (1 << lo)..1u64 << top),
+        _ => page ^ (1 << rng.gen_range(lo..top)),
+    };
+    va & !4095
 }
 
 fn pattern(ptr: u64, tag: u64, i: u64) -> u8 {
@@ -913,7 +930,14 @@ pub fn run(
                 *page += 4096;
             }
             if *page < end {
-                *fault = Some((*page, false));
+                // Now and then the MMU faults on an address outside the region first, which
+                // the page allocator must refuse (its answer is checked like any other).
+                let va = if chance(&mut rng, STRAY_FAULT) {
+                    stray_va(&cfg.params, cfg.mrs, *page, &mut rng)
+                } else {
+                    *page
+                };
+                *fault = Some((va, false));
             } else {
                 let (ptr, len) = (*ptr, *len);
                 if mp.is_some() {

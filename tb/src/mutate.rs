@@ -58,6 +58,10 @@ pub enum Outcome {
         /// The block-level proof was tried and did not succeed (so a rerun does not try it again).
         #[serde(default)]
         block_tried: bool,
+        /// Which version of the block-level proof was tried ([`BLOCK_PROOF_VERSION`]); a
+        /// survivor tried with an older one is tried again.
+        #[serde(default)]
+        block_version: u32,
     },
     /// Survived, and a miter of the design and the mutant showed no difference at any output
     /// for `depth` cycles from an all-zero state under any inputs (`yosys-smtbmc -s z3`).
@@ -502,6 +506,7 @@ fn run_mutant(g: &Group, loaded: memento_sim::dynamic::Loaded, k: u32, seed: u64
     Outcome::Survived {
         cex: None,
         block_tried: false,
+        block_version: 0,
     }
 }
 
@@ -556,22 +561,26 @@ const BLOCK_INDUCTION_STEPS: u32 = 8;
 /// class table, their memories as flops, make large ones); past it the mutant stays a survivor.
 const BLOCK_PROOF_SECONDS: u32 = 20;
 
-/// Whether mutant `m` is equivalent at its block's boundary: the block is cut out of the design
-/// (`submod`, every signal crossing its boundary a port), copied, the copy mutated, and a miter of
-/// the two is proven by temporal induction from the reset values (`sat -tempinduct`). Sound (a proof holds in
-/// every design that holds the block) but not complete: a difference only unreachable inputs
-/// show is reported as a survivor.
-fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<bool> {
-    std::fs::create_dir_all(dir)?;
+/// The version of the block-level proof: 1 was the miter alone, 2 adds the state-matching
+/// induction first.
+const BLOCK_PROOF_VERSION: u32 = 2;
+
+/// Cycles of the state-matching proof's base case and induction.
+const MATCHED_SEQ: u32 = 2;
+
+/// Seconds the state-matching proof of one mutant may take.
+const MATCHED_PROOF_SECONDS: u32 = 60;
+
+/// The script lines that cut mutant `m`'s block out of the design twice, `gold_blk` and a
+/// mutated `gate_blk` (the block is cut out once and copied, so that both sides have the same
+/// ports whatever the mutation disconnects), with the memories mapped to flops.
+fn cut_block(built: &Built, m: &Mutant) -> Vec<String> {
     let top = &built.top;
     let sel = &built.selections[&m.block];
     let mutation = m
         .mutation
         .replace(&format!("-module {top} "), "-module gate_blk ");
-    let script = dir.join(format!("block_{}.ys", m.index));
-    // The block is cut out once and copied, so that both sides have the same ports whatever the
-    // mutation disconnects.
-    let lines = [
+    vec![
         format!("read_rtlil {}", built.il.display()),
         "memory_collect".into(),
         format!("cd {top}"),
@@ -581,29 +590,133 @@ fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<bool> {
         mutation,
         "memory_map".into(),
         "opt_clean".into(),
+    ]
+}
+
+/// What a block proof came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Proof {
+    Proven,
+    /// It ran to its end and did not prove equivalence (a counterexample, or a step that does
+    /// not close).
+    NotProven,
+    /// Cut off at its time limit.
+    TimedOut,
+}
+
+/// Runs a block-proof script under coreutils' `timeout` (an induction over a block with wide
+/// state runs one SAT instance a step): proven when Yosys succeeded and its log holds `needle`.
+fn run_proof(script: &Path, log: &Path, seconds: u32, needle: &str) -> Result<Proof> {
+    let out = Command::new("timeout")
+        .arg(seconds.to_string())
+        .arg("yosys")
+        .arg("-q")
+        .arg("-l")
+        .arg(log)
+        .arg(script)
+        .output()
+        .context("running yosys under timeout (run `make deps`)")?;
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    Ok(if out.status.success() && text.contains(needle) {
+        Proof::Proven
+    } else if out.status.code() == Some(124) {
+        Proof::TimedOut
+    } else {
+        Proof::NotProven
+    })
+}
+
+/// Whether mutant `m` is equivalent at its block's boundary. Two proofs, the second only when the
+/// first runs out of time: [`matched_equivalent`], which pairs the two blocks' registers, and
+/// [`miter_equivalent`], which does not. (When the first runs to its end without a proof, the
+/// second has never found one either: for a block without registers the two ask the same
+/// question, and with registers the miter's induction has not closed on any survivor.) Both are
+/// sound (a proof holds in every design that holds the block) but not complete: a difference only
+/// unreachable inputs show is reported as a survivor.
+fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<bool> {
+    std::fs::create_dir_all(dir)?;
+    Ok(match matched_equivalent(dir, built, m)? {
+        Proof::Proven => true,
+        Proof::NotProven => false,
+        Proof::TimedOut => miter_equivalent(dir, built, m)? == Proof::Proven,
+    })
+}
+
+/// The state-matching proof: every register of the original block is paired with the same
+/// register of the mutated copy, and so is every port (`equiv_make`, with every other wire and
+/// every cell kept out of the pairing, so that a difference the logic masks before a register or
+/// an output is no difference). Then:
+/// - base case: from the registers' initial values (zero where the design gives none), every
+///   pair agrees for the first [`MATCHED_SEQ`] cycles under any inputs (`equiv_miter -assert`,
+///   `sat -seq`);
+/// - induction: from any state in which every pair agreed for [`MATCHED_SEQ`] cycles, they agree
+///   in the next (`equiv_simple`, `equiv_induct`), which closes at once when the mutation only
+///   touches logic whose value no register or output sees, or a register that always holds the
+///   value the mutation forces (the recency matrix's diagonal, say).
+///
+/// Together the two say that the pairs, outputs among them, never differ.
+fn matched_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
+    let k = m.index;
+    let file = |what: &str| dir.join(format!("matched_{k}_{what}"));
+    let (all, keep, black) = (file("all.txt"), file("keep.txt"), file("black.txt"));
+    let (a_sorted, k_sorted) = (file("all.sorted"), file("keep.sorted"));
+    let mut lines = cut_block(built, m);
+    lines.extend([
+        format!("tee -q -o {} select -list gold_blk/w:* gold_blk/c:*", all.display()),
+        format!(
+            "tee -q -o {} select -list gold_blk/c:*dff* %co:+[Q] gold_blk/w:* %i gold_blk/x:* %u",
+            keep.display()
+        ),
+        // Everything but the registers' outputs and the ports stays unpaired.
+        format!(
+            "!sed 's|^gold_blk/||' {a} | sort > {as_}; sed 's|^gold_blk/||' {k} | sort > {ks}; comm -23 {as_} {ks} > {b}",
+            a = all.display(),
+            k = keep.display(),
+            as_ = a_sorted.display(),
+            ks = k_sorted.display(),
+            b = black.display()
+        ),
+        format!(
+            "equiv_make -inames -blacklist {} gold_blk gate_blk equiv",
+            black.display()
+        ),
+        "equiv_miter -assert base equiv".into(),
+        format!("sat -seq {MATCHED_SEQ} -prove-asserts -set-init-zero -verify base"),
+        format!("equiv_simple -seq {MATCHED_SEQ} equiv"),
+        format!("equiv_induct -seq {MATCHED_SEQ} equiv"),
+        "equiv_status -assert equiv".into(),
+    ]);
+    let script = file("proof.ys");
+    std::fs::write(&script, lines.join("\n") + "\n")?;
+    run_proof(
+        &script,
+        &file("proof.log"),
+        MATCHED_PROOF_SECONDS,
+        "Equivalence successfully proven",
+    )
+}
+
+/// The miter proof: a miter of the two blocks (`miter -equiv`, outputs only) proven by temporal
+/// induction from the reset values (`sat -tempinduct`).
+fn miter_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
+    let mut lines = cut_block(built, m);
+    lines.extend([
         "miter -equiv -flatten -make_assert -ignore_gold_x gold_blk gate_blk miter".into(),
         "hierarchy -top miter".into(),
         format!(
             "sat -tempinduct -prove-asserts -set-init-zero -maxsteps {BLOCK_INDUCTION_STEPS} -timeout {BLOCK_PROOF_SECONDS} -verify miter"
         ),
-    ];
+    ]);
+    let script = dir.join(format!("block_{}.ys", m.index));
     std::fs::write(&script, lines.join("\n") + "\n")?;
-    let log = dir.join(format!("block_{}.log", m.index));
-    // Cut off as a whole (coreutils' `timeout`): an induction over a block with wide state runs
-    // one SAT instance a step, each of which may take BLOCK_PROOF_SECONDS.
-    let out = Command::new("timeout")
-        .arg(BLOCK_PROOF_SECONDS.to_string())
-        .arg("yosys")
-        .arg("-q")
-        .arg("-l")
-        .arg(&log)
-        .arg(&script)
-        .output()
-        .context("running yosys under timeout (run `make deps`)")?;
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
     // `-verify` makes an unproven property an error; any other error (a pass that does not take
     // the block) also leaves the mutant a survivor.
-    Ok(out.status.success() && text.contains("SUCCESS"))
+    run_proof(
+        &script,
+        &dir.join(format!("block_{}.log", m.index)),
+        BLOCK_PROOF_SECONDS,
+        "SUCCESS",
+    )
 }
 
 /// Builds, loads and runs one design's mutants, filling in their outcomes.
@@ -707,6 +820,7 @@ fn check_survivors(
             false => Outcome::Survived {
                 cex: Some(edir.join(format!("cex_{k}.vcd"))),
                 block_tried: true,
+                block_version: BLOCK_PROOF_VERSION,
             },
         };
         if plan.progress {
@@ -728,7 +842,8 @@ fn open_survivors<'a>(
         .mutants
         .iter()
         .filter(|m| {
-            matches!(known.get(&m.index), Some(&Outcome::Survived { cex: None, block_tried }) if want(block_tried))
+            matches!(known.get(&m.index), Some(&Outcome::Survived { cex: None, block_tried, block_version })
+                if want(block_tried && block_version >= BLOCK_PROOF_VERSION))
         })
         .collect()
 }
@@ -783,6 +898,7 @@ fn block_check(
             Outcome::Survived {
                 cex: None,
                 block_tried: true,
+                block_version: BLOCK_PROOF_VERSION,
             }
         };
         known.insert(k, o);

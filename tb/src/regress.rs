@@ -16,6 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use memento_hw::emit::Design;
 use memento_hw::regression_list::{design_name, TestSpec};
 use memento_sim::WaveFormat;
+use rand::Rng as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -96,11 +97,44 @@ pub fn random_stream(t: &TestSpec, seed: u64) -> RandomStream {
         exit_every: t.exit_every.unwrap_or(d.exit_every),
         classes: t.classes.map(|[lo, hi]| (lo, hi)),
     };
-    RandomStream::new(seed, t.ops, Geometry::from(&t.params), mrs_of(t), mix)
+    let mrs = Addresses::of(t, seed).mrs;
+    RandomStream::new(seed, t.ops, Geometry::from(&t.params), mrs, mix)
 }
 
-fn mrs_of(t: &TestSpec) -> u64 {
-    t.mrs.unwrap_or(1 << 44)
+/// Where a seed of a test puts the region and the frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Addresses {
+    pub mrs: u64,
+    /// The first frame the OS hands out; `None`: the harness's default.
+    pub first_frame: Option<u64>,
+    /// The page-table root frame; `None`: the harness's default.
+    pub root: Option<u64>,
+}
+
+impl Addresses {
+    /// The test's fixed addresses, or with `seeded_addresses` ones drawn from `seed`: the region
+    /// anywhere aligned in the virtual space but at 0, the first frame anywhere that leaves
+    /// 2^20 frames above it, and the root below the first frame (so no frame handed out is it).
+    pub fn of(t: &TestSpec, seed: u64) -> Self {
+        if !t.seeded_addresses {
+            return Addresses {
+                mrs: t.mrs.unwrap_or(1 << 44),
+                first_frame: t.first_frame,
+                root: None,
+            };
+        }
+        let mut rng = crate::seed::rng(seed, 0xadd5);
+        let p = &t.params;
+        let regions = 1u64 << (p.va_bits - p.region_log2());
+        let mrs = rng.gen_range(1..regions) << p.region_log2();
+        let first_frame = rng.gen_range(0x100..(1u64 << (p.pa_bits - 12)) - (1 << 20));
+        let root = rng.gen_range(1..first_frame);
+        Addresses {
+            mrs,
+            first_frame: Some(first_frame),
+            root: Some(root),
+        }
+    }
 }
 
 /// Runs one seed of `t`; with `trace`, writes that waveform window.
@@ -119,7 +153,8 @@ pub fn run_stimulus(
     trace: Option<TraceWindow>,
     stim: &mut dyn Stimulus,
 ) -> Result<CoreRunStats, Box<Mismatch>> {
-    let mrs = mrs_of(t);
+    let addr = Addresses::of(t, seed);
+    let mrs = addr.mrs;
     match t.design {
         Design::ObjectAlloc => {
             let timing = if t.stalls {
@@ -161,7 +196,8 @@ pub fn run_stimulus(
             let mut cfg = CoreRunConfig::new(seed, t.stalls);
             cfg.design = design;
             cfg.mrs = mrs;
-            cfg.first_frame = t.first_frame.unwrap_or(cfg.first_frame);
+            cfg.first_frame = addr.first_frame.unwrap_or(cfg.first_frame);
+            cfg.root = addr.root.unwrap_or(cfg.root);
             cfg.params = t.params.clone();
             cfg.trace = trace;
             core_harness::run(&cfg, stim, None)
@@ -563,4 +599,44 @@ pub fn html(r: &RegressReport) -> String {
     }
     h.push_str("</table></body></html>\n");
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use memento_hw::regression_list::RegressionList;
+
+    fn spec(extra: &str) -> TestSpec {
+        let text = format!(
+            "[params.p]\nobjs = 32\nlane_bits = 25\n[[test]]\nname = \"t\"\ndesign = \"memento_core\"\nparams = \"p\"\nseeds = 1\nops = 1\n{extra}\n"
+        );
+        RegressionList::parse(&text, "t.toml").unwrap().tests[0].clone()
+    }
+
+    /// Seeded addresses are legal for every seed (the region aligned and inside the virtual
+    /// space, the root below the first frame, 2^20 frames above it), repeat for a seed, and put
+    /// every bit above the region's size at both values over a few hundred seeds.
+    #[test]
+    fn seeded_addresses_are_legal_and_vary() {
+        let fixed = spec("mrs = 0x80000000");
+        assert_eq!(Addresses::of(&fixed, 7).mrs, 0x8000_0000);
+        assert_eq!(Addresses::of(&fixed, 7).root, None);
+        let t = spec("seeded_addresses = true");
+        let p = &t.params;
+        let (mut ones, mut zeros) = (0u64, 0u64);
+        for seed in 0..400 {
+            let a = Addresses::of(&t, seed);
+            assert_eq!(a, Addresses::of(&t, seed));
+            assert_eq!(a.mrs % (1 << p.region_log2()), 0, "seed {seed}: {a:x?}");
+            assert!(a.mrs > 0 && a.mrs + (1 << p.region_log2()) <= 1 << p.va_bits);
+            let (first, root) = (a.first_frame.unwrap(), a.root.unwrap());
+            assert!(root >= 1 && root < first, "seed {seed}: {a:x?}");
+            assert!(first + (1 << 20) <= 1 << (p.pa_bits - 12));
+            ones |= a.mrs;
+            zeros |= !a.mrs;
+        }
+        let above = ((1u64 << p.va_bits) - 1) & !((1 << p.region_log2()) - 1);
+        assert_eq!(ones & above, above, "every region bit is 1 in some seed");
+        assert_eq!(zeros & above, above, "every region bit is 0 in some seed");
+    }
 }
