@@ -17,6 +17,7 @@
 //! exit_every = 25000      # mean commands per function (0: no exit but the final one)
 //! mix = [50, 40, 10]      # weights of alloc, free, bad free
 //! classes = [56, 63]      # allocate only from these size classes
+//! class_pairs = true      # each phase allocates from two classes one bit apart
 //! mrs = 0x7fc000000000    # region base (aligned to the region; default 2^44)
 //! first_frame = 0xfe00000 # the first frame number the OS hands out (default 0x1000)
 //! seeded_addresses = true # instead: MRS and the first frame drawn from each seed
@@ -118,6 +119,8 @@ struct RawTest {
     #[serde(default)]
     classes: Option<[u64; 2]>,
     #[serde(default)]
+    class_pairs: bool,
+    #[serde(default)]
     mrs: Option<u64>,
     #[serde(default)]
     first_frame: Option<u64>,
@@ -152,6 +155,9 @@ pub struct TestSpec {
     pub mix: Option<[u32; 3]>,
     /// Allocate only from this range of size classes; `None`: all of them.
     pub classes: Option<[u64; 2]>,
+    /// Each phase of the stream allocates from two classes whose numbers differ in one bit
+    /// (back-to-back commands of one class, and of classes a one-bit compare tells apart).
+    pub class_pairs: bool,
     /// The region base (default 2^44).
     pub mrs: Option<u64>,
     /// The first frame number the OS hands out (default 0x1000).
@@ -231,6 +237,12 @@ impl RegressionList {
             {
                 return Err(format!("{file}: test {:?}: first_frame leaves fewer than 2^20 frames below 2^(PA_BITS-12)", t.name));
             }
+            if t.class_pairs && t.classes.is_some() {
+                return Err(format!(
+                    "{file}: test {:?}: class_pairs picks the classes; set either it or classes",
+                    t.name
+                ));
+            }
             if t.seeded_addresses && (t.mrs.is_some() || t.first_frame.is_some()) {
                 return Err(format!(
                     "{file}: test {:?}: seeded_addresses draws mrs and first_frame from the seed; set either that or them",
@@ -254,6 +266,7 @@ impl RegressionList {
                 exit_every: t.exit_every,
                 mix: t.mix,
                 classes: t.classes,
+                class_pairs: t.class_pairs,
                 mrs: t.mrs,
                 first_frame: t.first_frame,
                 seeded_addresses: t.seeded_addresses,
@@ -355,5 +368,9 @@ mod tests {
         assert!(test("seeded_addresses = true\nmrs = 0x7fc000000000")
             .unwrap_err()
             .contains("either that or them"));
+        assert!(test("class_pairs = true").is_ok());
+        assert!(test("class_pairs = true\nclasses = [0, 1]")
+            .unwrap_err()
+            .contains("either it or classes"));
     }
 }

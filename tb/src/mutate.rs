@@ -461,9 +461,28 @@ fn make_mutants(
     })
 }
 
+/// The testbench code a mutant's verdict depends on (stimulus, harnesses, environment and golden
+/// models): part of the results' key, so that a verdict reached with an older testbench is not
+/// reused.
+const TESTBENCH: &[&str] = &[
+    include_str!("stimulus.rs"),
+    include_str!("harness.rs"),
+    include_str!("core_harness.rs"),
+    include_str!("page_harness.rs"),
+    include_str!("bypass_harness.rs"),
+    include_str!("env.rs"),
+    include_str!("mem_path.rs"),
+    include_str!("llc.rs"),
+    include_str!("regress.rs"),
+    include_str!("model/object_alloc.rs"),
+    include_str!("model/page_alloc.rs"),
+    include_str!("model/bypass.rs"),
+];
+
 /// The results known for a netlist and test set, kept in `build/mutate/results-<key>.json`.
 fn results_path(root: &Path, built: &Built, tests: &[&TestSpec], seed: u64) -> PathBuf {
-    let spec = format!("{tests:?} seed {seed}");
+    let bench = hex(&Sha256::digest(TESTBENCH.concat().as_bytes()));
+    let spec = format!("{tests:?} seed {seed} testbench {bench}");
     let tkey = hex(&Sha256::digest(spec.as_bytes()))[..16].to_string();
     root.join(format!(
         "build/mutate/results-{}-{}-{tkey}.json",

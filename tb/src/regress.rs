@@ -96,6 +96,7 @@ pub fn random_stream(t: &TestSpec, seed: u64) -> RandomStream {
         bad_free: t.mix.map_or(d.bad_free, |m| m[2]),
         exit_every: t.exit_every.unwrap_or(d.exit_every),
         classes: t.classes.map(|[lo, hi]| (lo, hi)),
+        class_pairs: t.class_pairs,
     };
     let mrs = Addresses::of(t, seed).mrs;
     RandomStream::new(seed, t.ops, Geometry::from(&t.params), mrs, mix)

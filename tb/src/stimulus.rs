@@ -30,6 +30,8 @@ pub struct Mix {
     pub exit_every: u64,
     /// Allocate only from this range of size classes (and now and then an oversize request).
     pub classes: Option<(u64, u64)>,
+    /// Each phase allocates from two classes whose numbers differ in one bit.
+    pub class_pairs: bool,
 }
 
 impl Default for Mix {
@@ -40,6 +42,7 @@ impl Default for Mix {
             bad_free: 10,
             exit_every: 25_000,
             classes: None,
+            class_pairs: false,
         }
     }
 }
@@ -58,6 +61,8 @@ pub struct RandomStream {
     alloc_bias: u32,
     phase_left: u64,
     function_left: u64,
+    /// The phase's two classes, with `class_pairs`.
+    pair: Option<(u64, u64)>,
 }
 
 impl RandomStream {
@@ -76,6 +81,7 @@ impl RandomStream {
             alloc_bias: 0,
             phase_left: 0,
             function_left: 0,
+            pair: None,
         }
     }
 
@@ -85,6 +91,12 @@ impl RandomStream {
             .choose(&mut self.rng)
             .unwrap();
         self.alloc_bias = *[0, 0, 20, 40].choose(&mut self.rng).unwrap();
+        if self.mix.class_pairs {
+            let bits = 64 - (self.g.classes - 1).leading_zeros();
+            let c = self.rng.gen_range(0..self.g.classes);
+            let other = c ^ (1 << self.rng.gen_range(0..bits.max(1)));
+            self.pair = Some((c, other.min(self.g.classes - 1)));
+        }
     }
 
     /// An oversize request: mostly just above the largest class, else a size whose highest set
@@ -101,6 +113,13 @@ impl RandomStream {
 
     fn size(&mut self) -> u64 {
         let max = 8 * self.g.classes;
+        if let Some((a, b)) = self.pair {
+            if self.rng.gen_range(0..100) < 2 {
+                return self.oversize();
+            }
+            let c = if self.rng.gen_bool(0.5) { a } else { b };
+            return 8 * c + self.rng.gen_range(1..=8);
+        }
         if let Some((lo, hi)) = self.mix.classes {
             if self.rng.gen_range(0..100) < 2 {
                 return self.oversize();
@@ -157,9 +176,15 @@ impl RandomStream {
                 let base = ptr & !(self.g.stride(self.class_of(ptr)) - 1);
                 base + self.rng.gen_range(0..self.g.line)
             }
+            // Off an object boundary: half the time by whole granules (8 bytes), where only the
+            // slot arithmetic's remainder test tells it from an object, else by any bytes.
             (2, Some(ptr)) => {
                 let size = self.g.obj_size(self.class_of(ptr));
-                ptr + self.rng.gen_range(1..size)
+                if size > 8 && self.rng.gen_bool(0.5) {
+                    ptr + 8 * self.rng.gen_range(1..size / 8)
+                } else {
+                    ptr + self.rng.gen_range(1..size)
+                }
             }
             (3, Some(ptr)) => {
                 let c = self.class_of(ptr);
