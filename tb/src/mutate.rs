@@ -55,11 +55,8 @@ pub enum Outcome {
     /// make an output differ), once the equivalence check has run.
     Survived {
         cex: Option<PathBuf>,
-        /// The block-level proof was tried and did not succeed (so a rerun does not try it again).
-        #[serde(default)]
-        block_tried: bool,
-        /// Which version of the block-level proof was tried ([`BLOCK_PROOF_VERSION`]); a
-        /// survivor tried with an older one is tried again.
+        /// The version of the block-level proof that was tried and did not succeed (0: none
+        /// yet; [`BLOCK_PROOF_VERSION`]). A survivor tried with an older one is tried again.
         #[serde(default)]
         block_version: u32,
     },
@@ -524,7 +521,6 @@ fn run_mutant(g: &Group, loaded: memento_sim::dynamic::Loaded, k: u32, seed: u64
     }
     Outcome::Survived {
         cex: None,
-        block_tried: false,
         block_version: 0,
     }
 }
@@ -838,7 +834,6 @@ fn check_survivors(
             },
             false => Outcome::Survived {
                 cex: Some(edir.join(format!("cex_{k}.vcd"))),
-                block_tried: true,
                 block_version: BLOCK_PROOF_VERSION,
             },
         };
@@ -861,8 +856,8 @@ fn open_survivors<'a>(
         .mutants
         .iter()
         .filter(|m| {
-            matches!(known.get(&m.index), Some(&Outcome::Survived { cex: None, block_tried, block_version })
-                if want(block_tried && block_version >= BLOCK_PROOF_VERSION))
+            matches!(known.get(&m.index), Some(&Outcome::Survived { cex: None, block_version })
+                if want(block_version >= BLOCK_PROOF_VERSION))
         })
         .collect()
 }
@@ -916,7 +911,6 @@ fn block_check(
         } else {
             Outcome::Survived {
                 cex: None,
-                block_tried: true,
                 block_version: BLOCK_PROOF_VERSION,
             }
         };

@@ -113,18 +113,15 @@ impl RandomStream {
 
     fn size(&mut self) -> u64 {
         let max = 8 * self.g.classes;
-        if let Some((a, b)) = self.pair {
+        if self.pair.is_some() || self.mix.classes.is_some() {
             if self.rng.gen_range(0..100) < 2 {
                 return self.oversize();
             }
-            let c = if self.rng.gen_bool(0.5) { a } else { b };
-            return 8 * c + self.rng.gen_range(1..=8);
-        }
-        if let Some((lo, hi)) = self.mix.classes {
-            if self.rng.gen_range(0..100) < 2 {
-                return self.oversize();
-            }
-            let c = self.rng.gen_range(lo..=hi.min(self.g.classes - 1));
+            let c = match (self.pair, self.mix.classes) {
+                (Some((a, b)), _) => *[a, b].choose(&mut self.rng).unwrap(),
+                (None, Some((lo, hi))) => self.rng.gen_range(lo..=hi.min(self.g.classes - 1)),
+                (None, None) => unreachable!("checked above"),
+            };
             return 8 * c + self.rng.gen_range(1..=8);
         }
         match self.rng.gen_range(0..100) {
