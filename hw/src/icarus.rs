@@ -1,7 +1,9 @@
-//! Test support: runs a block's emitted Verilog under Icarus Verilog with a testbench and returns
-//! what the testbench printed, one line per vector. Only the tests use it.
+//! Runs a block's Verilog under Icarus Verilog with a testbench and returns what the testbench
+//! printed, one line per vector: the blocks' own tests use it on the emitted Verilog, and the
+//! mutation campaign on a mutated block cut out of a design (`memento mutate`).
 
-use std::path::PathBuf;
+use std::path::Path;
+use std::process::Command;
 
 /// The seed of a randomized test: `MEMENTO_SEED` replays one, otherwise a fresh one (every
 /// failure message prints it).
@@ -35,29 +37,42 @@ pub fn next(x: &mut u64) -> u64 {
 
 /// Compiles `tb` (a testbench module `tb` that instantiates module `top`) with `design` under
 /// `build/test/<name>/`, writes `vectors` to `vectors.hex` there for `$readmemh`, runs it and
-/// returns the lines it wrote to `out.txt`.
+/// returns the lines it wrote to `out.txt`. The tests' form of [`run_in`]: a failure panics.
+#[cfg(test)]
 pub fn run(name: &str, tb: &str, design: &str, vectors: &str) -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../build/test")
         .join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("vectors.hex"), vectors).unwrap();
-    std::fs::write(dir.join("tb.v"), format!("{tb}\n{design}")).unwrap();
-    let st = std::process::Command::new("iverilog")
-        .args(["-g2012", "-o", "sim.vvp", "tb.v"])
-        .current_dir(&dir)
-        .status()
-        .expect("running iverilog (scripts/install-deps.sh installs it)");
-    assert!(st.success(), "iverilog failed in {}", dir.display());
-    let st = std::process::Command::new("vvp")
-        .args(["-n", "sim.vvp"])
-        .current_dir(&dir)
-        .status()
-        .expect("running vvp");
-    assert!(st.success(), "vvp failed in {}", dir.display());
-    std::fs::read_to_string(dir.join("out.txt"))
-        .unwrap()
+    run_in(&dir, tb, design, vectors).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`run`] in directory `dir`, with an error that names the step and the directory.
+pub fn run_in(dir: &Path, tb: &str, design: &str, vectors: &str) -> Result<Vec<String>, String> {
+    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(dir.join("vectors.hex"), vectors).map_err(io)?;
+    std::fs::write(dir.join("tb.v"), format!("{tb}\n{design}")).map_err(io)?;
+    let step = |prog: &str, args: &[&str]| -> Result<(), String> {
+        let out = Command::new(prog)
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .map_err(|e| format!("running {prog} (scripts/install-deps.sh installs it): {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{prog} failed in {}: {}",
+                dir.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    };
+    step("iverilog", &["-g2012", "-o", "sim.vvp", "tb.v"])?;
+    step("vvp", &["-n", "sim.vvp"])?;
+    Ok(std::fs::read_to_string(dir.join("out.txt"))
+        .map_err(io)?
         .lines()
         .map(str::to_string)
-        .collect()
+        .collect())
 }

@@ -14,8 +14,7 @@ pub mod emit;
 pub mod frame_stack;
 pub mod header_cache;
 pub mod hot;
-#[cfg(test)]
-mod icarus;
+pub mod icarus;
 pub mod lowest_free;
 pub mod memento_core;
 pub mod memento_top;

@@ -272,6 +272,128 @@ end",
     v
 }
 
+/// The block's bench under Icarus Verilog, for its own test (on the emitted block) and for the
+/// mutation campaign (on a mutated block cut out of the object allocator). Every pointer it
+/// tries is one a `free` can carry: an offset inside the lane, so the same bench judges the block
+/// alone and the block in its design.
+pub mod bench {
+    use super::decode;
+    use crate::icarus::next;
+    use crate::params::Params;
+    use std::path::Path;
+
+    /// The cases of a run: for every class, in an arena drawn in the lane, the first, last and
+    /// `random` seeded random objects and the bytes around them, the header, the arena's end, and
+    /// `random` seeded random offsets anywhere in the lane. `(class, lane offset)` pairs.
+    pub fn cases(p: &Params, seed: u64, random: usize) -> Vec<(u64, u64)> {
+        let mut x = seed | 1;
+        let lane = 1u64 << p.lane_bits;
+        let objs = p.objs as u64;
+        let mut cases = vec![];
+        for c in 0..p.classes {
+            let stride = p.stride(c);
+            let size = p.obj_size(c);
+            let base = next(&mut x) % (lane / stride) * stride;
+            let mut slots: Vec<u64> = vec![0, 1, 2, objs - 1, objs];
+            slots.extend((0..random).map(|_| next(&mut x) % objs));
+            for i in slots {
+                let off = p.line + i * size;
+                for d in [0u64, 1, 7, 8, size - 1] {
+                    if off + d < stride {
+                        cases.push((c as u64, base + off + d));
+                    }
+                }
+            }
+            for off in [0, 1, 8, 63, stride - 1] {
+                cases.push((c as u64, base + off));
+            }
+            cases.extend((0..random).map(|_| (c as u64, next(&mut x) % lane)));
+        }
+        cases
+    }
+
+    /// The testbench: each case loaded, advanced with the inputs inverted (the outputs must not
+    /// follow them), then loaded again without an advance (the outputs must hold).
+    fn testbench(n: usize) -> String {
+        format!(
+            "module tb;\n\
+             reg [55:0] vec [0:{last}];\n\
+             reg clock = 0, load = 0, advance = 0;\n\
+             reg [5:0] cls = 0;\n\
+             reg [47:0] lane_off = 0;\n\
+             wire [47:0] arena_off;\n\
+             wire [7:0] slot;\n\
+             wire in_header, misaligned, past_end;\n\
+             integer k, f;\n\
+             top uut(.clock(clock), .load(load), .advance(advance), .cls(cls), .lane_off(lane_off),\n\
+             .arena_off(arena_off), .slot(slot), .in_header(in_header),\n\
+             .misaligned(misaligned), .past_end(past_end));\n\
+             initial begin\n\
+             $readmemh(\"vectors.hex\", vec);\n\
+             f = $fopen(\"out.txt\", \"w\");\n\
+             for (k = 0; k <= {last}; k = k + 1) begin\n\
+             {{cls, lane_off}} = vec[k][53:0]; load = 1; #1 clock = 1; #1 clock = 0;\n\
+             load = 0; advance = 1; cls = ~cls; lane_off = ~lane_off; #1 clock = 1; #1 clock = 0;\n\
+             advance = 0; load = 1; #1 clock = 1; #1 clock = 0; load = 0; #1;\n\
+             $fwrite(f, \"%0h %0d %0d %0d %0d\\n\", arena_off, slot, in_header, misaligned, past_end);\n\
+             end\n\
+             $fclose(f); $finish;\n\
+             end\n\
+             endmodule\n",
+            last = n - 1
+        )
+    }
+
+    /// Runs `verilog` (a module `top` with the block's ports) in `dir` on [`cases`] and checks
+    /// every answer against [`decode`]: `Ok(Some(..))` with the first difference (the class, the
+    /// offset, what was expected and what came), `Ok(None)` when all agree, `Err` when the bench
+    /// could not run.
+    pub fn run(
+        p: &Params,
+        verilog: &str,
+        dir: &Path,
+        seed: u64,
+        random: usize,
+    ) -> Result<Option<String>, String> {
+        let cases = cases(p, seed, random);
+        let vectors: String = cases
+            .iter()
+            .map(|(c, off)| format!("{c:02x}{off:012x}\n"))
+            .collect();
+        let got = crate::icarus::run_in(dir, &testbench(cases.len()), verilog, &vectors)?;
+        if got.len() != cases.len() {
+            return Err(format!(
+                "the testbench wrote {} answers for {} cases",
+                got.len(),
+                cases.len()
+            ));
+        }
+        for ((c, off), line) in cases.iter().zip(got) {
+            let mask = p.stride(*c as u32) - 1;
+            let d = decode(*c, *off, mask, p.objs as u64);
+            let want = format!(
+                "{:x} {} {} {} {}",
+                d.arena_off, d.slot, d.in_header as u8, d.misaligned as u8, d.past_end as u8
+            );
+            // The slot and past_end say nothing for a pointer in the header.
+            let cmp = |s: &str| -> String {
+                let w: Vec<&str> = s.split(' ').collect();
+                if d.in_header {
+                    format!("{} {}", w[0], w.get(2).unwrap_or(&""))
+                } else {
+                    s.to_string()
+                }
+            };
+            if cmp(&line) != cmp(&want) {
+                return Ok(Some(format!(
+                    "class {c} lane offset {off:#x}: expected (arena_off slot in_header misaligned past_end) {want}, got {line}"
+                )));
+            }
+        }
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,94 +443,20 @@ mod tests {
         }
     }
 
-    /// The emitted block in Icarus Verilog against [`decode`]: every class, the first, last and
-    /// seeded random objects and the bytes around them, the header, the arena's end and seeded
-    /// random offsets: loaded, advanced with garbage on the inputs, then a new load without an advance (the
-    /// outputs must hold).
+    /// The emitted block in Icarus Verilog against [`decode`] ([`bench`]), at the default and
+    /// the corner parameters.
     #[test]
     fn emitted_block_matches_decode() {
         let seed = crate::icarus::seed();
-        let mut x = seed | 1;
         for p in [Params::default(), Params::corner()] {
             let mut uut = SlotCalc::new(&p);
             uut.connect_all();
             let verilog = generate_verilog(&uut);
-            let mut cases: Vec<(u64, u64)> = vec![];
-            for c in 0..p.classes as u64 {
-                let stride = p.stride(c as u32);
-                let size = p.obj_size(c as u32);
-                let base = 5 * stride;
-                let mut slots: Vec<u64> = vec![0, 1, 2, p.objs as u64 - 1, p.objs as u64];
-                slots.extend((0..12).map(|_| crate::icarus::next(&mut x) % p.objs as u64));
-                for i in slots {
-                    let off = p.line + i * size;
-                    for d in [0u64, 1, 7, 8, size - 1] {
-                        if off + d < 2 * stride {
-                            cases.push((c, base + off + d));
-                        }
-                    }
-                }
-                for off in [0, 1, 8, 63, stride - 1] {
-                    cases.push((c, base + off));
-                }
-                for _ in 0..16 {
-                    cases.push((c, crate::icarus::next(&mut x) & ((1 << p.lane_bits) - 1)));
-                }
-            }
-            let vectors: String = cases
-                .iter()
-                .map(|(c, off)| format!("{c:02x}{off:012x}\n"))
-                .collect();
-            let tb = format!(
-                "module tb;\n\
-                 reg [55:0] vec [0:{last}];\n\
-                 reg clock = 0, load = 0, advance = 0;\n\
-                 reg [5:0] cls = 0;\n\
-                 reg [47:0] lane_off = 0;\n\
-                 wire [47:0] arena_off;\n\
-                 wire [7:0] slot;\n\
-                 wire in_header, misaligned, past_end;\n\
-                 integer k, f;\n\
-                 top uut(.clock(clock), .load(load), .advance(advance), .cls(cls), .lane_off(lane_off),\n\
-                 .arena_off(arena_off), .slot(slot), .in_header(in_header),\n\
-                 .misaligned(misaligned), .past_end(past_end));\n\
-                 initial begin\n\
-                 $readmemh(\"vectors.hex\", vec);\n\
-                 f = $fopen(\"out.txt\", \"w\");\n\
-                 for (k = 0; k <= {last}; k = k + 1) begin\n\
-                 {{cls, lane_off}} = vec[k][53:0]; load = 1; #1 clock = 1; #1 clock = 0;\n\
-                 load = 0; advance = 1; cls = ~cls; lane_off = ~lane_off; #1 clock = 1; #1 clock = 0;\n\
-                 advance = 0; load = 1; #1 clock = 1; #1 clock = 0; load = 0; #1;\n\
-                 $fwrite(f, \"%0h %0d %0d %0d %0d\\n\", arena_off, slot, in_header, misaligned, past_end);\n\
-                 end\n\
-                 $fclose(f); $finish;\n\
-                 end\n\
-                 endmodule\n",
-                last = cases.len() - 1
-            );
-            let name = format!("slot_calc_{}", p.objs);
-            let got = crate::icarus::run(&name, &tb, &verilog, &vectors);
-            assert_eq!(got.len(), cases.len());
-            for ((c, off), line) in cases.iter().zip(got) {
-                let mask = p.stride(*c as u32) - 1;
-                let d = decode(*c, *off, mask, p.objs as u64);
-                let want = format!(
-                    "{:x} {} {} {} {}",
-                    d.arena_off, d.slot, d.in_header as u8, d.misaligned as u8, d.past_end as u8
-                );
-                // The slot and past_end say nothing for a pointer in the header.
-                let cmp = |s: &str| -> String {
-                    let w: Vec<&str> = s.split(' ').collect();
-                    if d.in_header {
-                        format!("{} {}", w[0], w[2])
-                    } else {
-                        s.to_string()
-                    }
-                };
-                assert_eq!(
-                    cmp(&line),
-                    cmp(&want),
-                    "OBJS {} class {c} lane offset {off:#x} (replay: MEMENTO_SEED={seed} cargo test --release -p memento-hw slot_calc)",
+            let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("../build/test/slot_calc_{}", p.objs));
+            if let Some(e) = bench::run(&p, &verilog, &dir, seed, 16).unwrap() {
+                panic!(
+                    "OBJS {}: {e} (replay: MEMENTO_SEED={seed} cargo test --release -p memento-hw slot_calc)",
                     p.objs
                 );
             }

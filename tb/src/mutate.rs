@@ -59,14 +59,19 @@ pub enum Outcome {
         /// yet; [`BLOCK_PROOF_VERSION`]). A survivor tried with an older one is tried again.
         #[serde(default)]
         block_version: u32,
+        /// Run through its block's bench, which every answer passed (a block without a bench:
+        /// never).
+        #[serde(default)]
+        benched: bool,
     },
     /// Survived, and a miter of the design and the mutant showed no difference at any output
     /// for `depth` cycles from an all-zero state under any inputs (`yosys-smtbmc -s z3`).
     Equivalent { depth: u32 },
     /// Survived, and the mutated block, cut out of the design with every signal that crosses its
     /// boundary as a port, was proven to answer exactly as the original for every input and, for
-    /// a block with state, every reachable state (`sat -tempinduct` on a miter of the two
-    /// blocks). Equivalent in every design that holds the block.
+    /// a block with state, every reachable state (registers paired with their twins, or a miter
+    /// of the two blocks' outputs: [`block_equivalent`]). Equivalent in every design that holds
+    /// the block.
     BlockEquivalent,
 }
 
@@ -458,27 +463,49 @@ fn make_mutants(
     })
 }
 
-/// The testbench code a mutant's verdict depends on (stimulus, harnesses, environment and golden
-/// models): part of the results' key, so that a verdict reached with an older testbench is not
-/// reused.
-const TESTBENCH: &[&str] = &[
-    include_str!("stimulus.rs"),
-    include_str!("harness.rs"),
-    include_str!("core_harness.rs"),
-    include_str!("page_harness.rs"),
-    include_str!("bypass_harness.rs"),
-    include_str!("env.rs"),
-    include_str!("mem_path.rs"),
-    include_str!("llc.rs"),
-    include_str!("regress.rs"),
-    include_str!("model/object_alloc.rs"),
-    include_str!("model/page_alloc.rs"),
-    include_str!("model/bypass.rs"),
-];
+/// The testbench code a design's verdicts depend on (its harness, environment and golden models,
+/// the stimulus and the runner, and the bench of a block it holds): part of the results' key, so
+/// that a verdict reached with an older testbench is not reused, while a change to another
+/// design's harness leaves it alone.
+fn testbench(design: Design) -> Vec<&'static str> {
+    let mut files = vec![
+        include_str!("regress.rs"),
+        include_str!("stimulus.rs"),
+        include_str!("harness.rs"),
+        include_str!("env.rs"),
+    ];
+    files.extend(match design {
+        Design::ObjectAlloc => vec![
+            include_str!("model/object_alloc.rs"),
+            include_str!("../../hw/src/slot_calc.rs"),
+        ],
+        Design::Bypass => vec![
+            include_str!("bypass_harness.rs"),
+            include_str!("model/bypass.rs"),
+        ],
+        Design::PageAlloc => vec![
+            include_str!("page_harness.rs"),
+            include_str!("model/page_alloc.rs"),
+        ],
+        Design::MementoCore | Design::MementoTop => vec![
+            include_str!("core_harness.rs"),
+            include_str!("mem_path.rs"),
+            include_str!("llc.rs"),
+            include_str!("model/object_alloc.rs"),
+            include_str!("model/page_alloc.rs"),
+            include_str!("model/bypass.rs"),
+        ],
+    });
+    files
+}
 
 /// The results known for a netlist and test set, kept in `build/mutate/results-<key>.json`.
 fn results_path(root: &Path, built: &Built, tests: &[&TestSpec], seed: u64) -> PathBuf {
-    let bench = hex(&Sha256::digest(TESTBENCH.concat().as_bytes()));
+    let design = tests
+        .first()
+        .map(|t| t.design)
+        .unwrap_or(Design::MementoTop);
+    let bench = hex(&Sha256::digest(testbench(design).concat().as_bytes()));
     let spec = format!("{tests:?} seed {seed} testbench {bench}");
     let tkey = hex(&Sha256::digest(spec.as_bytes()))[..16].to_string();
     root.join(format!(
@@ -522,6 +549,7 @@ fn run_mutant(g: &Group, loaded: memento_sim::dynamic::Loaded, k: u32, seed: u64
     Outcome::Survived {
         cex: None,
         block_version: 0,
+        benched: false,
     }
 }
 
@@ -577,8 +605,8 @@ const BLOCK_INDUCTION_STEPS: u32 = 8;
 const BLOCK_PROOF_SECONDS: u32 = 20;
 
 /// The version of the block-level proof: 1 was the miter alone, 2 adds the state-matching
-/// induction first.
-const BLOCK_PROOF_VERSION: u32 = 2;
+/// induction first, 3 the everted registers' combinational check before both.
+const BLOCK_PROOF_VERSION: u32 = 3;
 
 /// Cycles of the state-matching proof's base case and induction.
 const MATCHED_SEQ: u32 = 2;
@@ -641,19 +669,88 @@ fn run_proof(script: &Path, log: &Path, seconds: u32, needle: &str) -> Result<Pr
     })
 }
 
-/// Whether mutant `m` is equivalent at its block's boundary. Two proofs, the second only when the
-/// first runs out of time: [`matched_equivalent`], which pairs the two blocks' registers, and
-/// [`miter_equivalent`], which does not. (When the first runs to its end without a proof, the
-/// second has never found one either: for a block without registers the two ask the same
-/// question, and with registers the miter's induction has not closed on any survivor.) Both are
-/// sound (a proof holds in every design that holds the block) but not complete: a difference only
-/// unreachable inputs show is reported as a survivor.
+/// Whether mutant `m` is equivalent at its block's boundary. Three proofs, each only when the
+/// one before fails or runs out of time: [`everted_equivalent`] (registers paired and cut open, one
+/// combinational check, seconds), [`matched_equivalent`] (registers paired, with induction over
+/// two cycles) and [`miter_equivalent`] (outputs only; only after a time-out). (When the second
+/// runs to its end without a proof, the third has never found one either: for a block without
+/// registers the two ask the same question, and with registers the miter's induction has not
+/// closed on any survivor.) All are sound (a proof holds in every design that holds the block)
+/// but not complete: a difference only unreachable inputs show is reported as a survivor.
 fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<bool> {
     std::fs::create_dir_all(dir)?;
+    if everted_equivalent(dir, built, m)? == Proof::Proven {
+        return Ok(true);
+    }
     Ok(match matched_equivalent(dir, built, m)? {
         Proof::Proven => true,
         Proof::NotProven => false,
         Proof::TimedOut => miter_equivalent(dir, built, m)? == Proof::Proven,
+    })
+}
+
+/// Seconds each step of the everted proof (Yosys, then ABC) may take.
+const EVERTED_PROOF_SECONDS: u32 = 60;
+
+/// The register-correspondence proof: every register of both blocks is cut open into an input
+/// (its output, shared by the two) and an output (its next value), the registers of the original
+/// and the copy being paired by name (`expose -dff -evert-dff`); the two are then one
+/// combinational miter, bit-blasted and proven by ABC (`iprove`, with structural hashing and
+/// SAT sweeping, which a multiplier's miter needs: `sat` did not finish the slot decode's in a
+/// minute). Equal next values and outputs for every input and every state, with the registers'
+/// initial values equal (the mutant is a copy), make the two blocks equal in every cycle. It
+/// cannot prove a mutant whose registers differ in a state never reached (the matched proof's
+/// induction can).
+fn everted_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
+    let k = m.index;
+    let aig = dir.join(format!("everted_{k}.aig"));
+    let mut lines = cut_block(built, m);
+    lines.extend([
+        "dffunmap".into(),
+        "expose -dff -evert-dff gold_blk gate_blk".into(),
+        // The everted registers are left driving nothing; a register still connected stays.
+        "opt_clean".into(),
+        // Every register must have been cut open, or the check below would be sequential.
+        "select -assert-none gold_blk/t:$*dff* gate_blk/t:$*dff*".into(),
+        "miter -equiv -flatten gold_blk gate_blk miter".into(),
+        "hierarchy -top miter".into(),
+        "opt -fast".into(),
+        "techmap".into(),
+        "opt -fast".into(),
+        "aigmap".into(),
+        "opt_clean".into(),
+        format!("write_aiger -zinit {}", aig.display()),
+    ]);
+    let script = dir.join(format!("everted_{k}.ys"));
+    std::fs::write(&script, lines.join("\n") + "\n")?;
+    let log = dir.join(format!("everted_{k}.log"));
+    let made = Command::new("timeout")
+        .arg(EVERTED_PROOF_SECONDS.to_string())
+        .args(["yosys", "-q", "-l"])
+        .arg(&log)
+        .arg(&script)
+        .output()
+        .context("running yosys under timeout (run `make deps`)")?;
+    if !made.status.success() {
+        // The copy's registers could not all be paired (a mutation that leaves a register
+        // without a twin) or the step timed out: no proof this way.
+        return Ok(Proof::NotProven);
+    }
+    let out = Command::new("timeout")
+        .arg(EVERTED_PROOF_SECONDS.to_string())
+        .arg("yosys-abc")
+        .arg("-c")
+        .arg(format!("read_aiger {}; strash; iprove", aig.display()))
+        .output()
+        .context("running yosys-abc (Yosys ships it; run `make deps`)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    std::fs::write(dir.join(format!("everted_{k}.abc.log")), text.as_bytes())?;
+    Ok(if out.status.code() == Some(124) {
+        Proof::TimedOut
+    } else if text.contains("UNSATISFIABLE") {
+        Proof::Proven
+    } else {
+        Proof::NotProven
     })
 }
 
@@ -802,22 +899,189 @@ fn run_group(plan: &MutatePlan, g: &Group, built: &mut Built) -> Result<()> {
         }
     });
     let mut known = known.into_inner().unwrap();
-    check_survivors(plan, built, &dir, &mut known, &path)?;
+    check_survivors(plan, g, built, &dir, &mut known, &path)?;
     for m in &mut built.mutants {
         m.outcome = known.get(&m.index).cloned();
     }
     Ok(())
 }
 
-/// The bounded equivalence check of every survivor not checked yet.
+/// A block bench: the parameters, the Verilog (a module `top` with the block's ports), the
+/// directory and the seed, to the first difference from the block's reference, none, or why it
+/// could not run.
+type BenchFn =
+    fn(&memento_hw::Params, &str, &Path, u64) -> std::result::Result<Option<String>, String>;
+
+/// A block with a bench of its own: its mutants that survive the list are cut out of the design
+/// (as the block proof cuts them), put inside a module with the block's own ports, and run
+/// through the block's bench against its reference function before any proof is tried.
+struct BlockBench {
+    block: &'static str,
+    design: Design,
+    /// Module `top` with the block's emitted ports around the cut-out `gate_blk`, whose ports
+    /// are the design's wires that cross the block's boundary.
+    wrapper: &'static str,
+    /// The bench: the first difference, none, or why it could not run.
+    run: BenchFn,
+}
+
+/// Random objects and random offsets per class in a mutant's bench (the block's own test uses
+/// 16): about 64 x 2,100 pointers, 20 s under Icarus.
+const BENCH_RANDOM: usize = 300;
+
+/// The blocks with a bench. The slot decode's cut has the object allocator's `lane_off` and
+/// `ptr_cls` wires as inputs (the pointer's bits above and below the lane's width), so the
+/// wrapper gives each its width in the design.
+const BENCHES: &[BlockBench] = &[BlockBench {
+    block: "slot_calc",
+    design: Design::ObjectAlloc,
+    wrapper: "module top(input clock, input load, input advance, input [5:0] cls,\n\
+              input [47:0] lane_off, output [47:0] arena_off, output [7:0] slot,\n\
+              output in_header, output misaligned, output past_end);\n\
+              gate_blk b(.clock(clock), .lane_off({16'b0, lane_off}), .ptr_cls({58'b0, cls}),\n\
+              .\\slot_calc.load (load), .\\slot_calc.advance (advance),\n\
+              .\\slot_calc.s2_arena_off (arena_off), .\\slot_calc.s2_slot (slot),\n\
+              .\\slot_calc.s2_in_header (in_header), .\\slot_calc.s2_misaligned (misaligned),\n\
+              .\\slot_calc.s2_past_end (past_end));\n\
+              endmodule\n",
+    run: |p, v, dir, seed| memento_hw::slot_calc::bench::run(p, v, dir, seed, BENCH_RANDOM),
+}];
+
+/// The bench's name in a verdict.
+fn bench_name(b: &BlockBench) -> String {
+    format!("{} block bench", b.block)
+}
+
+/// Runs mutant `m` of a block with a bench through it: `Killed` when an answer differs, `None`
+/// when all agree. An error (the cut's ports not those the wrapper names, Icarus missing) is
+/// an error, not a verdict.
+fn bench_mutant(
+    b: &BlockBench,
+    g: &Group,
+    dir: &Path,
+    built: &Built,
+    m: &Mutant,
+    seed: u64,
+) -> Result<Option<Outcome>> {
+    let mdir = dir.join(format!("bench_{}", m.index));
+    std::fs::create_dir_all(&mdir)?;
+    let vfile = mdir.join("gate_blk.v");
+    // Mutated before the memories are collected (a mutation of a memory port names a cell that
+    // collecting removes), then cut out alone.
+    let top = &built.top;
+    let lines = [
+        format!("read_rtlil {}", built.il.display()),
+        m.mutation.clone(),
+        "memory_collect".into(),
+        format!("cd {top}"),
+        format!("submod -name gate_blk {}", built.selections[&m.block]),
+        "cd ..".into(),
+        "memory_map".into(),
+        "opt_clean".into(),
+        format!("delete {top}"),
+        format!("write_verilog -noattr {}", vfile.display()),
+    ];
+    let script = mdir.join("cut.ys");
+    std::fs::write(&script, lines.join("\n") + "\n")?;
+    yosys(&script, &mdir.join("cut.log"))?;
+    let verilog = format!("{}\n{}", b.wrapper, std::fs::read_to_string(&vfile)?);
+    match (b.run)(&g.params, &verilog, &mdir, seed) {
+        Ok(diff) => Ok(diff.map(|what| Outcome::Killed {
+            test: bench_name(b),
+            seed,
+            what,
+        })),
+        Err(e) => bail!("{} of mutant {}: {e}", bench_name(b), m.index),
+    }
+}
+
+/// Every survivor of a block with a bench (not yet proven equivalent) through its bench.
+fn bench_survivors(
+    plan: &MutatePlan,
+    g: &Group,
+    built: &Built,
+    dir: &Path,
+    known: &mut BTreeMap<u32, Outcome>,
+) -> Result<()> {
+    let todo: Vec<(&Mutant, &BlockBench)> = built
+        .mutants
+        .iter()
+        .filter(|m| {
+            matches!(
+                known.get(&m.index),
+                Some(Outcome::Survived {
+                    cex: None,
+                    benched: false,
+                    ..
+                })
+            )
+        })
+        .filter_map(|m| {
+            BENCHES
+                .iter()
+                .find(|b| b.block == m.block && b.design == g.design)
+                .map(|b| (m, b))
+        })
+        .collect();
+    if todo.is_empty() {
+        return Ok(());
+    }
+    if plan.progress {
+        eprintln!(
+            "{}: {} survivors of blocks with a bench, running each through it...",
+            built.top,
+            todo.len()
+        );
+    }
+    let ms: Vec<&Mutant> = todo.iter().map(|(m, _)| *m).collect();
+    let bdir = dir.join("block-bench");
+    let found = par_map(&ms, plan.jobs, |m| {
+        let b = todo.iter().find(|(t, _)| t.index == m.index).unwrap().1;
+        let r = bench_mutant(b, g, &bdir, built, m, plan.seed);
+        if plan.progress {
+            let verdict = match &r {
+                Ok(Some(_)) => "killed",
+                Ok(None) => "survives",
+                Err(_) => "could not run",
+            };
+            eprintln!(
+                "{}: mutant {} {verdict} ({})",
+                built.top,
+                m.index,
+                bench_name(b)
+            );
+        }
+        r
+    });
+    for (k, r) in found {
+        match r? {
+            Some(o) => known.insert(k, o),
+            None => known.insert(
+                k,
+                Outcome::Survived {
+                    cex: None,
+                    block_version: BLOCK_PROOF_VERSION,
+                    benched: true,
+                },
+            ),
+        };
+    }
+    Ok(())
+}
+
+/// What follows the list for a survivor: the block proofs, then the block's bench for those not
+/// proven equivalent, then the bounded equivalence check of the design.
 fn check_survivors(
     plan: &MutatePlan,
+    g: &Group,
     built: &Built,
     dir: &Path,
     known: &mut BTreeMap<u32, Outcome>,
     path: &Path,
 ) -> Result<()> {
     block_check(plan, built, dir, known)?;
+    std::fs::write(path, serde_json::to_string(&*known)?)?;
+    bench_survivors(plan, g, built, dir, known)?;
     std::fs::write(path, serde_json::to_string(&*known)?)?;
     if plan.equiv_depth == 0 {
         return Ok(());
@@ -835,6 +1099,7 @@ fn check_survivors(
             false => Outcome::Survived {
                 cex: Some(edir.join(format!("cex_{k}.vcd"))),
                 block_version: BLOCK_PROOF_VERSION,
+                benched: true,
             },
         };
         if plan.progress {
@@ -856,7 +1121,7 @@ fn open_survivors<'a>(
         .mutants
         .iter()
         .filter(|m| {
-            matches!(known.get(&m.index), Some(&Outcome::Survived { cex: None, block_version })
+            matches!(known.get(&m.index), Some(&Outcome::Survived { cex: None, block_version, .. })
                 if want(block_version >= BLOCK_PROOF_VERSION))
         })
         .collect()
@@ -912,6 +1177,7 @@ fn block_check(
             Outcome::Survived {
                 cex: None,
                 block_version: BLOCK_PROOF_VERSION,
+                benched: false,
             }
         };
         known.insert(k, o);
