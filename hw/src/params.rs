@@ -192,11 +192,16 @@ impl Params {
             self.low.into(),
             format!("must be below HIGH = {}", self.high),
         )?;
+        // A frame given back into a full pool waits for a drain, and the pool drains only above
+        // HIGH: at HIGH = POOL the two wait for each other.
         check(
-            self.high <= self.pool,
+            self.high < self.pool,
             "HIGH",
             self.high.into(),
-            format!("must be at most POOL = {}", self.pool),
+            format!(
+                "must be below POOL = {} (a full pool drains only above HIGH)",
+                self.pool
+            ),
         )?;
         check(
             (1..=64).contains(&self.bypass),

@@ -21,6 +21,7 @@
 //! mrs = 0x7fc000000000    # region base (aligned to the region; default 2^44)
 //! first_frame = 0xfe00000 # the first frame number the OS hands out (default 0x1000)
 //! seeded_addresses = true # instead: MRS and the first frame drawn from each seed
+//! seeded_watermarks = true # the pool's LOW and HIGH drawn from each seed, written after reset
 //!
 //! [lists]
 //! default = ["top_small"] # `memento regress --list default`
@@ -126,6 +127,8 @@ struct RawTest {
     first_frame: Option<u64>,
     #[serde(default)]
     seeded_addresses: bool,
+    #[serde(default)]
+    seeded_watermarks: bool,
 }
 
 #[derive(Deserialize, Debug)]
@@ -165,6 +168,9 @@ pub struct TestSpec {
     /// The region base and the first frame are drawn from each seed (every address bit above
     /// the region's size, and every frame bit, is then 0 in some seeds and 1 in others).
     pub seeded_addresses: bool,
+    /// The pool's watermarks are drawn from each seed (`1 <= LOW < HIGH < POOL`) and written on
+    /// the config port after reset, instead of the parameters' reset values staying.
+    pub seeded_watermarks: bool,
 }
 
 /// The whole file, checked.
@@ -249,6 +255,12 @@ impl RegressionList {
                     t.name
                 ));
             }
+            if t.seeded_watermarks && !matches!(design, Design::MementoCore | Design::MementoTop) {
+                return Err(format!(
+                    "{file}: test {:?}: seeded_watermarks needs a design with the page pool and the core harness (memento_core, memento_top)",
+                    t.name
+                ));
+            }
             if t.seeds == 0 || t.ops == 0 {
                 return Err(format!(
                     "{file}: test {:?}: seeds and ops must be at least 1",
@@ -270,6 +282,7 @@ impl RegressionList {
                 mrs: t.mrs,
                 first_frame: t.first_frame,
                 seeded_addresses: t.seeded_addresses,
+                seeded_watermarks: t.seeded_watermarks,
             });
         }
         for (list, names) in &raw.lists {
@@ -368,6 +381,10 @@ mod tests {
         assert!(test("seeded_addresses = true\nmrs = 0x7fc000000000")
             .unwrap_err()
             .contains("either that or them"));
+        assert!(test("seeded_watermarks = true").is_ok());
+        assert!(test("seeded_watermarks = true")
+            .map(|l| l.tests[0].seeded_watermarks)
+            .unwrap());
         assert!(test("class_pairs = true").is_ok());
         assert!(test("class_pairs = true\nclasses = [0, 1]")
             .unwrap_err()

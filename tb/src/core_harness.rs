@@ -60,6 +60,9 @@ pub struct CoreRunConfig {
     pub first_frame: u64,
     /// DRAM read latency in cycles, uniform in this range (memento_top only).
     pub dram_latency: (u64, u64),
+    /// The pool's `(LOW, HIGH)`, written on the config port after reset (after `MRS` and the
+    /// root); `None`: the parameters' reset values.
+    pub watermarks: Option<(u64, u64)>,
 }
 
 impl CoreRunConfig {
@@ -98,6 +101,7 @@ impl CoreRunConfig {
             final_exit: true,
             design: Design::MementoCore,
             first_frame: 0x1000,
+            watermarks: None,
             dram_latency: if stressed { (20, 100) } else { (100, 100) },
         }
     }
@@ -445,6 +449,12 @@ pub fn run(
 
     dut.reset();
     dut.configure(&[(0, cfg.mrs), (1, cfg.root)]);
+    if let Some((low, high)) = cfg.watermarks {
+        // Written after reset, as the OS would: the first refill request, raised as reset ends,
+        // has already asked for the reset HIGH; the model follows from here.
+        dut.configure(&[(2, low), (3, high)]);
+        hpa.set_watermarks(low as usize, high as usize);
+    }
     let start = dut.cycle();
 
     loop {
@@ -1053,10 +1063,17 @@ pub fn run(
             } else {
                 "the command port (cmd / rsp)".into()
             };
+            let (low, high) = cfg
+                .watermarks
+                .unwrap_or((cfg.params.low.into(), cfg.params.high.into()));
             return Err(fail(
                 "watchdog: no progress",
                 format!("progress within {} cycles", cfg.watchdog),
-                format!("waiting on {port}"),
+                format!(
+                    "waiting on {port} (the pool holds {} frames, LOW {low}, HIGH {high}; the OS owes {})",
+                    dut.peek(pt.pool_count),
+                    os.owed()
+                ),
             ));
         }
     }

@@ -138,6 +138,22 @@ impl Addresses {
     }
 }
 
+/// The pool's `(LOW, HIGH)` for a seed of `t`: with `seeded_watermarks`, drawn with
+/// `1 <= LOW < HIGH < POOL` (the parameters' own rule: at HIGH = POOL a frame given back into a
+/// full pool waits for a drain that never comes), every value of each equally likely, so each bit
+/// of both registers below POOL's width is 0 in some seeds and 1 in others; else `None` (the reset
+/// values).
+pub fn watermarks(t: &TestSpec, seed: u64) -> Option<(u64, u64)> {
+    if !t.seeded_watermarks {
+        return None;
+    }
+    let mut rng = crate::seed::rng(seed, 0x3a7e);
+    let pool = u64::from(t.params.pool);
+    let low = rng.gen_range(1..pool - 1);
+    let high = rng.gen_range(low + 1..pool);
+    Some((low, high))
+}
+
 /// Runs one seed of `t`; with `trace`, writes that waveform window.
 pub fn run_seed(
     t: &TestSpec,
@@ -199,6 +215,7 @@ pub fn run_stimulus(
             cfg.mrs = mrs;
             cfg.first_frame = addr.first_frame.unwrap_or(cfg.first_frame);
             cfg.root = addr.root.unwrap_or(cfg.root);
+            cfg.watermarks = watermarks(t, seed);
             cfg.params = t.params.clone();
             cfg.trace = trace;
             core_harness::run(&cfg, stim, None)
@@ -639,5 +656,41 @@ mod tests {
         let above = ((1u64 << p.va_bits) - 1) & !((1 << p.region_log2()) - 1);
         assert_eq!(ones & above, above, "every region bit is 1 in some seed");
         assert_eq!(zeros & above, above, "every region bit is 0 in some seed");
+    }
+
+    /// Seeded watermarks are legal for every seed (`1 <= LOW < HIGH < POOL`), repeat for a seed,
+    /// put every bit below POOL's width at both values in both registers, and are absent unless
+    /// asked for.
+    #[test]
+    fn seeded_watermarks_are_legal_and_vary() {
+        assert_eq!(watermarks(&spec(""), 3), None);
+        let t = spec("seeded_watermarks = true");
+        let pool = u64::from(t.params.pool);
+        let (mut ones, mut zeros) = ([0u64; 2], [0u64; 2]);
+        for seed in 0..400 {
+            let (low, high) = watermarks(&t, seed).unwrap();
+            assert_eq!(watermarks(&t, seed), Some((low, high)));
+            assert!(
+                1 <= low && low < high && high < pool,
+                "seed {seed}: {low} {high}"
+            );
+            for (i, v) in [low, high].into_iter().enumerate() {
+                ones[i] |= v;
+                zeros[i] |= !v;
+            }
+        }
+        let bits = pool - 1;
+        for i in 0..2 {
+            assert_eq!(
+                ones[i] & bits,
+                bits,
+                "register {i}: every bit 1 in some seed"
+            );
+            assert_eq!(
+                zeros[i] & bits,
+                bits,
+                "register {i}: every bit 0 in some seed"
+            );
+        }
     }
 }

@@ -184,6 +184,13 @@ impl PageAllocModel {
         Some(c)
     }
 
+    /// The watermarks written on the config port (after reset): a request already raised keeps
+    /// its count, and the next end of an idle cycle drains the pool down to the new HIGH.
+    pub fn set_watermarks(&mut self, low: usize, high: usize) {
+        self.g.low = low;
+        self.g.high = high;
+    }
+
     /// The OS delivered a frame.
     pub fn refill(&mut self, frame: u64) -> Result<(), String> {
         if self.outstanding == 0 {
