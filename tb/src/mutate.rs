@@ -921,6 +921,9 @@ struct BlockBench {
     /// Module `top` with the block's emitted ports around the cut-out `gate_blk`, whose ports
     /// are the design's wires that cross the block's boundary.
     wrapper: &'static str,
+    /// The cut's ports the wrapper connects, in Yosys's order: a cut with another port set (a
+    /// mutation that left a signal outside it) is refused rather than run with an input undriven.
+    ports: &'static [&'static str],
     /// The bench: the first difference, none, or why it could not run.
     run: BenchFn,
 }
@@ -944,8 +947,37 @@ const BENCHES: &[BlockBench] = &[BlockBench {
               .\\slot_calc.s2_in_header (in_header), .\\slot_calc.s2_misaligned (misaligned),\n\
               .\\slot_calc.s2_past_end (past_end));\n\
               endmodule\n",
+    ports: &[
+        "clock",
+        "lane_off",
+        "ptr_cls",
+        "slot_calc.advance",
+        "slot_calc.load",
+        "slot_calc.s2_arena_off",
+        "slot_calc.s2_in_header",
+        "slot_calc.s2_misaligned",
+        "slot_calc.s2_past_end",
+        "slot_calc.s2_slot",
+    ],
     run: |p, v, dir, seed| memento_hw::slot_calc::bench::run(p, v, dir, seed, BENCH_RANDOM),
 }];
+
+/// The ports of module `name` in Yosys's `write_verilog` output, as written in its header.
+fn module_ports(verilog: &str, name: &str) -> Vec<String> {
+    let head = format!("module {name}(");
+    verilog
+        .find(&head)
+        .and_then(|i| {
+            let rest = &verilog[i + head.len()..];
+            rest.find(");").map(|j| &rest[..j])
+        })
+        .map(|list| {
+            list.split(',')
+                .map(|p| p.trim().trim_start_matches('\\').trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// The bench's name in a verdict.
 fn bench_name(b: &BlockBench) -> String {
@@ -967,14 +999,20 @@ fn bench_mutant(
     std::fs::create_dir_all(&mdir)?;
     let vfile = mdir.join("gate_blk.v");
     // Mutated before the memories are collected (a mutation of a memory port names a cell that
-    // collecting removes), then cut out alone.
+    // collecting removes), then cut out alone with the cells the mutation added (outside the
+    // cut, the mutated bit would be a new input of it, left undriven).
     let top = &built.top;
     let lines = [
         format!("read_rtlil {}", built.il.display()),
+        format!("select -set before {top}/c:*"),
         m.mutation.clone(),
+        format!("select -set added {top}/c:* @before %d"),
         "memory_collect".into(),
         format!("cd {top}"),
-        format!("submod -name gate_blk {}", built.selections[&m.block]),
+        format!(
+            "submod -name gate_blk {} @added %u",
+            built.selections[&m.block]
+        ),
         "cd ..".into(),
         "memory_map".into(),
         "opt_clean".into(),
@@ -984,7 +1022,20 @@ fn bench_mutant(
     let script = mdir.join("cut.ys");
     std::fs::write(&script, lines.join("\n") + "\n")?;
     yosys(&script, &mdir.join("cut.log"))?;
-    let verilog = format!("{}\n{}", b.wrapper, std::fs::read_to_string(&vfile)?);
+    let cut = std::fs::read_to_string(&vfile)?;
+    let ports = module_ports(&cut, "gate_blk");
+    if ports != b.ports {
+        // Not a verdict: the mutant stays a survivor, and the run says why.
+        eprintln!(
+            "{} of mutant {} not run: the cut has ports {ports:?}, the wrapper connects {:?} ({})",
+            bench_name(b),
+            m.index,
+            b.ports,
+            vfile.display()
+        );
+        return Ok(None);
+    }
+    let verilog = format!("{}\n{cut}", b.wrapper);
     match (b.run)(&g.params, &verilog, &mdir, seed) {
         Ok(diff) => Ok(diff.map(|what| Outcome::Killed {
             test: bench_name(b),
