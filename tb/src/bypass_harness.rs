@@ -99,8 +99,13 @@ pub fn run(
             && evt_dead.is_none()
             && evt_mem.is_none()
             && pending_fill.is_none()
-            && model.expected_dram.is_empty();
-        if quiet && issued > 0 && dut.peek(p::MEM_REQ_READY) == 1 {
+            && model.expected_dram.is_empty()
+            && dut.peek(p::MEM_REQ_READY) == 1;
+        if quiet && issued >= events {
+            // The bypass is back in Idle (ready for a request): its counters are final.
+            break;
+        }
+        if quiet && issued > 0 {
             check_counters(&mut dut, &model, &dram, cycle, issued, "between events")?;
         }
         // The page allocator and the cache each keep one event on offer.
@@ -130,17 +135,6 @@ pub fn run(
                     Event::Writeback(addr, std::array::from_fn(|_| rng.gen()))
                 });
             }
-        }
-        if issued >= events
-            && evt_map.is_none()
-            && evt_dead.is_none()
-            && evt_mem.is_none()
-            && pending_fill.is_none()
-            && model.expected_dram.is_empty()
-            && dut.peek(p::MEM_REQ_READY) == 1
-        {
-            // The bypass is back in Idle (ready for a request): its counters are final.
-            break;
         }
         dut.poke(p::MAP_VALID, evt_map.is_some() as u64);
         dut.poke(p::MAP_FRAME, evt_map.unwrap_or(0));

@@ -59,8 +59,9 @@ pub enum Outcome {
         /// yet; [`BLOCK_PROOF_VERSION`]). A survivor tried with an older one is tried again.
         #[serde(default)]
         block_version: u32,
-        /// Run through its block's bench, which every answer passed (a block without a bench:
-        /// never).
+        /// Run through its block's bench, which every answer passed, or refused by it (a cut
+        /// whose ports the wrapper does not connect; the run says so). A block without a bench:
+        /// never.
         #[serde(default)]
         benched: bool,
     },
@@ -1054,7 +1055,12 @@ fn bench_survivors(
     dir: &Path,
     known: &mut BTreeMap<u32, Outcome>,
 ) -> Result<()> {
-    let todo: Vec<(&Mutant, &BlockBench)> = built
+    let bench_of = |m: &Mutant| {
+        BENCHES
+            .iter()
+            .find(|b| b.block == m.block && b.design == g.design)
+    };
+    let todo: Vec<&Mutant> = built
         .mutants
         .iter()
         .filter(|m| {
@@ -1067,12 +1073,7 @@ fn bench_survivors(
                 })
             )
         })
-        .filter_map(|m| {
-            BENCHES
-                .iter()
-                .find(|b| b.block == m.block && b.design == g.design)
-                .map(|b| (m, b))
-        })
+        .filter(|m| bench_of(m).is_some())
         .collect();
     if todo.is_empty() {
         return Ok(());
@@ -1084,10 +1085,9 @@ fn bench_survivors(
             todo.len()
         );
     }
-    let ms: Vec<&Mutant> = todo.iter().map(|(m, _)| *m).collect();
     let bdir = dir.join("block-bench");
-    let found = par_map(&ms, plan.jobs, |m| {
-        let b = todo.iter().find(|(t, _)| t.index == m.index).unwrap().1;
+    let found = par_map(&todo, plan.jobs, |m| {
+        let b = bench_of(m).expect("filtered to blocks with a bench");
         let r = bench_mutant(b, g, &bdir, built, m, plan.seed);
         if plan.progress {
             let verdict = match &r {
