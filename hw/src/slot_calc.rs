@@ -272,17 +272,43 @@ end",
     v
 }
 
-/// The block's bench under Icarus Verilog, for its own test (on the emitted block) and for the
-/// mutation campaign (on a mutated block cut out of the object allocator). Every pointer it
-/// tries is one a `free` can carry: an offset inside the lane, so the same bench judges the block
-/// alone and the block in its design.
+/// The block's bench, for its own tests (on the emitted block) and for the mutation campaign (on
+/// a mutated block cut out of the object allocator). Every pointer it tries is one a `free` can
+/// carry: an offset inside the lane, so the same bench judges the block alone and the block in
+/// its design. The testbench checks each answer itself, against plain division (the contract the
+/// tests hold [`decode`] to), and writes only the first difference and the count of answers it
+/// checked.
 pub mod bench {
-    use super::decode;
-    use crate::icarus::next;
+    use crate::icarus::{next, Sim};
     use crate::params::Params;
+    use std::fmt::Write as _;
     use std::path::Path;
 
-    /// The cases of a run: for every class, in an arena drawn in the lane, the first, last and
+    /// Which lane offsets the bench sweeps in order, pipelined (a `load` and an `advance` every
+    /// cycle, as the object allocator drives the block back to back), after the random cases.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Sweep {
+        /// None: the random cases only.
+        None,
+        /// Every byte of one arena per class, at a seeded arena base: every value the multiply
+        /// and the remainder test can be given.
+        OneArena,
+        /// Every byte of every lane: every input the object allocator can give the block
+        /// (`lane_off` is the pointer masked to the lane, `cls` its lane). `2^LANE_BITS` x
+        /// `CLASSES` answers: 33.5 million at `LANE_BITS` = 19, about 10 s under Verilator.
+        WholeLane,
+    }
+
+    /// What the bench found.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum Verdict {
+        /// The first answer that differs: the class, the offset, what was expected and what came.
+        Differs(String),
+        /// Every one of `cases` answers agreed.
+        Agrees { cases: u64 },
+    }
+
+    /// The random cases: for every class, in an arena drawn in the lane, the first, last and
     /// `random` seeded random objects and the bytes around them, the header, the arena's end, and
     /// `random` seeded random offsets anywhere in the lane. `(class, lane offset)` pairs.
     pub fn cases(p: &Params, seed: u64, random: usize) -> Vec<(u64, u64)> {
@@ -312,85 +338,151 @@ pub mod bench {
         cases
     }
 
-    /// The testbench: each case loaded, advanced with the inputs inverted (the outputs must not
-    /// follow them), then loaded again without an advance (the outputs must hold).
-    fn testbench(n: usize) -> String {
+    /// The sweep's range of lane offsets per class, `[lo, hi)`.
+    fn sweep_ranges(p: &Params, seed: u64, sweep: Sweep) -> Vec<(u64, u64)> {
+        let lane = 1u64 << p.lane_bits;
+        let mut x = seed.rotate_left(17) | 1;
+        (0..p.classes)
+            .map(|c| match sweep {
+                Sweep::None => (0, 0),
+                Sweep::WholeLane => (0, lane),
+                Sweep::OneArena => {
+                    let stride = p.stride(c);
+                    let base = next(&mut x) % (lane / stride) * stride;
+                    (base, base + stride)
+                }
+            })
+            .collect()
+    }
+
+    /// A Verilog function of the class: `name(c)` is `values[c]`, 48 bits.
+    fn class_function(name: &str, values: impl Iterator<Item = u64>) -> String {
+        let mut v = format!("function [47:0] {name};\n   input [5:0] c;\n   case (c)\n");
+        for (c, x) in values.enumerate() {
+            let _ = writeln!(v, "   6'd{c}: {name} = 48'h{x:x};");
+        }
+        v + "   default: " + name + " = 48'h0;\n   endcase\nendfunction\n"
+    }
+
+    /// The testbench: `n` random cases from `vectors.hex`, each loaded, advanced with the inputs
+    /// inverted (the outputs must not follow them), then loaded again without an advance (the
+    /// outputs must hold); then the sweep, pipelined. It ends with `checked <answers>`.
+    fn testbench(p: &Params, n: usize, ranges: &[(u64, u64)]) -> String {
+        let strides = class_function("stride_of", (0..p.classes).map(|c| p.stride(c)));
+        let los = class_function("sweep_lo", ranges.iter().map(|r| r.0));
+        let his = class_function("sweep_hi", ranges.iter().map(|r| r.1));
         format!(
-            "module tb;\n\
-             reg [55:0] vec [0:{last}];\n\
-             reg clock = 0, load = 0, advance = 0;\n\
-             reg [5:0] cls = 0;\n\
-             reg [47:0] lane_off = 0;\n\
-             wire [47:0] arena_off;\n\
-             wire [7:0] slot;\n\
-             wire in_header, misaligned, past_end;\n\
-             integer k, f;\n\
-             top uut(.clock(clock), .load(load), .advance(advance), .cls(cls), .lane_off(lane_off),\n\
-             .arena_off(arena_off), .slot(slot), .in_header(in_header),\n\
-             .misaligned(misaligned), .past_end(past_end));\n\
-             initial begin\n\
-             $readmemh(\"vectors.hex\", vec);\n\
-             f = $fopen(\"out.txt\", \"w\");\n\
-             for (k = 0; k <= {last}; k = k + 1) begin\n\
-             {{cls, lane_off}} = vec[k][53:0]; load = 1; #1 clock = 1; #1 clock = 0;\n\
-             load = 0; advance = 1; cls = ~cls; lane_off = ~lane_off; #1 clock = 1; #1 clock = 0;\n\
-             advance = 0; load = 1; #1 clock = 1; #1 clock = 0; load = 0; #1;\n\
-             $fwrite(f, \"%0h %0d %0d %0d %0d\\n\", arena_off, slot, in_header, misaligned, past_end);\n\
-             end\n\
-             $fclose(f); $finish;\n\
-             end\n\
-             endmodule\n",
-            last = n - 1
+            "\
+module tb;
+reg [55:0] vec [0:{last}];
+reg clock = 0, load = 0, advance = 0;
+reg [5:0] cls = 0;
+reg [47:0] lane_off = 0;
+wire [47:0] arena_off;
+wire [7:0] slot;
+wire in_header, misaligned, past_end;
+integer f, c;
+reg [63:0] k, checked;
+reg bad;
+top uut(.clock(clock), .load(load), .advance(advance), .cls(cls), .lane_off(lane_off),
+   .arena_off(arena_off), .slot(slot), .in_header(in_header),
+   .misaligned(misaligned), .past_end(past_end));
+{strides}{los}{his}
+// The outputs against the contract for class c and lane offset off: the arena's base, whether
+// the pointer is in the header; outside it the object index, whether it is off an object boundary
+// and whether the index is past the arena's last object.
+task check(input [5:0] c, input [47:0] off);
+   reg [47:0] mask, in_arena, size, n, q;
+   reg [7:0] e_slot;
+   reg e_hdr, e_mis, e_past, ok;
+   begin
+      mask = stride_of(c) - 48'd1;
+      size = 48'd8 * ({{42'd0, c}} + 48'd1);
+      in_arena = off & mask;
+      e_hdr = in_arena < 48'd{line};
+      n = in_arena - 48'd{line};
+      q = n / size;
+      e_slot = q[7:0];
+      e_mis = (n % size) != 48'd0;
+      e_past = q >= 48'd{objs};
+      ok = arena_off == (off & ~mask) && in_header == e_hdr
+         && (e_hdr || (slot == e_slot && misaligned == e_mis && past_end == e_past));
+      checked = checked + 1;
+      if (!ok && !bad) begin
+         bad = 1;
+         $fwrite(f, \"class %0d lane offset %0h: expected (arena_off slot in_header misaligned past_end) %0h %0d %0d %0d %0d, got %0h %0d %0d %0d %0d\\n\",
+            c, off, off & ~mask, e_slot, e_hdr, e_mis, e_past,
+            arena_off, slot, in_header, misaligned, past_end);
+      end
+   end
+endtask
+initial begin
+   $readmemh(\"vectors.hex\", vec);
+   f = $fopen(\"out.txt\", \"w\");
+   checked = 0;
+   bad = 0;
+   for (k = 0; k < {n}; k = k + 1) begin
+      {{cls, lane_off}} = vec[k][53:0]; load = 1; #1 clock = 1; #1 clock = 0;
+      load = 0; advance = 1; cls = ~cls; lane_off = ~lane_off; #1 clock = 1; #1 clock = 0;
+      advance = 0; load = 1; #1 clock = 1; #1 clock = 0; load = 0; #1;
+      check(vec[k][53:48], vec[k][47:0]);
+   end
+   for (c = 0; c < {classes} && !bad; c = c + 1) begin
+      for (k = {{16'd0, sweep_lo(c[5:0])}}; k < {{16'd0, sweep_hi(c[5:0])}} && !bad; k = k + 1) begin
+         cls = c[5:0]; lane_off = k[47:0]; load = 1; advance = 1; #1 clock = 1; #1 clock = 0; #1;
+         if (k != {{16'd0, sweep_lo(c[5:0])}}) check(c[5:0], k[47:0] - 48'd1);
+      end
+      if (sweep_hi(c[5:0]) != sweep_lo(c[5:0])) begin
+         load = 0; advance = 1; #1 clock = 1; #1 clock = 0; #1;
+         check(c[5:0], sweep_hi(c[5:0]) - 48'd1);
+      end
+      advance = 0;
+   end
+   $fwrite(f, \"checked %0d\\n\", checked);
+   $fclose(f);
+   $finish;
+end
+endmodule
+",
+            last = n.max(1) - 1,
+            line = p.line,
+            objs = p.objs,
+            classes = p.classes,
         )
     }
 
-    /// Runs `verilog` (a module `top` with the block's ports) in `dir` on [`cases`] and checks
-    /// every answer against [`decode`]: `Ok(Some(..))` with the first difference (the class, the
-    /// offset, what was expected and what came), `Ok(None)` when all agree, `Err` when the bench
-    /// could not run.
+    /// Runs `verilog` (a module `top` with the block's ports) under `sim` in `dir`: the random
+    /// [`cases`] (`random` of each kind per class, from `seed`), then `sweep`. `Err` when the
+    /// bench could not run or did not check every answer.
     pub fn run(
         p: &Params,
         verilog: &str,
         dir: &Path,
         seed: u64,
         random: usize,
-    ) -> Result<Option<String>, String> {
+        sweep: Sweep,
+        sim: Sim,
+    ) -> Result<Verdict, String> {
         let cases = cases(p, seed, random);
+        let ranges = sweep_ranges(p, seed, sweep);
         let vectors: String = cases
             .iter()
             .map(|(c, off)| format!("{c:02x}{off:012x}\n"))
             .collect();
-        let got = crate::icarus::run_in(dir, &testbench(cases.len()), verilog, &vectors)?;
-        if got.len() != cases.len() {
-            return Err(format!(
-                "the testbench wrote {} answers for {} cases",
-                got.len(),
-                cases.len()
-            ));
+        let tb = testbench(p, cases.len(), &ranges);
+        let got = crate::icarus::run_with(sim, dir, &tb, verilog, &vectors)?;
+        if let Some(diff) = got.iter().find(|l| l.starts_with("class ")) {
+            return Ok(Verdict::Differs(diff.clone()));
         }
-        for ((c, off), line) in cases.iter().zip(got) {
-            let mask = p.stride(*c as u32) - 1;
-            let d = decode(*c, *off, mask, p.objs as u64);
-            let want = format!(
-                "{:x} {} {} {} {}",
-                d.arena_off, d.slot, d.in_header as u8, d.misaligned as u8, d.past_end as u8
-            );
-            // The slot and past_end say nothing for a pointer in the header.
-            let cmp = |s: &str| -> String {
-                let w: Vec<&str> = s.split(' ').collect();
-                if d.in_header {
-                    format!("{} {}", w[0], w.get(2).unwrap_or(&""))
-                } else {
-                    s.to_string()
-                }
-            };
-            if cmp(&line) != cmp(&want) {
-                return Ok(Some(format!(
-                    "class {c} lane offset {off:#x}: expected (arena_off slot in_header misaligned past_end) {want}, got {line}"
-                )));
-            }
+        let want = cases.len() as u64 + ranges.iter().map(|(lo, hi)| hi - lo).sum::<u64>();
+        match got.last().and_then(|l| l.strip_prefix("checked ")) {
+            Some(n) if n.trim().parse::<u64>() == Ok(want) => Ok(Verdict::Agrees { cases: want }),
+            _ => Err(format!(
+                "the testbench in {} ended with {:?}, not `checked {want}`",
+                dir.display(),
+                got.last()
+            )),
         }
-        Ok(None)
     }
 }
 
@@ -443,23 +535,65 @@ mod tests {
         }
     }
 
-    /// The emitted block in Icarus Verilog against [`decode`] ([`bench`]), at the default and
-    /// the corner parameters.
+    /// The emitted block against the contract: under Icarus on the random cases at the default
+    /// and the corner parameters, and under Verilator on every lane offset of every class at the
+    /// corner parameters (2 million answers).
     #[test]
-    fn emitted_block_matches_decode() {
+    fn emitted_block_matches_the_contract() {
+        use crate::icarus::Sim;
         let seed = crate::icarus::seed();
-        for p in [Params::default(), Params::corner()] {
-            let mut uut = SlotCalc::new(&p);
-            uut.connect_all();
-            let verilog = generate_verilog(&uut);
-            let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join(format!("../build/test/slot_calc_{}", p.objs));
-            if let Some(e) = bench::run(&p, &verilog, &dir, seed, 16).unwrap() {
-                panic!(
-                    "OBJS {}: {e} (replay: MEMENTO_SEED={seed} cargo test --release -p memento-hw slot_calc)",
-                    p.objs
-                );
-            }
+        let runs = [
+            (Params::default(), bench::Sweep::None, Sim::Icarus),
+            (Params::corner(), bench::Sweep::None, Sim::Icarus),
+            (Params::corner(), bench::Sweep::WholeLane, Sim::Verilator),
+        ];
+        for (p, sweep, sim) in runs {
+            let verilog = emitted(&p);
+            let dir = test_dir(&format!("slot_calc_{}_{sim:?}", p.objs));
+            let v = bench::run(&p, &verilog, &dir, seed, 16, sweep, sim).unwrap();
+            assert!(
+                matches!(v, bench::Verdict::Agrees { .. }),
+                "OBJS {} {sim:?} {sweep:?}: {v:?} (replay: MEMENTO_SEED={seed} cargo test --release -p memento-hw slot_calc)",
+                p.objs
+            );
         }
+    }
+
+    /// The bench sees a block broken in one answer of 2 million: the past-the-end compare made
+    /// strict, wrong only for the first object past the arena's last, which the sweep meets.
+    #[test]
+    fn bench_finds_a_broken_block() {
+        use crate::icarus::Sim;
+        let seed = crate::icarus::seed();
+        let p = Params::corner();
+        let good = format!("prod[37:22] >= 16'd{}", p.objs);
+        let verilog = emitted(&p);
+        assert!(verilog.contains(&good), "the template's compare changed");
+        let broken = verilog.replace(&good, &format!("prod[37:22] > 16'd{}", p.objs));
+        let dir = test_dir("slot_calc_broken");
+        let v = bench::run(
+            &p,
+            &broken,
+            &dir,
+            seed,
+            0,
+            bench::Sweep::OneArena,
+            Sim::Verilator,
+        )
+        .unwrap();
+        match v {
+            bench::Verdict::Differs(d) => assert!(d.contains("expected"), "{d}"),
+            other => panic!("the broken block passed: {other:?} (replay: MEMENTO_SEED={seed})"),
+        }
+    }
+
+    fn emitted(p: &Params) -> String {
+        let mut uut = SlotCalc::new(p);
+        uut.connect_all();
+        generate_verilog(&uut)
+    }
+
+    fn test_dir(name: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../build/test/{name}"))
     }
 }

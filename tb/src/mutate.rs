@@ -59,11 +59,13 @@ pub enum Outcome {
         /// yet; [`BLOCK_PROOF_VERSION`]). A survivor tried with an older one is tried again.
         #[serde(default)]
         block_version: u32,
-        /// Run through its block's bench, which every answer passed, or refused by it (a cut
-        /// whose ports the wrapper does not connect; the run says so). A block without a bench:
-        /// never.
+        /// The key of the block bench ([`bench_key`]) it was run through, every answer passing,
+        /// or that refused it (a cut whose ports the wrapper does not connect; the run says
+        /// so). `None`: not benched (a block without a bench: never). A survivor benched with
+        /// another version of the bench is benched again; the list's verdicts do not depend on
+        /// the bench, so a change to it reruns no test.
         #[serde(default)]
-        benched: bool,
+        bench: Option<String>,
     },
     /// Survived, and a miter of the design and the mutant showed no difference at any output
     /// for `depth` cycles from an all-zero state under any inputs (`yosys-smtbmc -s z3`).
@@ -74,6 +76,11 @@ pub enum Outcome {
     /// of the two blocks' outputs: [`block_equivalent`]). Equivalent in every design that holds
     /// the block.
     BlockEquivalent,
+    /// Survived, and its block's bench, sweeping every input the design can give the block,
+    /// found every one of `cases` answers right, with the mutation on a cell of the block's
+    /// datapath (an operator, not a register, a memory or a multiplexer, which may sequence the
+    /// registers): a proof by exhaustion that the mutant answers as the design does.
+    BenchEquivalent { bench: String, cases: u64 },
 }
 
 /// One mutant: its block, the Yosys mutation and where it is.
@@ -476,10 +483,7 @@ fn testbench(design: Design) -> Vec<&'static str> {
         include_str!("env.rs"),
     ];
     files.extend(match design {
-        Design::ObjectAlloc => vec![
-            include_str!("model/object_alloc.rs"),
-            include_str!("../../hw/src/slot_calc.rs"),
-        ],
+        Design::ObjectAlloc => vec![include_str!("model/object_alloc.rs")],
         Design::Bypass => vec![
             include_str!("bypass_harness.rs"),
             include_str!("model/bypass.rs"),
@@ -550,7 +554,7 @@ fn run_mutant(g: &Group, loaded: memento_sim::dynamic::Loaded, k: u32, seed: u64
     Outcome::Survived {
         cex: None,
         block_version: 0,
-        benched: false,
+        bench: None,
     }
 }
 
@@ -911,7 +915,17 @@ fn run_group(plan: &MutatePlan, g: &Group, built: &mut Built) -> Result<()> {
 /// directory and the seed, to the first difference from the block's reference, none, or why it
 /// could not run.
 type BenchFn =
-    fn(&memento_hw::Params, &str, &Path, u64) -> std::result::Result<Option<String>, String>;
+    fn(&memento_hw::Params, &str, &Path, u64) -> std::result::Result<BenchVerdict, String>;
+
+/// What a block bench found for a mutant.
+enum BenchVerdict {
+    /// The first answer that differs from the block's reference.
+    Differs(String),
+    /// Every answer agreed, on a sample of the inputs.
+    Agrees,
+    /// Every answer agreed, on every input the design can give the block (`cases` answers).
+    AgreesOnEveryInput { cases: u64 },
+}
 
 /// A block with a bench of its own: its mutants that survive the list are cut out of the design
 /// (as the block proof cuts them), put inside a module with the block's own ports, and run
@@ -930,8 +944,38 @@ struct BlockBench {
 }
 
 /// Random objects and random offsets per class in a mutant's bench (the block's own test uses
-/// 16): about 64 x 2,100 pointers, 20 s under Icarus.
+/// 16): about 64 x 2,100 pointers, before the sweep.
 const BENCH_RANDOM: usize = 300;
+
+/// The most answers a bench sweeps to cover every input (`CLASSES << LANE_BITS`): 2^26, about
+/// 20 s under Verilator. Above it, one arena per class (every value of the multiply).
+const BENCH_SWEEP_MAX: u64 = 1 << 26;
+
+/// The slot decode's bench for a mutant: the random cases, then every lane offset of every class
+/// when that is at most [`BENCH_SWEEP_MAX`] answers, else every byte of one arena per class;
+/// under Verilator.
+fn slot_calc_bench(
+    p: &memento_hw::Params,
+    verilog: &str,
+    dir: &Path,
+    seed: u64,
+) -> std::result::Result<BenchVerdict, String> {
+    use memento_hw::slot_calc::bench::{run, Sweep, Verdict};
+    let every = (p.classes as u64) << p.lane_bits <= BENCH_SWEEP_MAX;
+    let sweep = if every {
+        Sweep::WholeLane
+    } else {
+        Sweep::OneArena
+    };
+    let sim = memento_hw::icarus::Sim::Verilator;
+    Ok(
+        match run(p, verilog, dir, seed, BENCH_RANDOM, sweep, sim)? {
+            Verdict::Differs(d) => BenchVerdict::Differs(d),
+            Verdict::Agrees { cases } if every => BenchVerdict::AgreesOnEveryInput { cases },
+            Verdict::Agrees { .. } => BenchVerdict::Agrees,
+        },
+    )
+}
 
 /// The blocks with a bench. The slot decode's cut has the object allocator's `lane_off` and
 /// `ptr_cls` wires as inputs (the pointer's bits above and below the lane's width), so the
@@ -960,7 +1004,7 @@ const BENCHES: &[BlockBench] = &[BlockBench {
         "slot_calc.s2_past_end",
         "slot_calc.s2_slot",
     ],
-    run: |p, v, dir, seed| memento_hw::slot_calc::bench::run(p, v, dir, seed, BENCH_RANDOM),
+    run: slot_calc_bench,
 }];
 
 /// The ports of module `name` in Yosys's `write_verilog` output, as written in its header.
@@ -978,6 +1022,20 @@ fn module_ports(verilog: &str, name: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The version of the block benches: a hash of their code and of how a mutant is cut out for
+/// them (this file's bench settings), so that a survivor is benched again when either changes.
+fn bench_key() -> String {
+    let mut h = Sha256::new();
+    for src in [
+        include_str!("../../hw/src/slot_calc.rs"),
+        include_str!("../../hw/src/icarus.rs"),
+    ] {
+        h.update(src.as_bytes());
+    }
+    h.update(format!("{BENCH_RANDOM} {BENCH_SWEEP_MAX}").as_bytes());
+    format!("{:x}", h.finalize())[..16].to_string()
 }
 
 /// The bench's name in a verdict.
@@ -1038,13 +1096,61 @@ fn bench_mutant(
     }
     let verilog = format!("{}\n{cut}", b.wrapper);
     match (b.run)(&g.params, &verilog, &mdir, seed) {
-        Ok(diff) => Ok(diff.map(|what| Outcome::Killed {
+        Ok(BenchVerdict::Differs(what)) => Ok(Some(Outcome::Killed {
             test: bench_name(b),
             seed,
             what,
         })),
+        Ok(BenchVerdict::Agrees) => Ok(None),
+        Ok(BenchVerdict::AgreesOnEveryInput { cases }) => {
+            let cell = mutated_cell(&built.il, &m.mutation)?;
+            Ok(datapath_cell(&cell).then(|| Outcome::BenchEquivalent {
+                bench: bench_name(b),
+                cases,
+            }))
+        }
         Err(e) => bail!("{} of mutant {}: {e}", bench_name(b), m.index),
     }
+}
+
+/// The cell `mutation` (a `mutate -mode ... -cell NAME ...` command) names, from the flattened
+/// design's RTLIL: its type and its parameter lines.
+fn mutated_cell(il: &Path, mutation: &str) -> Result<(String, Vec<String>)> {
+    let words: Vec<&str> = mutation.split_whitespace().collect();
+    let name = words
+        .iter()
+        .position(|w| *w == "-cell")
+        .and_then(|i| words.get(i + 1))
+        .with_context(|| format!("no -cell in mutation {mutation:?}"))?;
+    let text = std::fs::read_to_string(il).with_context(|| il.display().to_string())?;
+    let mut lines = text.lines().map(str::trim);
+    while let Some(l) = lines.next() {
+        let Some((kind, cell)) = l.strip_prefix("cell ").and_then(|c| c.split_once(' ')) else {
+            continue;
+        };
+        if cell == *name {
+            let params = lines
+                .take_while(|l| l.starts_with("parameter "))
+                .map(str::to_string)
+                .collect();
+            return Ok((kind.to_string(), params));
+        }
+    }
+    bail!("cell {name} not in {}", il.display())
+}
+
+/// A cell of a block's datapath: an operator, or an asynchronous read of a memory (a ROM's
+/// lookup), whose mutation changes what a register or an output is given but never when a
+/// register loads. Registers, memories' other ports and multiplexers (which hold a register's
+/// enable after `proc`) are not.
+fn datapath_cell((kind, params): &(String, Vec<String>)) -> bool {
+    if kind.starts_with("$memrd") {
+        return params.iter().any(|p| p == "parameter \\CLK_ENABLE 0");
+    }
+    kind.starts_with('$')
+        && !["dff", "mem", "mux", "latch", "sr"]
+            .iter()
+            .any(|k| kind.contains(k))
 }
 
 /// Every survivor of a block with a bench (not yet proven equivalent) through its bench.
@@ -1068,9 +1174,9 @@ fn bench_survivors(
                 known.get(&m.index),
                 Some(Outcome::Survived {
                     cex: None,
-                    benched: false,
+                    bench,
                     ..
-                })
+                }) if bench.as_deref() != Some(bench_key().as_str())
             )
         })
         .filter(|m| bench_of(m).is_some())
@@ -1085,13 +1191,30 @@ fn bench_survivors(
             todo.len()
         );
     }
+    // Like the proofs, a bench's verdict depends on the netlist, the mutation, the bench and the
+    // seed, not on the tests: kept per netlist, keyed by the bench's version and the seed.
+    let key = format!("{} {}", bench_key(), plan.seed);
+    let cache_path = dir.join("benches.json");
+    let mut cache: BTreeMap<u32, (String, Option<Outcome>)> = std::fs::read_to_string(&cache_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let mut found: Vec<(u32, Result<Option<Outcome>>)> = vec![];
+    let mut fresh = vec![];
+    for m in todo {
+        match cache.get(&m.index).filter(|(k, _)| *k == key) {
+            Some((_, o)) => found.push((m.index, Ok(o.clone()))),
+            None => fresh.push(m),
+        }
+    }
     let bdir = dir.join("block-bench");
-    let found = par_map(&todo, plan.jobs, |m| {
+    let run = par_map(&fresh, plan.jobs, |m| {
         let b = bench_of(m).expect("filtered to blocks with a bench");
         let r = bench_mutant(b, g, &bdir, built, m, plan.seed);
         if plan.progress {
             let verdict = match &r {
-                Ok(Some(_)) => "killed",
+                Ok(Some(Outcome::Killed { .. })) => "killed",
+                Ok(Some(_)) => "equivalent on every input",
                 Ok(None) => "survives",
                 Err(_) => "could not run",
             };
@@ -1104,6 +1227,13 @@ fn bench_survivors(
         }
         r
     });
+    for (k, r) in run {
+        if let Ok(o) = &r {
+            cache.insert(k, (key.clone(), o.clone()));
+        }
+        found.push((k, r));
+    }
+    std::fs::write(&cache_path, serde_json::to_string(&cache)?)?;
     for (k, r) in found {
         match r? {
             Some(o) => known.insert(k, o),
@@ -1112,7 +1242,7 @@ fn bench_survivors(
                 Outcome::Survived {
                     cex: None,
                     block_version: BLOCK_PROOF_VERSION,
-                    benched: true,
+                    bench: Some(bench_key()),
                 },
             ),
         };
@@ -1150,7 +1280,7 @@ fn check_survivors(
             false => Outcome::Survived {
                 cex: Some(edir.join(format!("cex_{k}.vcd"))),
                 block_version: BLOCK_PROOF_VERSION,
-                benched: true,
+                bench: Some(bench_key()),
             },
         };
         if plan.progress {
@@ -1199,6 +1329,14 @@ fn par_map<R: Send>(
     found.into_inner().unwrap()
 }
 
+/// A block proof's verdict, kept per netlist: the proof's version and whether it proved the
+/// mutant equivalent.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct ProofRecord {
+    version: u32,
+    proven: bool,
+}
+
 /// The block-level proof for every survivor not checked yet.
 fn block_check(
     plan: &MutatePlan,
@@ -1217,8 +1355,50 @@ fn block_check(
             todo.len()
         );
     }
+    // A proof depends on the netlist and the mutation alone, not on the tests: kept per netlist
+    // (in its directory), so that a change to the tests reruns the tests and not the proofs.
+    let cache_path = dir.join("proofs.json");
+    let mut cache: BTreeMap<u32, ProofRecord> = std::fs::read_to_string(&cache_path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let cached = |m: &Mutant| {
+        cache
+            .get(&m.index)
+            .filter(|r| r.version == BLOCK_PROOF_VERSION)
+            .map(|r| r.proven)
+    };
+    let mut found: Vec<(u32, Result<bool>)> = todo
+        .iter()
+        .filter_map(|m| cached(m).map(|p| (m.index, Ok(p))))
+        .collect();
+    let fresh: Vec<&Mutant> = todo
+        .iter()
+        .copied()
+        .filter(|m| cached(m).is_none())
+        .collect();
+    if plan.progress && !found.is_empty() {
+        eprintln!(
+            "{}: {} of them already tried at this netlist ({})",
+            built.top,
+            found.len(),
+            cache_path.display()
+        );
+    }
     let bdir = dir.join("block-equiv");
-    let found = par_map(&todo, plan.jobs, |m| block_equivalent(&bdir, built, m));
+    for (k, r) in par_map(&fresh, plan.jobs, |m| block_equivalent(&bdir, built, m)) {
+        if let Ok(proven) = &r {
+            cache.insert(
+                k,
+                ProofRecord {
+                    version: BLOCK_PROOF_VERSION,
+                    proven: *proven,
+                },
+            );
+        }
+        found.push((k, r));
+    }
+    std::fs::write(&cache_path, serde_json::to_string(&cache)?)?;
     let mut proven = 0;
     for (k, r) in found {
         let o = if r? {
@@ -1228,7 +1408,7 @@ fn block_check(
             Outcome::Survived {
                 cex: None,
                 block_version: BLOCK_PROOF_VERSION,
-                benched: false,
+                bench: None,
             }
         };
         known.insert(k, o);
@@ -1275,7 +1455,11 @@ pub fn run(plan: &MutatePlan) -> Result<MutateReport> {
         match &m.outcome {
             Some(Outcome::Killed { .. }) => r.killed += 1,
             Some(Outcome::Survived { .. }) => r.survived += 1,
-            Some(Outcome::Equivalent { .. } | Outcome::BlockEquivalent) => r.equivalent += 1,
+            Some(
+                Outcome::Equivalent { .. }
+                | Outcome::BlockEquivalent
+                | Outcome::BenchEquivalent { .. },
+            ) => r.equivalent += 1,
             None => r.not_built += 1,
         }
     }
@@ -1367,6 +1551,30 @@ pub fn html(r: &MutateReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only an operator or a ROM's lookup counts as datapath for a proof by exhaustion: a
+    /// register, a clocked read, a write port or a multiplexer may change when a register loads.
+    #[test]
+    fn datapath_cells_are_operators_and_asynchronous_reads() {
+        let cell = |k: &str, p: &[&str]| (k.to_string(), p.iter().map(|s| s.to_string()).collect());
+        assert!(datapath_cell(&cell("$xor", &[])));
+        assert!(datapath_cell(&cell("$and", &["parameter \\A_WIDTH 39"])));
+        assert!(datapath_cell(&cell("$sshr", &[])));
+        assert!(datapath_cell(&cell(
+            "$memrd_v2",
+            &["parameter \\CLK_ENABLE 0"]
+        )));
+        assert!(!datapath_cell(&cell(
+            "$memrd_v2",
+            &["parameter \\CLK_ENABLE 1"]
+        )));
+        assert!(!datapath_cell(&cell("$memwr_v2", &[])));
+        assert!(!datapath_cell(&cell("$mux", &[])));
+        assert!(!datapath_cell(&cell("$pmux", &[])));
+        assert!(!datapath_cell(&cell("$dff", &[])));
+        assert!(!datapath_cell(&cell("$dffe", &[])));
+        assert!(!datapath_cell(&cell("\\fa", &[])));
+    }
 
     #[test]
     fn memory_clocks_and_async_read_enables_are_not_mutated() {
