@@ -18,6 +18,8 @@
 //! mix = [50, 40, 10]      # weights of alloc, free, bad free
 //! classes = [56, 63]      # allocate only from these size classes
 //! class_pairs = true      # each phase allocates from two classes one bit apart
+//! edges = true            # with class_pairs: some phases fill both classes' arenas, then free
+//!                         # into a full arena with an alloc of the pair right behind
 //! mrs = 0x7fc000000000    # region base (aligned to the region; default 2^44)
 //! first_frame = 0xfe00000 # the first frame number the OS hands out (default 0x1000)
 //! seeded_addresses = true # instead: MRS and the first frame drawn from each seed
@@ -122,6 +124,8 @@ struct RawTest {
     #[serde(default)]
     class_pairs: bool,
     #[serde(default)]
+    edges: bool,
+    #[serde(default)]
     mrs: Option<u64>,
     #[serde(default)]
     first_frame: Option<u64>,
@@ -161,6 +165,10 @@ pub struct TestSpec {
     /// Each phase of the stream allocates from two classes whose numbers differ in one bit
     /// (back-to-back commands of one class, and of classes a one-bit compare tells apart).
     pub class_pairs: bool,
+    /// With `class_pairs`: half the phases take both classes to the edge where the arena in
+    /// the HOT is full, then free into another full arena of one (it becomes available: a class
+    /// table write) with an alloc of the pair right behind it, which must read that entry.
+    pub edges: bool,
     /// The region base (default 2^44).
     pub mrs: Option<u64>,
     /// The first frame number the OS hands out (default 0x1000).
@@ -249,6 +257,12 @@ impl RegressionList {
                     t.name
                 ));
             }
+            if t.edges && !t.class_pairs {
+                return Err(format!(
+                    "{file}: test {:?}: edges works on the pair of classes class_pairs picks; set class_pairs too",
+                    t.name
+                ));
+            }
             if t.seeded_addresses && (t.mrs.is_some() || t.first_frame.is_some()) {
                 return Err(format!(
                     "{file}: test {:?}: seeded_addresses draws mrs and first_frame from the seed; set either that or them",
@@ -279,6 +293,7 @@ impl RegressionList {
                 mix: t.mix,
                 classes: t.classes,
                 class_pairs: t.class_pairs,
+                edges: t.edges,
                 mrs: t.mrs,
                 first_frame: t.first_frame,
                 seeded_addresses: t.seeded_addresses,
@@ -389,5 +404,11 @@ mod tests {
         assert!(test("class_pairs = true\nclasses = [0, 1]")
             .unwrap_err()
             .contains("either it or classes"));
+        assert!(test("class_pairs = true\nedges = true")
+            .map(|l| l.tests[0].edges)
+            .unwrap());
+        assert!(test("edges = true")
+            .unwrap_err()
+            .contains("set class_pairs too"));
     }
 }

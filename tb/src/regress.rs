@@ -97,6 +97,7 @@ pub fn random_stream(t: &TestSpec, seed: u64) -> RandomStream {
         exit_every: t.exit_every.unwrap_or(d.exit_every),
         classes: t.classes.map(|[lo, hi]| (lo, hi)),
         class_pairs: t.class_pairs,
+        edges: t.edges,
     };
     let mrs = Addresses::of(t, seed).mrs;
     RandomStream::new(seed, t.ops, Geometry::from(&t.params), mrs, mix)

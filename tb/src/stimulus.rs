@@ -10,7 +10,7 @@ use crate::seed;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum FreeOrder {
@@ -32,6 +32,8 @@ pub struct Mix {
     pub classes: Option<(u64, u64)>,
     /// Each phase allocates from two classes whose numbers differ in one bit.
     pub class_pairs: bool,
+    /// With `class_pairs`: half the phases are edge phases ([`RandomStream`]).
+    pub edges: bool,
 }
 
 impl Default for Mix {
@@ -43,6 +45,7 @@ impl Default for Mix {
             exit_every: 25_000,
             classes: None,
             class_pairs: false,
+            edges: false,
         }
     }
 }
@@ -63,6 +66,14 @@ pub struct RandomStream {
     function_left: u64,
     /// The phase's two classes, with `class_pairs`.
     pair: Option<(u64, u64)>,
+    /// An edge phase (with `edges`).
+    edge: bool,
+    /// Commands an edge phase has lined up to follow the last one.
+    queued: VecDeque<Op>,
+    /// Live objects per arena (by its base address).
+    arena_live: HashMap<u64, u64>,
+    /// Per class, the arena of its last allocation: the one in the HOT.
+    hot_arena: Vec<Option<u64>>,
 }
 
 impl RandomStream {
@@ -82,6 +93,10 @@ impl RandomStream {
             phase_left: 0,
             function_left: 0,
             pair: None,
+            edge: false,
+            queued: VecDeque::new(),
+            arena_live: HashMap::new(),
+            hot_arena: vec![None; classes],
         }
     }
 
@@ -96,6 +111,66 @@ impl RandomStream {
             let c = self.rng.gen_range(0..self.g.classes);
             let other = c ^ (1 << self.rng.gen_range(0..bits.max(1)));
             self.pair = Some((c, other.min(self.g.classes - 1)));
+            self.edge = self.mix.edges && self.rng.gen_bool(0.5);
+        }
+    }
+
+    fn arena_of(&self, ptr: u64) -> u64 {
+        ptr & !(self.g.stride(self.class_of(ptr)) - 1)
+    }
+
+    /// Class `c`'s arena in the HOT has every object allocated.
+    fn hot_full(&self, c: u64) -> bool {
+        self.hot_arena[c as usize]
+            .is_some_and(|a| self.arena_live.get(&a).copied().unwrap_or(0) == self.g.objs)
+    }
+
+    /// A live object of class `c` in a full arena other than the HOT's, the most recently
+    /// allocated first (its arena left the HOT last, so its header is likely in the header
+    /// cache, and the free is answered from there in one cycle).
+    fn in_full_arena(&self, c: u64) -> Option<u64> {
+        let hot = self.hot_arena[c as usize];
+        self.live.iter().rev().copied().find(|&p| {
+            self.class_of(p) == c
+                && Some(self.arena_of(p)) != hot
+                && self.arena_live.get(&self.arena_of(p)) == Some(&self.g.objs)
+        })
+    }
+
+    /// A command of an edge phase over classes `(a, b)`: allocate from each until the arena in
+    /// its HOT is full; then free an object of a full arena of `a` that is not in the HOT (the
+    /// arena becomes available: the class table's entry of `a` is written when the free is
+    /// answered) with an alloc of `a` or `b` lined up right behind it. That alloc finds its HOT
+    /// arena full, so it reads the class table in the cycle the free writes it: the write-first
+    /// forwarding of the class table and the HOT, for one class or two one bit apart.
+    fn edge_op(&mut self, (a, b): (u64, u64)) -> Op {
+        if let Some(op) = self.queued.pop_front() {
+            return op;
+        }
+        let alloc = |s: &mut Self, c: u64| Op::Alloc(8 * c + s.rng.gen_range(1..=8));
+        for c in [a, b] {
+            if !self.hot_full(c) {
+                return alloc(self, c);
+            }
+        }
+        match self.in_full_arena(a) {
+            Some(ptr) => {
+                let i = self
+                    .live
+                    .iter()
+                    .position(|&p| p == ptr)
+                    .expect("found in live");
+                self.live.remove(i);
+                if self.freed.len() >= 64 {
+                    self.freed.pop_front();
+                }
+                self.freed.push_back(ptr);
+                let next = *[a, b].choose(&mut self.rng).unwrap();
+                let op = alloc(self, next);
+                self.queued.push_back(op);
+                Op::Free(ptr)
+            }
+            None => alloc(self, a),
         }
     }
 
@@ -225,6 +300,9 @@ impl Stimulus for RandomStream {
         if self.mix.exit_every > 0 && self.function_left == 0 {
             return Next::Cmd(Op::Exit);
         }
+        if let (true, Some(pair)) = (self.edge, self.pair) {
+            return Next::Cmd(self.edge_op(pair));
+        }
         let total = self.mix.alloc + self.alloc_bias + self.mix.free + self.mix.bad_free;
         let r = self.rng.gen_range(0..total);
         if r < self.mix.alloc + self.alloc_bias
@@ -257,13 +335,70 @@ impl Stimulus for RandomStream {
                 self.bumps[c] = self.bumps[c].max(arena_end);
                 self.freed.retain(|&f| f != ptr);
                 self.live.push_back(ptr);
+                let arena = self.arena_of(ptr);
+                *self.arena_live.entry(arena).or_insert(0) += 1;
+                self.hot_arena[c] = Some(arena);
+            }
+            Op::Free(ptr) if expected.rsp.status == Status::Ok => {
+                let arena = self.arena_of(ptr);
+                if let Some(n) = self.arena_live.get_mut(&arena) {
+                    *n = n.saturating_sub(1);
+                }
             }
             Op::Exit => {
                 self.live.clear();
                 self.freed.clear();
+                self.queued.clear();
+                self.arena_live.clear();
+                self.hot_arena.iter_mut().for_each(|a| *a = None);
                 self.bumps.iter_mut().for_each(|b| *b = 0);
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::object_alloc::{ObjectAllocModel, Path};
+
+    /// An edge phase does what it is for: against the golden model, the arena in the HOT is full
+    /// when a free makes another full arena available, and an alloc of the pair follows it.
+    #[test]
+    fn edge_phases_free_into_full_arenas_with_an_alloc_behind() {
+        let p = memento_hw::Params {
+            hdc: 2,
+            lane_bits: 19,
+            ..Default::default()
+        };
+        let g = Geometry::from(&p);
+        let mrs = 1u64 << 44;
+        let mix = Mix {
+            alloc: 55,
+            free: 35,
+            bad_free: 10,
+            exit_every: 6000,
+            classes: None,
+            class_pairs: true,
+            edges: true,
+        };
+        let seed = crate::seed::seed();
+        let mut s = RandomStream::new(seed, 12_000, g.clone(), mrs, mix);
+        let mut m = ObjectAllocModel::new(g, mrs);
+        let (mut pushes, mut then_pop) = (0, 0);
+        let mut last_push = false;
+        while let Next::Cmd(op) = s.next() {
+            let e = m.apply(op);
+            let pop = matches!(e.path, Path::AllocPop);
+            then_pop += (last_push && pop) as u32;
+            last_push = matches!(e.path, Path::FreeMissPush | Path::FreeCachedPush);
+            pushes += last_push as u32;
+            s.issued(op, &e);
+        }
+        assert!(
+            pushes > 100 && then_pop > 50,
+            "seed {seed}: {pushes} frees made a full arena available, {then_pop} followed by a pop"
+        );
     }
 }
