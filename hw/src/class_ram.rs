@@ -18,6 +18,10 @@
 //! `clear_all` (function exit) empties every entry in one cycle instead of 64 RAM writes; a read
 //! issued in the clearing cycle already sees the entry invalid.
 //!
+//! Write-first is an option: the class table never reads an entry in the cycle it writes one
+//! (`ClassRam::read_first`), so it has no forwarding path; in simulation a read of the entry
+//! being written is an error there (`class_ram_read_of_written_entry`).
+//!
 //! Storage: `64 * D::BITS` RAM bits, `D::BITS + 65` flops.
 //!
 //! Like rust-hdl's own `RAM`, this is a memory primitive written as a Verilog template: both
@@ -41,6 +45,20 @@ pub struct ClassRam<D: Synth> {
     pub clear_all: Signal<In, Bit>,
     _mem: Box<[D; 64]>,
     _valid: u64,
+    /// A read of the entry written in the same cycle returns the new value (else the old one,
+    /// and the simulation reports it: the user promises never to do it).
+    _write_first: bool,
+}
+
+impl<D: Synth> ClassRam<D> {
+    /// A RAM with no write-first forwarding, for a user that never reads the entry it writes in
+    /// the same cycle.
+    pub fn read_first() -> Self {
+        ClassRam {
+            _write_first: false,
+            ..Default::default()
+        }
+    }
 }
 
 impl<D: Synth> Default for ClassRam<D> {
@@ -58,6 +76,7 @@ impl<D: Synth> Default for ClassRam<D> {
             clear_all: Default::default(),
             _mem: Box::new([D::default(); 64]),
             _valid: 0,
+            _write_first: true,
         }
     }
 }
@@ -67,7 +86,7 @@ impl<D: Synth> Logic for ClassRam<D> {
         if self.clock.pos_edge() {
             let rd = self.rd_index.val().index();
             let wr = self.wr_index.val().index();
-            let same = self.wr_en.val() && wr == rd;
+            let same = self._write_first && self.wr_en.val() && wr == rd;
             let clear = self.clear_all.val() || self.rst.val();
             if self.rd_en.val() {
                 let valid = !clear && (same || self._valid & (1 << rd) != 0);
@@ -96,12 +115,27 @@ impl<D: Synth> Logic for ClassRam<D> {
     }
 
     fn hdl(&self) -> Verilog {
+        let (same, check) = if self._write_first {
+            ("wr_en & (wr_index == rd_index)", "")
+        } else {
+            (
+                "1'b0",
+                "
+`ifndef SYNTHESIS
+always @(posedge clock) begin
+   if (!rst && rd_en && wr_en && rd_index == wr_index)
+      $error(\"class_ram_read_of_written_entry: entry %0d read and written in one cycle\", rd_index);
+end
+`endif
+",
+            )
+        };
         Verilog::Custom(format!(
             "\
 reg [{msb}:0] mem[0:63];
 reg [63:0] valid;
 wire clear = clear_all | rst;
-wire same = wr_en & (wr_index == rd_index);
+wire same = {same};
 wire rd_hit = ~clear & (same | valid[rd_index]);
 
 initial begin
@@ -123,7 +157,7 @@ always @(posedge clock) begin
       valid[wr_index] <= 1'b1;
    end
 end
-",
+{check}",
             msb = D::BITS - 1,
             msb1 = D::BITS
         ))

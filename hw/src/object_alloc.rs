@@ -247,7 +247,7 @@ impl ObjectAlloc {
                 })
                 .into(),
             hot: Default::default(),
-            class_table: Default::default(),
+            class_table: crate::class_table::new(),
             hdc: HeaderCache::new(p.hdc as usize),
             state: Default::default(),
             mrs: Default::default(),
@@ -658,14 +658,13 @@ impl Logic for ObjectAlloc {
                 // Answered from the cached line; the line in the cache and the class table
                 // change when the answer is taken. A rejected free changes nothing.
                 self.rsp_valid.next = true;
+                // A line in the cache is never FULL: it came in through a free (which makes a
+                // FULL arena AVAILABLE) and leaves when its arena is popped. So a free answered
+                // here never makes its arena available, and the class table is not written.
                 if self.rd_live.val() {
                     self.rsp_status.next = 0.into();
                     self.hdc.upd_en.next = self.rsp_ready.val();
                     self.hdc.wr_line.next = self.freed_line.val();
-                    if self.rd_state.val() == 2 {
-                        self.class_table.wr_en.next = self.rsp_ready.val();
-                        self.class_table.wr_data.next = self.push_ct.val();
-                    }
                 } else {
                     self.rsp_status.next = 3.into();
                 }
@@ -743,17 +742,18 @@ impl Logic for ObjectAlloc {
         self.accept.next = self.cmd_valid.val() & self.cmd_ready.val();
         self.slot_calc.load.next = self.accept.val();
         self.slot_calc.advance.next = self.s1_adv.val();
-        // The RAMs read for the command in s1_ when it moves up, or again for the executing one
-        // when a miss has rewritten its entries; otherwise their outputs hold the executing
-        // command's entries.
+        // The RAMs read for the command in s1_ when it moves up; the HOT again for the executing
+        // one when a miss has installed its arena (the class table's new entry is not needed:
+        // the command is then served from the HOT). Otherwise their outputs hold the executing
+        // command's entries. The class table is written only in states that answer nothing, so
+        // it is never read in the cycle it is written.
         self.hot.rd_index.next = self.s1_cls.q.val();
         self.class_table.rd_index.next = self.s1_cls.q.val();
         if self.reread.val() {
             self.hot.rd_index.next = self.ex_cls.q.val();
-            self.class_table.rd_index.next = self.ex_cls.q.val();
         }
         self.hot.rd_en.next = self.s1_adv.val() | self.reread.val();
-        self.class_table.rd_en.next = self.s1_adv.val() | self.reread.val();
+        self.class_table.rd_en.next = self.s1_adv.val();
         if self.done.val() {
             self.state.d.next = HoaState::Idle;
         }
