@@ -93,7 +93,6 @@ pub struct Bypass {
     hit_index_q: DFF<Bits<6>>,
     line_fresh_q: DFF<Bit>,
     new_dead: DFF<Bit>,
-    new_fresh: DFF<Bits<64>>,
     victim_frame: DFF<Bits<40>>,
     victim_fresh: DFF<Bits<64>>,
     line: DFF<Bits<6>>,
@@ -110,6 +109,8 @@ pub struct Bypass {
 
     req_line: Signal<Local, Bits<6>>,
     victim_dirty: Signal<Local, Bit>,
+    /// The fresh mask an event writes: every line of a mapped frame, none of a dead one.
+    new_fresh: Signal<Local, Bits<64>>,
     line_addr: Signal<Local, Bits<52>>,
 }
 
@@ -193,7 +194,6 @@ impl Logic for Bypass {
             hit_index_q,
             line_fresh_q,
             new_dead,
-            new_fresh,
             victim_frame,
             victim_fresh,
             line,
@@ -234,9 +234,13 @@ impl Logic for Bypass {
         self.cnt_dram_writes.next = self.n_writes.q.val();
 
         self.req_line.next = self.req_addr.q.val().get_bits::<6>(6);
-        self.victim_dirty.next = self.entries.rr_valid.val()
-            & !self.entries.rr_dead.val()
-            & (self.entries.rr_fresh.val() != 0);
+        // A dead entry has no fresh line (a dead event writes none, and a dead frame's
+        // writebacks are dropped before they touch the mask), so validity and the mask decide.
+        self.victim_dirty.next = self.entries.rr_valid.val() & (self.entries.rr_fresh.val() != 0);
+        self.new_fresh.next = 0.into();
+        if !self.new_dead.q.val() {
+            self.new_fresh.next = self.all_fresh.val();
+        }
         self.line_addr.next = (bit_cast::<52, 40>(self.victim_frame.q.val()) << 12)
             | (bit_cast::<52, 6>(self.line.q.val()) << 6);
         if self.state.q.val() == BypassState::OffZero {
@@ -249,10 +253,6 @@ impl Logic for Bypass {
                 // Take one request: map and dead events first (they come from the page allocator
                 // before the program can touch the frame), then the cache side.
                 self.new_dead.d.next = !self.map_valid.val();
-                self.new_fresh.d.next = 0.into();
-                if self.map_valid.val() {
-                    self.new_fresh.d.next = self.all_fresh.val();
-                }
                 self.event_q.d.next = self.map_valid.val() | self.dead_valid.val();
                 self.write_q.d.next = self.mem_req_write.val();
                 self.req_addr.d.next = self.mem_req_addr.val();
@@ -296,7 +296,7 @@ impl Logic for Bypass {
                     } else if self.hit_q.q.val() {
                         self.entries.wr_en.next = true;
                         self.entries.wr_dead.next = self.new_dead.q.val();
-                        self.entries.wr_fresh.next = self.new_fresh.q.val();
+                        self.entries.wr_fresh.next = self.new_fresh.val();
                     } else if self.victim_dirty.val() {
                         self.victim_frame.d.next = self.entries.rr_frame.val();
                         self.victim_fresh.d.next = self.entries.rr_fresh.val();
@@ -306,7 +306,7 @@ impl Logic for Bypass {
                         self.entries.wr_en.next = true;
                         self.entries.wr_index.next = self.entries.rr_index.val();
                         self.entries.wr_dead.next = self.new_dead.q.val();
-                        self.entries.wr_fresh.next = self.new_fresh.q.val();
+                        self.entries.wr_fresh.next = self.new_fresh.val();
                         self.entries.advance_rr.next = true;
                     }
                 } else if self.write_q.q.val() {
@@ -356,7 +356,7 @@ impl Logic for Bypass {
                         self.entries.wr_index.next = self.entries.rr_index.val();
                         self.entries.wr_dead.next = self.new_dead.q.val();
                         self.entries.wr_frame.next = self.frame_q.q.val();
-                        self.entries.wr_fresh.next = self.new_fresh.q.val();
+                        self.entries.wr_fresh.next = self.new_fresh.val();
                         self.entries.advance_rr.next = true;
                         self.state.d.next = BypassState::Idle;
                     }

@@ -15,7 +15,7 @@
 //! ops = 100000            # commands per seed
 //! stalls = true           # random stalls on every port (default true)
 //! exit_every = 25000      # mean commands per function (0: no exit but the final one)
-//! mix = [50, 40, 10]      # weights of alloc, free, bad free
+//! mix = [50, 40, 10]      # weights of alloc, free, bad free (bypass: map, dead, cache access)
 //! classes = [56, 63]      # allocate only from these size classes
 //! class_pairs = true      # each phase allocates from two classes one bit apart
 //! edges = true            # with class_pairs: some phases fill both classes' arenas, then free

@@ -57,12 +57,18 @@ fn frame_set(params: &Params, n: u64, rng: &mut impl Rng) -> Vec<u64> {
     all
 }
 
-/// Runs `events` random events over `frames` frames through the bypass variant built for `params`.
+/// The default weights of the harness's events: a frame mapped, a frame reclaimed (dead), a
+/// cache fill or writeback.
+pub const MIX: [u32; 3] = [12, 4, 84];
+
+/// Runs `events` random events over `frames` frames through the bypass variant built for
+/// `params`, drawn with weights `mix` (map, dead, cache access; [`MIX`]).
 pub fn run(
     params: &Params,
     seed: u64,
     events: u64,
     frames: u64,
+    mix: [u32; 3],
 ) -> Result<BypassRunStats, Box<Mismatch>> {
     let vt = memento_sim::model_for(Design::Bypass, params)
         .unwrap_or_else(|| panic!("no compiled bypass for {}", params.summary()));
@@ -111,19 +117,21 @@ pub fn run(
         // The page allocator and the cache each keep one event on offer.
         if issued < events && evt_map.is_none() && evt_dead.is_none() && evt_mem.is_none() {
             issued += 1;
-            let r = rng.gen_range(0..100);
+            let [m, d, c] = mix;
+            let r = rng.gen_range(0..(m + d + c).max(1));
             let unmapped: Vec<u64> = all
                 .iter()
                 .copied()
                 .filter(|f| !mapped.contains(f))
                 .collect();
-            if (r < 12 || mapped.is_empty()) && !unmapped.is_empty() {
+            if (r < m || mapped.is_empty()) && !unmapped.is_empty() {
                 evt_map = unmapped.choose(&mut rng).copied();
-            } else if r < 16 && !mapped.is_empty() {
+            } else if r < m + d && !mapped.is_empty() {
                 // An exit reclaims a frame: its late writebacks must be dropped.
                 evt_dead = mapped.choose(&mut rng).copied();
             } else {
-                let frame = if r < 20 && !dead.is_empty() {
+                // One cache access in 21 goes to a dead frame.
+                let frame = if rng.gen_ratio(1, 21) && !dead.is_empty() {
                     *dead.choose(&mut rng).unwrap()
                 } else {
                     *mapped.choose(&mut rng).unwrap_or(&all[0])

@@ -1038,14 +1038,14 @@ fn print_regress(r: &memento_tb::regress::RegressReport) {
             100.0 * t.totals.hoa.free_hit_rate()
         );
         let pg = &t.totals.pages;
-        if t.design != "object_alloc" {
+        if t.design != "object_alloc" && t.design != "bypass" {
             println!(
                 "    frames taken {} ({} pages, {} tables), returned at exit {}, drained {}, lost {}; objects checked {}",
                 pg.pages_mapped + pg.tables_allocated, pg.pages_mapped, pg.tables_allocated,
                 pg.frames_returned_at_exit, pg.frames_drained, t.totals.frames_lost, t.totals.objects_checked
             );
         }
-        if t.design == "memento_top" {
+        if t.design == "memento_top" || t.design == "bypass" {
             let b = &t.totals.mem.bypass;
             println!(
                 "    memory path: fills checked {}, bypassed {}, writebacks dropped {}, zero lines {}, DRAM reads {}, DRAM writes {}",

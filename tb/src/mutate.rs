@@ -682,16 +682,27 @@ fn run_proof(script: &Path, log: &Path, seconds: u32, needle: &str) -> Result<Pr
 /// registers the two ask the same question, and with registers the miter's induction has not
 /// closed on any survivor.) All are sound (a proof holds in every design that holds the block)
 /// but not complete: a difference only unreachable inputs show is reported as a survivor.
-fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<bool> {
+fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
     std::fs::create_dir_all(dir)?;
-    if everted_equivalent(dir, built, m)? == Proof::Proven {
-        return Ok(true);
+    let everted = everted_equivalent(dir, built, m)?;
+    if everted == Proof::Proven {
+        return Ok(Proof::Proven);
     }
-    Ok(match matched_equivalent(dir, built, m)? {
-        Proof::Proven => true,
-        Proof::NotProven => false,
-        Proof::TimedOut => miter_equivalent(dir, built, m)? == Proof::Proven,
-    })
+    let matched = match matched_equivalent(dir, built, m)? {
+        Proof::TimedOut => match miter_equivalent(dir, built, m)? {
+            Proof::Proven => Proof::Proven,
+            _ => Proof::TimedOut,
+        },
+        p => p,
+    };
+    // Not proven, and cut off somewhere: no verdict to keep (a busier machine times out more).
+    Ok(
+        if matched == Proof::NotProven && everted == Proof::TimedOut {
+            Proof::TimedOut
+        } else {
+            matched
+        },
+    )
 }
 
 /// Seconds each step of the everted proof (Yosys, then ABC) may take.
@@ -736,9 +747,12 @@ fn everted_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
         .arg(&script)
         .output()
         .context("running yosys under timeout (run `make deps`)")?;
+    if made.status.code() == Some(124) {
+        return Ok(Proof::TimedOut);
+    }
     if !made.status.success() {
         // The copy's registers could not all be paired (a mutation that leaves a register
-        // without a twin) or the step timed out: no proof this way.
+        // without a twin): no proof this way.
         return Ok(Proof::NotProven);
     }
     let out = Command::new("timeout")
@@ -1387,16 +1401,17 @@ fn block_check(
     }
     let bdir = dir.join("block-equiv");
     for (k, r) in par_map(&fresh, plan.jobs, |m| block_equivalent(&bdir, built, m)) {
-        if let Ok(proven) = &r {
+        // A proof cut off at its time limit is no verdict: not kept, tried again next run.
+        if let Ok(p @ (Proof::Proven | Proof::NotProven)) = &r {
             cache.insert(
                 k,
                 ProofRecord {
                     version: BLOCK_PROOF_VERSION,
-                    proven: *proven,
+                    proven: *p == Proof::Proven,
                 },
             );
         }
-        found.push((k, r));
+        found.push((k, r.map(|p| p == Proof::Proven)));
     }
     std::fs::write(&cache_path, serde_json::to_string(&cache)?)?;
     let mut proven = 0;

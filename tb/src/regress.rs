@@ -195,7 +195,8 @@ pub fn run_stimulus(
             // `ops` events over six frames per table entry, so that entries with fresh lines
             // are evicted all the time (its own cargo test's shape).
             let frames = 6 * u64::from(t.params.bypass.max(1));
-            let st = bypass_harness::run(&t.params, seed, t.ops, frames)?;
+            let mix = t.mix.unwrap_or(bypass_harness::MIX);
+            let st = bypass_harness::run(&t.params, seed, t.ops, frames, mix)?;
             Ok(CoreRunStats {
                 hoa: crate::stats::RunStats {
                     commands: st.events,
