@@ -205,6 +205,8 @@ impl Bench {
         let mut wide = [0u32; 16];
         let page = cfg.params.page;
         let first_cycle = dut.cycle();
+        // The cycle the command on offer was first offered in.
+        let mut offered = 0u64;
 
         let fail = |cycle: u64, command: u64, op: Op, what: &str, expected: String, got: String| {
             Box::new(Mismatch {
@@ -230,7 +232,10 @@ impl Bench {
             // Drive this cycle's inputs.
             if cur.is_none() && !stim_done && !chance(rng, t.cmd_bubble) {
                 match stim.next() {
-                    Next::Cmd(op) => cur = Some(op),
+                    Next::Cmd(op) => {
+                        cur = Some(op);
+                        offered = cycle;
+                    }
                     Next::Wait => {}
                     Next::Done => stim_done = true,
                 }
@@ -460,6 +465,18 @@ impl Bench {
                 });
                 *issued += 1;
                 cur = None;
+            }
+            // A command on offer that the allocator never takes, with none in flight, is a hang
+            // the response watchdog below cannot see.
+            if let Some(op) = cur.filter(|_| pending.is_empty() && cycle - offered > cfg.watchdog) {
+                return Err(fail(
+                    cycle,
+                    *issued,
+                    op,
+                    "watchdog: command not taken",
+                    format!("cmd_ready within {} cycles", cfg.watchdog),
+                    "cmd_ready low with no command in flight".into(),
+                ));
             }
             if let Some(front) = pending.front() {
                 if cycle - front.accepted > cfg.watchdog {

@@ -205,6 +205,10 @@ enum Cmd {
         /// A whole-design miter takes z3 many minutes a mutant, so it is off by default.
         #[arg(long, default_value_t = 0)]
         equiv_depth: u32,
+        /// The block proofs' soundness check: run them on up to N killed mutants of each block;
+        /// proving any is an error.
+        #[arg(long, default_value_t = 0)]
+        check_proofs: usize,
         /// The campaign's seed: picks the mutants and the tests' seeds (default: MEMENTO_SEED,
         /// else the last campaign's, so that a rerun resumes it, else random).
         #[arg(long)]
@@ -361,7 +365,7 @@ fn mutate_seed(given: Option<String>) -> Result<u64> {
 
 fn mutate(
     block: Option<String>,
-    (count, equiv_depth): (usize, u32),
+    (count, equiv_depth, check_proofs): (usize, u32, usize),
     s: Option<String>,
     list: &str,
     jobs: Option<usize>,
@@ -381,6 +385,7 @@ fn mutate(
         only: block,
         count,
         equiv_depth,
+        check_proofs,
         seed,
         jobs: jobs_arg(jobs),
         root: root(),
@@ -910,10 +915,11 @@ fn main() -> Result<()> {
             block,
             count,
             equiv_depth,
+            check_proofs,
             seed: s,
             list,
             jobs,
-        } => mutate(block, (count, equiv_depth), s, &list, jobs)?,
+        } => mutate(block, (count, equiv_depth, check_proofs), s, &list, jobs)?,
         Cmd::Regress(args) => regress(args)?,
     }
     Ok(())

@@ -35,6 +35,9 @@ pub struct MutatePlan {
     pub count: usize,
     /// Cycles of the bounded equivalence check of survivors (0: none).
     pub equiv_depth: u32,
+    /// The proofs' soundness check: the block proofs run on up to this many killed mutants of
+    /// each block, and proving any of them is an error (0: none).
+    pub check_proofs: usize,
     pub seed: u64,
     pub jobs: usize,
     pub root: PathBuf,
@@ -610,8 +613,10 @@ const BLOCK_INDUCTION_STEPS: u32 = 8;
 const BLOCK_PROOF_SECONDS: u32 = 20;
 
 /// The version of the block-level proof: 1 was the miter alone, 2 adds the state-matching
-/// induction first, 3 the everted registers' combinational check before both.
-const BLOCK_PROOF_VERSION: u32 = 3;
+/// induction first, 3 the everted registers' combinational check before both, 4 the cut's ports
+/// only the bits the design reads (`splitnets`) and memories mapped before the block is copied
+/// (their flops paired by name).
+const BLOCK_PROOF_VERSION: u32 = 4;
 
 /// Cycles of the state-matching proof's base case and induction.
 const MATCHED_SEQ: u32 = 2;
@@ -621,24 +626,40 @@ const MATCHED_PROOF_SECONDS: u32 = 60;
 
 /// The script lines that cut mutant `m`'s block out of the design twice, `gold_blk` and a
 /// mutated `gate_blk` (the block is cut out once and copied, so that both sides have the same
-/// ports whatever the mutation disconnects), with the memories mapped to flops.
+/// ports whatever the mutation disconnects), with the memories mapped to flops; its ports are the
+/// bits of the boundary's wires that the rest of the design reads. Unless the
+/// mutation is on a memory's own cell, the memories are mapped before the copy, so that their
+/// flops have the same names on both sides and the proofs can pair them (mapped after it, each
+/// side's flops got names of their own, and every mutant of a block with a memory was refused).
 fn cut_block(built: &Built, m: &Mutant) -> Vec<String> {
     let top = &built.top;
     let sel = &built.selections[&m.block];
     let mutation = m
         .mutation
         .replace(&format!("-module {top} "), "-module gate_blk ");
-    vec![
+    let on_memory = mutated_cell(&built.il, &m.mutation)
+        .map(|(kind, _)| kind.starts_with("$mem"))
+        .unwrap_or(true);
+    let mut lines = vec![
         format!("read_rtlil {}", built.il.display()),
         "memory_collect".into(),
         format!("cd {top}"),
+        // One wire a bit, and the bits nothing reads dropped: the cut's ports are then the bits
+        // the rest of the design reads, not every bit of a wire of which it reads some (a
+        // difference in a bit no one reads is no difference in the design).
+        "splitnets".into(),
+        "opt_clean".into(),
         format!("submod -name gold_blk {sel}"),
         "cd ..".into(),
-        "copy gold_blk gate_blk".into(),
-        mutation,
-        "memory_map".into(),
-        "opt_clean".into(),
-    ]
+    ];
+    if !on_memory {
+        lines.extend(["memory_map".into(), "opt_clean".into()]);
+    }
+    lines.extend(["copy gold_blk gate_blk".into(), mutation]);
+    if on_memory {
+        lines.extend(["memory_map".into(), "opt_clean".into()]);
+    }
+    lines
 }
 
 /// What a block proof came to.
@@ -919,6 +940,9 @@ fn run_group(plan: &MutatePlan, g: &Group, built: &mut Built) -> Result<()> {
     });
     let mut known = known.into_inner().unwrap();
     check_survivors(plan, g, built, &dir, &mut known, &path)?;
+    if plan.check_proofs > 0 {
+        check_proofs(plan, built, &dir, &known)?;
+    }
     for m in &mut built.mutants {
         m.outcome = known.get(&m.index).cloned();
     }
@@ -1343,6 +1367,58 @@ fn par_map<R: Send>(
     found.into_inner().unwrap()
 }
 
+/// The block proofs' soundness check: up to `plan.check_proofs` killed mutants of each block
+/// (the first by index) through [`block_equivalent`]. A killed mutant differs from the design at
+/// its ports, so a proof of one would be a proof of something false: an error naming it.
+fn check_proofs(
+    plan: &MutatePlan,
+    built: &Built,
+    dir: &Path,
+    known: &BTreeMap<u32, Outcome>,
+) -> Result<()> {
+    let mut per_block: BTreeMap<&str, Vec<&Mutant>> = BTreeMap::new();
+    for m in &built.mutants {
+        if matches!(known.get(&m.index), Some(Outcome::Killed { .. })) {
+            let v = per_block.entry(m.block.as_str()).or_default();
+            if v.len() < plan.check_proofs {
+                v.push(m);
+            }
+        }
+    }
+    let todo: Vec<&Mutant> = per_block.values().flatten().copied().collect();
+    let pdir = dir.join("check-proofs");
+    let found = par_map(&todo, plan.jobs, |m| block_equivalent(&pdir, built, m));
+    let mut tally: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
+    let mut proven = vec![];
+    for (k, r) in found {
+        let m = todo.iter().find(|m| m.index == k).expect("ran from todo");
+        let t = tally.entry(m.block.as_str()).or_default();
+        t[0] += 1;
+        match r? {
+            Proof::Proven => {
+                t[1] += 1;
+                proven.push(format!("{k} ({}: {})", m.block, m.mutation));
+            }
+            Proof::NotProven => t[2] += 1,
+            Proof::TimedOut => t[3] += 1,
+        }
+    }
+    for (b, [n, p, np, to]) in &tally {
+        println!(
+            "check-proofs {}: {b}: {n} killed mutants, {p} proven, {np} not proven, {to} timed out",
+            built.top
+        );
+    }
+    if !proven.is_empty() {
+        bail!(
+            "{}: the block proofs proved killed mutants equivalent (unsound): {}",
+            built.top,
+            proven.join("; ")
+        );
+    }
+    Ok(())
+}
+
 /// A block proof's verdict, kept per netlist: the proof's version and whether it proved the
 /// mutant equivalent.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -1382,9 +1458,10 @@ fn block_check(
             .filter(|r| r.version == BLOCK_PROOF_VERSION)
             .map(|r| r.proven)
     };
-    let mut found: Vec<(u32, Result<bool>)> = todo
+    let verdict = |p: bool| if p { Proof::Proven } else { Proof::NotProven };
+    let mut found: Vec<(u32, Result<Proof>)> = todo
         .iter()
-        .filter_map(|m| cached(m).map(|p| (m.index, Ok(p))))
+        .filter_map(|m| cached(m).map(|p| (m.index, Ok(verdict(p)))))
         .collect();
     let fresh: Vec<&Mutant> = todo
         .iter()
@@ -1411,20 +1488,26 @@ fn block_check(
                 },
             );
         }
-        found.push((k, r.map(|p| p == Proof::Proven)));
+        found.push((k, r));
     }
     std::fs::write(&cache_path, serde_json::to_string(&cache)?)?;
     let mut proven = 0;
     for (k, r) in found {
-        let o = if r? {
-            proven += 1;
-            Outcome::BlockEquivalent
-        } else {
-            Outcome::Survived {
-                cex: None,
-                block_version: BLOCK_PROOF_VERSION,
-                bench: None,
+        let o = match r? {
+            Proof::Proven => {
+                proven += 1;
+                Outcome::BlockEquivalent
             }
+            // Tried: not proven, or cut off (then marked untried, so a rerun tries again).
+            p => Outcome::Survived {
+                cex: None,
+                block_version: if p == Proof::TimedOut {
+                    0
+                } else {
+                    BLOCK_PROOF_VERSION
+                },
+                bench: None,
+            },
         };
         known.insert(k, o);
     }
