@@ -1062,6 +1062,51 @@ fn module_ports(verilog: &str, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The cut's ports with a port of the wrapper's that the cut names by an alias put back under
+/// the wrapper's name, and the wrapper to match: a net the block shares with another (the slot
+/// decode's `advance` is the class table's read enable) takes one of its names in the cut, the
+/// other's as likely as the block's. An alias is a `connect` of the two names in the flattened
+/// design, so the port is the same net.
+fn alias_ports(b: &BlockBench, ports: Vec<String>, il: &Path) -> Result<(Vec<String>, String)> {
+    let missing: Vec<&str> = b
+        .ports
+        .iter()
+        .copied()
+        .filter(|p| !ports.iter().any(|q| q == p))
+        .collect();
+    let extra: Vec<String> = ports
+        .iter()
+        .filter(|q| !b.ports.contains(&q.as_str()))
+        .cloned()
+        .collect();
+    if missing.is_empty() || missing.len() != extra.len() {
+        return Ok((ports, b.wrapper.to_string()));
+    }
+    let text = std::fs::read_to_string(il).with_context(|| il.display().to_string())?;
+    let connected = |a: &str, z: &str| {
+        text.lines()
+            .map(str::trim)
+            .any(|l| l == format!("connect \\{a} \\{z}") || l == format!("connect \\{z} \\{a}"))
+    };
+    let mut ports = ports;
+    let mut wrapper = b.wrapper.to_string();
+    for m in missing {
+        let Some(e) = extra.iter().find(|e| connected(m, e)) else {
+            continue;
+        };
+        wrapper = wrapper.replace(&format!("\\{m} "), &format!("\\{e} "));
+        for q in ports.iter_mut().filter(|q| *q == e) {
+            *q = m.to_string();
+        }
+    }
+    ports.sort();
+    Ok((ports, wrapper))
+}
+
+/// The version of how a mutant is cut out and wired for its bench: 2 maps a port named by an
+/// alias back to the wrapper's name ([`alias_ports`]).
+const BENCH_CUT_VERSION: u32 = 2;
+
 /// The version of the block benches: a hash of their code and of how a mutant is cut out for
 /// them (this file's bench settings), so that a survivor is benched again when either changes.
 fn bench_key() -> String {
@@ -1072,7 +1117,7 @@ fn bench_key() -> String {
     ] {
         h.update(src.as_bytes());
     }
-    h.update(format!("{BENCH_RANDOM} {BENCH_SWEEP_MAX}").as_bytes());
+    h.update(format!("{BENCH_RANDOM} {BENCH_SWEEP_MAX} {BENCH_CUT_VERSION}").as_bytes());
     format!("{:x}", h.finalize())[..16].to_string()
 }
 
@@ -1121,6 +1166,7 @@ fn bench_mutant(
     yosys(&script, &mdir.join("cut.log"))?;
     let cut = std::fs::read_to_string(&vfile)?;
     let ports = module_ports(&cut, "gate_blk");
+    let (ports, wrapper) = alias_ports(b, ports, &built.il)?;
     if ports != b.ports {
         // Not a verdict: the mutant stays a survivor, and the run says why.
         eprintln!(
@@ -1132,7 +1178,7 @@ fn bench_mutant(
         );
         return Ok(None);
     }
-    let verilog = format!("{}\n{cut}", b.wrapper);
+    let verilog = format!("{wrapper}\n{cut}");
     match (b.run)(&g.params, &verilog, &mdir, seed) {
         Ok(BenchVerdict::Differs(what)) => Ok(Some(Outcome::Killed {
             test: bench_name(b),
@@ -1649,6 +1695,35 @@ pub fn html(r: &MutateReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A port the cut names by another name of the same net is put back under the wrapper's
+    /// name; a port that is not an alias in the design leaves the cut refused.
+    #[test]
+    fn bench_ports_named_by_an_alias_are_mapped_back() {
+        let b = &BENCHES[0];
+        let dir = std::env::temp_dir().join(format!("alias_ports_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let il = dir.join("design.il");
+        let renamed = |to: &str| -> Vec<String> {
+            let mut v: Vec<String> = b
+                .ports
+                .iter()
+                .map(|p| if *p == "slot_calc.advance" { to } else { p }.to_string())
+                .collect();
+            v.sort();
+            v
+        };
+        std::fs::write(&il, "  connect \\slot_calc.advance \\class_table.rd_en\n").unwrap();
+        let (ports, wrapper) = alias_ports(b, renamed("class_table.rd_en"), &il).unwrap();
+        assert_eq!(ports, b.ports);
+        assert!(
+            wrapper.contains("\\class_table.rd_en (advance)"),
+            "{wrapper}"
+        );
+        let (ports, _) = alias_ports(b, renamed("hot.rd_en"), &il).unwrap();
+        assert_ne!(ports, b.ports, "not an alias in the design");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// Only an operator or a ROM's lookup counts as datapath for a proof by exhaustion: a
     /// register, a clocked read, a write port or a multiplexer may change when a register loads.
