@@ -1250,6 +1250,7 @@ fn bench_survivors(
             .iter()
             .find(|b| b.block == m.block && b.design == g.design)
     };
+    let current = bench_key();
     let todo: Vec<&Mutant> = built
         .mutants
         .iter()
@@ -1260,7 +1261,7 @@ fn bench_survivors(
                     cex: None,
                     bench,
                     ..
-                }) if bench.as_deref() != Some(bench_key().as_str())
+                }) if bench.as_deref() != Some(current.as_str())
             )
         })
         .filter(|m| bench_of(m).is_some())
