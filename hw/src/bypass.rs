@@ -28,7 +28,7 @@
 //! table the next cycle (`Lookup`) with its frame from a register, and the answer, registered,
 //! decides in the cycle after (`Decide`): ports, CAM and decision are three cycles, each within
 //! `STAGE_LEVELS` (SPEC section 10; docs/timing.md). Addresses are physical byte addresses of a
-//! 64-byte line.
+//! 64-byte line: a request's low six address bits are not looked at, and DRAM gets zeros there.
 //! Counters: reads bypassed, writebacks dropped, zero lines written, DRAM reads, DRAM writes.
 
 use crate::bypass_table::BypassTable;
@@ -96,7 +96,8 @@ pub struct Bypass {
     victim_frame: DFF<Bits<40>>,
     victim_fresh: DFF<Bits<64>>,
     line: DFF<Bits<6>>,
-    req_addr: DFF<Bits<52>>,
+    /// The request's line address (its physical address over 64).
+    req_addr: DFF<Bits<46>>,
     data_q: DFF<Bits<512>>,
     n_bypassed: DFF<Bits<32>>,
     n_dropped: DFF<Bits<32>>,
@@ -224,7 +225,7 @@ impl Logic for Bypass {
         self.mem_rsp_rdata.next = self.data_q.q.val();
         self.dram_req_valid.next = false;
         self.dram_req_write.next = false;
-        self.dram_req_addr.next = self.req_addr.q.val();
+        self.dram_req_addr.next = bit_cast::<52, 46>(self.req_addr.q.val()) << 6;
         self.dram_req_wdata.next = self.data_q.q.val();
         self.dram_rsp_ready.next = false;
         self.cnt_reads_bypassed.next = self.n_bypassed.q.val();
@@ -233,7 +234,7 @@ impl Logic for Bypass {
         self.cnt_dram_reads.next = self.n_reads.q.val();
         self.cnt_dram_writes.next = self.n_writes.q.val();
 
-        self.req_line.next = self.req_addr.q.val().get_bits::<6>(6);
+        self.req_line.next = self.req_addr.q.val().get_bits::<6>(0);
         // A dead entry has no fresh line (a dead event writes none, and a dead frame's
         // writebacks are dropped before they touch the mask), so validity and the mask decide.
         self.victim_dirty.next = self.entries.rr_valid.val() & (self.entries.rr_fresh.val() != 0);
@@ -243,7 +244,7 @@ impl Logic for Bypass {
         }
         self.line_addr.next = (bit_cast::<52, 40>(self.victim_frame.q.val()) << 12)
             | (bit_cast::<52, 6>(self.line.q.val()) << 6);
-        if self.state.q.val() == BypassState::OffZero {
+        if !self.enabled.val() & (self.state.q.val() == BypassState::OffZero) {
             self.line_addr.next = (bit_cast::<52, 40>(self.frame_q.q.val()) << 12)
                 | (bit_cast::<52, 6>(self.line.q.val()) << 6);
         }
@@ -255,7 +256,7 @@ impl Logic for Bypass {
                 self.new_dead.d.next = !self.map_valid.val();
                 self.event_q.d.next = self.map_valid.val() | self.dead_valid.val();
                 self.write_q.d.next = self.mem_req_write.val();
-                self.req_addr.d.next = self.mem_req_addr.val();
+                self.req_addr.d.next = self.mem_req_addr.val().get_bits::<46>(6);
                 self.data_q.d.next = self.mem_req_wdata.val();
                 self.frame_q.d.next = self.mem_req_addr.val().get_bits::<40>(12);
                 if self.dead_valid.val() {
@@ -310,6 +311,7 @@ impl Logic for Bypass {
                         self.entries.advance_rr.next = true;
                     }
                 } else if self.write_q.q.val() {
+                    // A writeback keeps its data in data_q for DramWrite.
                     if self.enabled.val() & self.hit_q.q.val() & self.hit_dead_q.q.val() {
                         self.n_dropped.d.next = self.n_dropped.q.val() + 1;
                     } else {
@@ -323,16 +325,19 @@ impl Logic for Bypass {
                         }
                         self.state.d.next = BypassState::DramWrite;
                     }
-                } else if self.enabled.val()
-                    & self.hit_q.q.val()
-                    & !self.hit_dead_q.q.val()
-                    & self.line_fresh_q.q.val()
-                {
-                    self.n_bypassed.d.next = self.n_bypassed.q.val() + 1;
-                    self.data_q.d.next = 0.into();
-                    self.state.d.next = BypassState::Respond;
                 } else {
+                    // A fill: answered with zeros when its line is fresh, else with what
+                    // DramWait loads (the data a fill came with is nobody's).
+                    self.data_q.d.next = 0.into();
                     self.state.d.next = BypassState::DramRead;
+                    if self.enabled.val()
+                        & self.hit_q.q.val()
+                        & !self.hit_dead_q.q.val()
+                        & self.line_fresh_q.q.val()
+                    {
+                        self.n_bypassed.d.next = self.n_bypassed.q.val() + 1;
+                        self.state.d.next = BypassState::Respond;
+                    }
                 }
             }
             BypassState::EvictZero => {
@@ -363,17 +368,20 @@ impl Logic for Bypass {
                 }
             }
             BypassState::OffZero => {
-                // No bypass: the mapped frame is zeroed in DRAM, line by line.
-                self.dram_req_valid.next = true;
-                self.dram_req_write.next = true;
-                self.dram_req_addr.next = self.line_addr.val();
-                self.dram_req_wdata.next = 0.into();
-                if self.dram_req_ready.val() {
-                    self.n_zero.d.next = self.n_zero.q.val() + 1;
-                    self.n_writes.d.next = self.n_writes.q.val() + 1;
-                    self.line.d.next = self.line.q.val() + 1;
-                    if self.line.q.val() == 63 {
-                        self.state.d.next = BypassState::Idle;
+                // No bypass: the mapped frame is zeroed in DRAM, line by line. (Only reached
+                // with the bypass off: with it on, the arm is folded away.)
+                if !self.enabled.val() {
+                    self.dram_req_valid.next = true;
+                    self.dram_req_write.next = true;
+                    self.dram_req_addr.next = self.line_addr.val();
+                    self.dram_req_wdata.next = 0.into();
+                    if self.dram_req_ready.val() {
+                        self.n_zero.d.next = self.n_zero.q.val() + 1;
+                        self.n_writes.d.next = self.n_writes.q.val() + 1;
+                        self.line.d.next = self.line.q.val() + 1;
+                        if self.line.q.val() == 63 {
+                            self.state.d.next = BypassState::Idle;
+                        }
                     }
                 }
             }

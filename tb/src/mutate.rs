@@ -615,8 +615,10 @@ const BLOCK_PROOF_SECONDS: u32 = 20;
 /// The version of the block-level proof: 1 was the miter alone, 2 adds the state-matching
 /// induction first, 3 the everted registers' combinational check before both, 4 the cut's ports
 /// only the bits the design reads (`splitnets`) and memories mapped before the block is copied
-/// (their flops paired by name).
-const BLOCK_PROOF_VERSION: u32 = 4;
+/// (their flops paired by name), 5 the rest of the design constant-folded before the cut, the
+/// cut reduced to its ports' cone of influence one bit at a time, and memory ports' mutations
+/// applied to the collected memory (before, they named a cell that was gone, and were refused).
+const BLOCK_PROOF_VERSION: u32 = 5;
 
 /// Cycles of the state-matching proof's base case and induction.
 const MATCHED_SEQ: u32 = 2;
@@ -634,8 +636,11 @@ const MATCHED_PROOF_SECONDS: u32 = 60;
 fn cut_block(built: &Built, m: &Mutant) -> Vec<String> {
     let top = &built.top;
     let sel = &built.selections[&m.block];
-    let mutation = m
-        .mutation
+    // A memory port's mutation names a cell `memory_collect` merges into the memory's.
+    let collected = collected_mutation(&built.il, &m.mutation).unwrap_or(None);
+    let mutation = collected
+        .as_deref()
+        .unwrap_or(&m.mutation)
         .replace(&format!("-module {top} "), "-module gate_blk ");
     let on_memory = mutated_cell(&built.il, &m.mutation)
         .map(|(kind, _)| kind.starts_with("$mem"))
@@ -648,6 +653,12 @@ fn cut_block(built: &Built, m: &Mutant) -> Vec<String> {
         // the rest of the design reads, not every bit of a wire of which it reads some (a
         // difference in a bit no one reads is no difference in the design).
         "splitnets".into(),
+        // The rest of the design folded bit by bit: a bit it masks with a constant, or never
+        // uses, is not a port of the cut (the block's own cells, which the mutation names, are
+        // left as they are).
+        format!("opt_expr -fine {sel} %n"),
+        format!("wreduce {sel} %n"),
+        format!("opt_expr -fine {sel} %n"),
         "opt_clean".into(),
         format!("submod -name gold_blk {sel}"),
         "cd ..".into(),
@@ -659,8 +670,17 @@ fn cut_block(built: &Built, m: &Mutant) -> Vec<String> {
     if on_memory {
         lines.extend(["memory_map".into(), "opt_clean".into()]);
     }
+    // Registers and gates one bit each, then everything that reaches no port dropped: the cone
+    // of influence of the ports (a register bit that only feeds itself, a padding bit of a RAM
+    // entry, goes; on both sides, by the same rule).
+    lines.extend([format!("simplemap {BIT_CELLS}"), "opt_clean".into()]);
     lines
 }
+
+/// The cells `simplemap` splits into one cell a bit before a proof's cone-of-influence cut
+/// (arithmetic and comparisons stay whole).
+const BIT_CELLS: &str =
+    "t:$*dff* t:$mux t:$and t:$or t:$not t:$xor t:$xnor t:$reduce_and t:$reduce_or t:$logic_not";
 
 /// What a block proof came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -748,7 +768,7 @@ fn everted_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
         // The everted registers are left driving nothing; a register still connected stays.
         "opt_clean".into(),
         // Every register must have been cut open, or the check below would be sequential.
-        "select -assert-none gold_blk/t:$*dff* gate_blk/t:$*dff*".into(),
+        "select -assert-none gold_blk/t:$*dff* gate_blk/t:$*dff* gold_blk/t:$_*DFF* gate_blk/t:$_*DFF*".into(),
         "miter -equiv -flatten gold_blk gate_blk miter".into(),
         "hierarchy -top miter".into(),
         "opt -fast".into(),
@@ -816,7 +836,7 @@ fn matched_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
     lines.extend([
         format!("tee -q -o {} select -list gold_blk/w:* gold_blk/c:*", all.display()),
         format!(
-            "tee -q -o {} select -list gold_blk/c:*dff* %co:+[Q] gold_blk/w:* %i gold_blk/x:* %u",
+            "tee -q -o {} select -list gold_blk/t:$*dff* gold_blk/t:$_*DFF* %u %co:+[Q] gold_blk/w:* %i gold_blk/x:* %u",
             keep.display()
         ),
         // Everything but the registers' outputs and the ports stays unpaired.
@@ -1221,6 +1241,96 @@ fn mutated_cell(il: &Path, mutation: &str) -> Result<(String, Vec<String>)> {
         }
     }
     bail!("cell {name} not in {}", il.display())
+}
+
+/// Every cell of a design's RTLIL: its type, its name and its parameter lines.
+fn il_cells(il: &Path) -> Result<Vec<(String, String, Vec<String>)>> {
+    let text = std::fs::read_to_string(il).with_context(|| il.display().to_string())?;
+    let mut cells = Vec::new();
+    let mut lines = text.lines().map(str::trim).peekable();
+    while let Some(l) = lines.next() {
+        let Some((kind, name)) = l.strip_prefix("cell ").and_then(|c| c.split_once(' ')) else {
+            continue;
+        };
+        let mut params = Vec::new();
+        while let Some(p) = lines.next_if(|l| l.starts_with("parameter ")) {
+            params.push(p.to_string());
+        }
+        cells.push((kind.to_string(), name.to_string(), params));
+    }
+    Ok(cells)
+}
+
+/// The value of parameter `name` among a cell's parameter lines.
+fn param<'a>(params: &'a [String], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find_map(|p| p.strip_prefix(&format!("parameter \\{name} ")))
+}
+
+/// Mutation `mutation` of a memory port (a `$memwr` or `$memrd` cell of the flattened design)
+/// as the same mutation of the memory cell `memory_collect` makes of them (`$mem_v2`, named for
+/// the memory, its ports' signals side by side: write port `i`'s data bits at `WR_DATA[i * WIDTH
+/// ..]`). `None` for a mutation of any other cell, or of a read port of a memory with several
+/// (their order in the collected cell is not known).
+fn collected_mutation(il: &Path, mutation: &str) -> Result<Option<String>> {
+    let mut words: Vec<String> = mutation.split_whitespace().map(str::to_string).collect();
+    let at = |words: &[String], k: &str| words.iter().position(|w| w == k).map(|i| i + 1);
+    let cell_at = at(&words, "-cell").with_context(|| format!("no -cell in {mutation:?}"))?;
+    let cells = il_cells(il)?;
+    let Some((kind, _, params)) = cells.iter().find(|(_, n, _)| *n == words[cell_at]) else {
+        bail!("cell {} not in {}", words[cell_at], il.display());
+    };
+    let write = kind.starts_with("$memwr");
+    if !write && !kind.starts_with("$memrd") {
+        return Ok(None);
+    }
+    let memid = param(params, "MEMID").context("a memory port without MEMID")?;
+    let number = |name: &str| -> Result<u64> {
+        param(params, name)
+            .and_then(|v| v.parse().ok())
+            .with_context(|| format!("memory port {} without {name}", words[cell_at]))
+    };
+    let (width, abits) = (number("WIDTH")?, number("ABITS")?);
+    let mut ports: Vec<(u64, &String)> = cells
+        .iter()
+        .filter(|(k, _, p)| k == kind && param(p, "MEMID") == Some(memid))
+        .map(|(_, n, p)| {
+            (
+                param(p, "PORTID").and_then(|v| v.parse().ok()).unwrap_or(0),
+                n,
+            )
+        })
+        .collect();
+    if !write && ports.len() > 1 {
+        return Ok(None);
+    }
+    ports.sort();
+    let index = ports
+        .iter()
+        .position(|(_, n)| **n == words[cell_at])
+        .unwrap_or(0) as u64;
+    let side = if write { "WR_" } else { "RD_" };
+    let port_at = at(&words, "-port").context("no -port")?;
+    let (port, stride) = match words[port_at].as_str() {
+        "DATA" => ("DATA", width),
+        "ADDR" => ("ADDR", abits),
+        "EN" if write => ("EN", width),
+        other => (other, 1),
+    };
+    words[port_at] = format!("{side}{port}");
+    for flag in ["-portbit", "-ctrlbit"] {
+        if let Some(i) = at(&words, flag) {
+            let bit: u64 = words[i]
+                .parse()
+                .context("a port bit that is not a number")?;
+            words[i] = (index * stride + bit).to_string();
+        }
+    }
+    // The memory's name without its RTLIL escape (`mutate` escapes the name it is given).
+    let name = memid.trim_matches('"').replace("\\\\", "\\");
+    words[cell_at] = name.strip_prefix('\\').unwrap_or(&name).to_string();
+    Ok(Some(words.join(" ")))
 }
 
 /// A cell of a block's datapath: an operator, or an asynchronous read of a memory (a ROM's
@@ -1696,6 +1806,50 @@ pub fn html(r: &MutateReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A memory port's mutation becomes the same mutation of the collected memory: write port
+    /// 1's data bit 3 is bit WIDTH + 3 of WR_DATA, and so is its control bit; a read port of a
+    /// memory with two is left alone, and so is any other cell.
+    #[test]
+    fn memory_port_mutations_name_the_collected_memory() {
+        let dir = std::env::temp_dir().join(format!("collected_{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let il = dir.join("design.il");
+        let port = |kind: &str, name: &str, id: u32| {
+            format!(
+                "  cell {kind} {name}\n    parameter \\ABITS 6\n    parameter \\MEMID \"\\\\blk.mem\"\n    parameter \\PORTID {id}\n    parameter \\WIDTH 40\n  end\n"
+            )
+        };
+        let text = format!(
+            "module \\top\n{}{}{}{}  cell $and $and$1\n  end\nend\n",
+            port("$memwr_v2", "$w1", 1),
+            port("$memwr_v2", "$w0", 0),
+            port("$memrd_v2", "$r0", 0),
+            port("$memrd_v2", "$r1", 0),
+        );
+        std::fs::write(&il, text).unwrap();
+        let m = |cell: &str, port: &str| {
+            format!(
+                "mutate -mode cnot1 -module top -cell {cell} -port {port} -portbit 3 -ctrlbit 7"
+            )
+        };
+        assert_eq!(
+            collected_mutation(&il, &m("$w1", "DATA")).unwrap().as_deref(),
+            Some("mutate -mode cnot1 -module top -cell blk.mem -port WR_DATA -portbit 43 -ctrlbit 47")
+        );
+        assert_eq!(
+            collected_mutation(&il, &m("$w0", "ADDR"))
+                .unwrap()
+                .as_deref(),
+            Some(
+                "mutate -mode cnot1 -module top -cell blk.mem -port WR_ADDR -portbit 3 -ctrlbit 7"
+            )
+        );
+        assert_eq!(collected_mutation(&il, &m("$r1", "DATA")).unwrap(), None);
+        assert_eq!(collected_mutation(&il, &m("$and$1", "A")).unwrap(), None);
+        assert!(collected_mutation(&il, &m("$gone", "A")).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     /// A port the cut names by another name of the same net is put back under the wrapper's
     /// name; a port that is not an alias in the design leaves the cut refused.
