@@ -20,7 +20,10 @@
 //!
 //! Write-first is an option: the class table never reads an entry in the cycle it writes one
 //! (`ClassRam::read_first`), so it has no forwarding path; in simulation a read of the entry
-//! being written is an error there (`class_ram_read_of_written_entry`).
+//! being written is an error there (`class_ram_read_of_written_entry`). So is keeping only some
+//! bits of an entry (`ClassRam::keeping`): the class table's head and bump pointer are
+//! page-aligned and below their ranges' tops, so the other bits are written and read as zero; a
+//! write with one of them set is a simulation error (`class_ram_write_of_unkept_bit`).
 //!
 //! Storage: `64 * D::BITS` RAM bits, `D::BITS + 65` flops.
 //!
@@ -29,10 +32,11 @@
 //! around it never forms a loop through it.
 
 use rust_hdl::prelude::*;
+use std::ops::BitAnd;
 
 /// A class-indexed write-first RAM with a one-cycle clear.
 #[derive(LogicBlock)]
-pub struct ClassRam<D: Synth> {
+pub struct ClassRam<D: Synth + BitAnd<Output = D>> {
     pub clock: Signal<In, Clock>,
     pub rst: Signal<In, Bit>,
     pub rd_index: Signal<In, Bits<6>>,
@@ -48,9 +52,12 @@ pub struct ClassRam<D: Synth> {
     /// A read of the entry written in the same cycle returns the new value (else the old one,
     /// and the simulation reports it: the user promises never to do it).
     _write_first: bool,
+    /// The bits an entry keeps (`None`: all of them); the others read as zero and are never
+    /// stored.
+    _kept: Option<D>,
 }
 
-impl<D: Synth> ClassRam<D> {
+impl<D: Synth + BitAnd<Output = D>> ClassRam<D> {
     /// A RAM with no write-first forwarding, for a user that never reads the entry it writes in
     /// the same cycle.
     pub fn read_first() -> Self {
@@ -59,9 +66,25 @@ impl<D: Synth> ClassRam<D> {
             ..Default::default()
         }
     }
+
+    /// The same RAM keeping only the bits set in `kept`: its user never writes the others with
+    /// anything but zero (in simulation, a write of one is an error,
+    /// `class_ram_write_of_unkept_bit`), and they read as zero whatever the array holds there, so
+    /// an implementation need not store them.
+    pub fn keeping(self, kept: D) -> Self {
+        ClassRam {
+            _kept: Some(kept),
+            ..self
+        }
+    }
+
+    /// `value` with the bits not kept cleared.
+    fn kept_only(&self, value: D) -> D {
+        self._kept.map_or(value, |k| value & k)
+    }
 }
 
-impl<D: Synth> Default for ClassRam<D> {
+impl<D: Synth + BitAnd<Output = D>> Default for ClassRam<D> {
     fn default() -> Self {
         ClassRam {
             clock: Default::default(),
@@ -77,11 +100,12 @@ impl<D: Synth> Default for ClassRam<D> {
             _mem: Box::new([D::default(); 64]),
             _valid: 0,
             _write_first: true,
+            _kept: None,
         }
     }
 }
 
-impl<D: Synth> Logic for ClassRam<D> {
+impl<D: Synth + BitAnd<Output = D>> Logic for ClassRam<D> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
             let rd = self.rd_index.val().index();
@@ -93,14 +117,14 @@ impl<D: Synth> Logic for ClassRam<D> {
                 self.rd_data.next = if !valid {
                     D::default()
                 } else if same {
-                    self.wr_data.val()
+                    self.kept_only(self.wr_data.val())
                 } else {
                     self._mem[rd]
                 };
                 self.rd_valid.next = valid;
             }
             if self.wr_en.val() {
-                self._mem[wr] = self.wr_data.val();
+                self._mem[wr] = self.kept_only(self.wr_data.val());
                 self._valid |= 1 << wr;
             }
             if clear {
@@ -130,11 +154,43 @@ end
 ",
             )
         };
+        // A RAM that keeps every bit has no mask at all (its netlist is the same as before the
+        // option existed).
+        // With some bits not kept, the read register is `rd_q` and the output is it masked
+        // (a constant mask: wires and zeros, after the register, which stays the RAM's own).
+        let (decl, written, read, out) = match self._kept {
+            Some(k) => (
+                format!(
+                    "wire [{msb}:0] kept = {kept:x};
+wire [{msb}:0] wr_kept = wr_data & kept;
+reg [{msb}:0] rd_q;
+always @(*) rd_data = rd_q & kept;
+`ifndef SYNTHESIS
+always @(posedge clock) begin
+   if (!rst && wr_en && (wr_data & ~kept) != 0)
+      $error(\"class_ram_write_of_unkept_bit: entry %0d written with %h outside %h\", wr_index, wr_data, kept);
+end
+`endif
+",
+                    msb = D::BITS - 1,
+                    kept = k.verilog()
+                ),
+                "wr_kept",
+                "(same ? wr_kept : mem[rd_index])",
+                "rd_q",
+            ),
+            None => (
+                String::new(),
+                "wr_data",
+                "(same ? wr_data : mem[rd_index])",
+                "rd_data",
+            ),
+        };
         Verilog::Custom(format!(
             "\
 reg [{msb}:0] mem[0:63];
 reg [63:0] valid;
-wire clear = clear_all | rst;
+{decl}wire clear = clear_all | rst;
 wire same = {same};
 wire rd_hit = ~clear & (same | valid[rd_index]);
 
@@ -145,10 +201,10 @@ end
 
 always @(posedge clock) begin
    if (wr_en) begin
-      mem[wr_index] <= wr_data;
+      mem[wr_index] <= {written};
    end
    if (rd_en) begin
-      rd_data <= rd_hit ? (same ? wr_data : mem[rd_index]) : {msb1}'d0;
+      {out} <= rd_hit ? {read} : {msb1}'d0;
       rd_valid <= rd_hit;
    end
    if (clear) begin

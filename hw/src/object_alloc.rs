@@ -247,7 +247,7 @@ impl ObjectAlloc {
                 })
                 .into(),
             hot: Default::default(),
-            class_table: crate::class_table::new(),
+            class_table: crate::class_table::new(p),
             hdc: HeaderCache::new(p.hdc as usize),
             state: Default::default(),
             mrs: Default::default(),

@@ -618,7 +618,9 @@ const BLOCK_PROOF_SECONDS: u32 = 20;
 /// (their flops paired by name), 5 the rest of the design constant-folded before the cut, the
 /// cut reduced to its ports' cone of influence one bit at a time, and memory ports' mutations
 /// applied to the collected memory (before, they named a cell that was gone, and were refused).
-const BLOCK_PROOF_VERSION: u32 = 5;
+/// 6 the mutant's own cone first (the cell and what it drives up to the next registers), and the
+/// rest of the design deleted once the block is cut out (every pass had also run over it).
+const BLOCK_PROOF_VERSION: u32 = 6;
 
 /// Cycles of the state-matching proof's base case and induction.
 const MATCHED_SEQ: u32 = 2;
@@ -633,9 +635,8 @@ const MATCHED_PROOF_SECONDS: u32 = 60;
 /// mutation is on a memory's own cell, the memories are mapped before the copy, so that their
 /// flops have the same names on both sides and the proofs can pair them (mapped after it, each
 /// side's flops got names of their own, and every mutant of a block with a memory was refused).
-fn cut_block(built: &Built, m: &Mutant) -> Vec<String> {
+fn cut_block(built: &Built, m: &Mutant, sel: &str) -> Vec<String> {
     let top = &built.top;
-    let sel = &built.selections[&m.block];
     // A memory port's mutation names a cell `memory_collect` merges into the memory's.
     let collected = collected_mutation(&built.il, &m.mutation).unwrap_or(None);
     let mutation = collected
@@ -662,6 +663,8 @@ fn cut_block(built: &Built, m: &Mutant) -> Vec<String> {
         "opt_clean".into(),
         format!("submod -name gold_blk {sel}"),
         "cd ..".into(),
+        // The rest of the design is not compared: every pass below works on the two cuts only.
+        format!("delete {top}"),
     ];
     if !on_memory {
         lines.extend(["memory_map".into(), "opt_clean".into()]);
@@ -673,7 +676,13 @@ fn cut_block(built: &Built, m: &Mutant) -> Vec<String> {
     // Registers and gates one bit each, then everything that reaches no port dropped: the cone
     // of influence of the ports (a register bit that only feeds itself, a padding bit of a RAM
     // entry, goes; on both sides, by the same rule).
-    lines.extend([format!("simplemap {BIT_CELLS}"), "opt_clean".into()]);
+    lines.extend([
+        format!("simplemap {BIT_CELLS}"),
+        // Constants folded gate by gate first, so that a bit ANDed with a constant zero (a
+        // RAM's unkept bit) reaches nothing.
+        "opt_expr -fine".into(),
+        "opt_clean".into(),
+    ]);
     lines
 }
 
@@ -715,7 +724,8 @@ fn run_proof(script: &Path, log: &Path, seconds: u32, needle: &str) -> Result<Pr
     })
 }
 
-/// Whether mutant `m` is equivalent at its block's boundary. Three proofs, each only when the
+/// Whether mutant `m` is equivalent at its block's boundary: first in its own cone
+/// ([`cone_equivalent`]), then over the whole block. Three proofs, each only when the
 /// one before fails or runs out of time: [`everted_equivalent`] (registers paired and cut open, one
 /// combinational check, seconds), [`matched_equivalent`] (registers paired, with induction over
 /// two cycles) and [`miter_equivalent`] (outputs only; only after a time-out). (When the second
@@ -725,6 +735,9 @@ fn run_proof(script: &Path, log: &Path, seconds: u32, needle: &str) -> Result<Pr
 /// but not complete: a difference only unreachable inputs show is reported as a survivor.
 fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
     std::fs::create_dir_all(dir)?;
+    if cone_equivalent(dir, built, m)? == Proof::Proven {
+        return Ok(Proof::Proven);
+    }
     let everted = everted_equivalent(dir, built, m)?;
     if everted == Proof::Proven {
         return Ok(Proof::Proven);
@@ -746,6 +759,44 @@ fn block_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
     )
 }
 
+/// Where a mutant's own cone stops: registers and memories (their inputs are the cone's outputs).
+const CONE_STOPS: &str =
+    "$dff,$dffe,$adff,$adffe,$sdff,$sdffe,$sdffce,$aldff,$aldffe,$dffsr,$dffsre,$mem_v2";
+
+/// The selection of the mutated cell and everything it drives up to the next register, memory or
+/// port: `c:<cell> %co*:-<stops>`, the name's characters that a selection reads as syntax (`/`,
+/// `\`, `*`, `?`, `[`, `]`) matched by `?`.
+fn cone_selection(mutation: &str) -> Option<String> {
+    let words: Vec<&str> = mutation.split_whitespace().collect();
+    let cell = words
+        .iter()
+        .position(|w| *w == "-cell")
+        .and_then(|i| words.get(i + 1))?;
+    let pattern: String = cell
+        .chars()
+        .map(|c| if "/\\*?[]".contains(c) { '?' } else { c })
+        .collect();
+    Some(format!("c:{pattern} %co*:-{CONE_STOPS}"))
+}
+
+/// The mutant's own cone, proven first: the mutated cell and the logic it drives up to the next
+/// registers, memories and ports, cut out with every signal it reads as an input and every signal
+/// read outside it as an output (the registers' next values among them), then compared as in
+/// [`everted_equivalent`]. Equal outputs for every input make every register load and every port
+/// of the design the same in every cycle, so the mutant is equivalent; it can prove a mutant
+/// whose effect the logic right after it masks (a constant bit a mask clears, a bit shifted out)
+/// in a block too big to bit-blast whole in a minute (the object allocator's own logic). A memory's
+/// own mutant is left to the block proofs.
+fn cone_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
+    let on_memory = mutated_cell(&built.il, &m.mutation)
+        .map(|(kind, _)| kind.starts_with("$mem"))
+        .unwrap_or(true);
+    match cone_selection(&m.mutation) {
+        Some(sel) if !on_memory => everted_proof(dir, built, m, &sel, "cone"),
+        _ => Ok(Proof::NotProven),
+    }
+}
+
 /// Seconds each step of the everted proof (Yosys, then ABC) may take.
 const EVERTED_PROOF_SECONDS: u32 = 60;
 
@@ -759,9 +810,15 @@ const EVERTED_PROOF_SECONDS: u32 = 60;
 /// cannot prove a mutant whose registers differ in a state never reached (the matched proof's
 /// induction can).
 fn everted_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
+    everted_proof(dir, built, m, &built.selections[&m.block], "everted")
+}
+
+/// The register-correspondence proof of [`everted_equivalent`] on the cut `sel`, its files
+/// named `{name}_{index}`.
+fn everted_proof(dir: &Path, built: &Built, m: &Mutant, sel: &str, name: &str) -> Result<Proof> {
     let k = m.index;
-    let aig = dir.join(format!("everted_{k}.aig"));
-    let mut lines = cut_block(built, m);
+    let aig = dir.join(format!("{name}_{k}.aig"));
+    let mut lines = cut_block(built, m, sel);
     lines.extend([
         "dffunmap".into(),
         "expose -dff -evert-dff gold_blk gate_blk".into(),
@@ -778,9 +835,9 @@ fn everted_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
         "opt_clean".into(),
         format!("write_aiger -zinit {}", aig.display()),
     ]);
-    let script = dir.join(format!("everted_{k}.ys"));
+    let script = dir.join(format!("{name}_{k}.ys"));
     std::fs::write(&script, lines.join("\n") + "\n")?;
-    let log = dir.join(format!("everted_{k}.log"));
+    let log = dir.join(format!("{name}_{k}.log"));
     let made = Command::new("timeout")
         .arg(EVERTED_PROOF_SECONDS.to_string())
         .args(["yosys", "-q", "-l"])
@@ -804,7 +861,7 @@ fn everted_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
         .output()
         .context("running yosys-abc (Yosys ships it; run `make deps`)")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    std::fs::write(dir.join(format!("everted_{k}.abc.log")), text.as_bytes())?;
+    std::fs::write(dir.join(format!("{name}_{k}.abc.log")), text.as_bytes())?;
     Ok(if out.status.code() == Some(124) {
         Proof::TimedOut
     } else if text.contains("UNSATISFIABLE") {
@@ -832,7 +889,7 @@ fn matched_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
     let file = |what: &str| dir.join(format!("matched_{k}_{what}"));
     let (all, keep, black) = (file("all.txt"), file("keep.txt"), file("black.txt"));
     let (a_sorted, k_sorted) = (file("all.sorted"), file("keep.sorted"));
-    let mut lines = cut_block(built, m);
+    let mut lines = cut_block(built, m, &built.selections[&m.block]);
     lines.extend([
         format!("tee -q -o {} select -list gold_blk/w:* gold_blk/c:*", all.display()),
         format!(
@@ -871,7 +928,7 @@ fn matched_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
 /// The miter proof: a miter of the two blocks (`miter -equiv`, outputs only) proven by temporal
 /// induction from the reset values (`sat -tempinduct`).
 fn miter_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
-    let mut lines = cut_block(built, m);
+    let mut lines = cut_block(built, m, &built.selections[&m.block]);
     lines.extend([
         "miter -equiv -flatten -make_assert -ignore_gold_x gold_blk gate_blk miter".into(),
         "hierarchy -top miter".into(),
