@@ -33,20 +33,27 @@ pub struct BypassRunStats {
 }
 
 /// `n` distinct frame numbers below `2^(PA_BITS-12)`, none zero: a random frame and its
-/// neighbours that differ from it in one bit each (bits in random order, so that a table compare
-/// that ignores bit `k` meets two frames told apart by `k` alone), then random frames.
+/// neighbours that differ from it in one bit each, then its complement and the complement's
+/// neighbours (bits in random order, so that a table compare that ignores bit `k` meets two frames
+/// told apart by `k` alone, and every bit is 0 in some frames and 1 in others, so that logic
+/// that mixes two frame bits meets both values of each), then random frames.
 fn frame_set(params: &Params, n: u64, rng: &mut impl Rng) -> Vec<u64> {
     let bits = params.pa_bits - 12;
+    let mask = (1u64 << bits) - 1;
     let base = loop {
         let b = rng.gen_range(1..1u64 << bits);
-        if b.count_ones() > 1 {
+        if b.count_ones() > 1 && (b ^ mask).count_ones() > 1 {
             break b;
         }
     };
     let mut order: Vec<u32> = (0..bits).collect();
     order.shuffle(rng);
+    let half = (n as usize).div_ceil(2);
     let mut all = vec![base];
-    all.extend(order.iter().map(|k| base ^ (1 << k)));
+    all.extend(order.iter().take(half - 1).map(|k| base ^ (1 << k)));
+    let other = base ^ mask;
+    all.push(other);
+    all.extend(order.iter().skip(half - 1).map(|k| other ^ (1 << k)));
     all.truncate(n as usize);
     while (all.len() as u64) < n {
         let f = rng.gen_range(1..1u64 << bits);
@@ -319,12 +326,14 @@ fn check_counters(
 mod tests {
     use super::*;
 
-    /// The frame set: distinct, non-zero frames below 2^(PA_BITS-12), the first one's
-    /// single-bit neighbours first, and over a few seeds every frame bit tells two frames apart.
+    /// The frame set: distinct, non-zero frames below 2^(PA_BITS-12), a random frame's
+    /// single-bit neighbours, then its complement's; in every set each frame bit is 0 in some
+    /// frame and 1 in another, and over a few seeds every frame bit tells two frames apart.
     #[test]
     fn frame_sets_hold_single_bit_neighbours() {
         let p = Params::default();
         let bits = p.pa_bits - 12;
+        let mask = (1u64 << bits) - 1;
         let mut told_apart = 0u64;
         for seed in 0..4 {
             let mut rng = seed::rng(seed, 1);
@@ -335,11 +344,16 @@ mod tests {
             sorted.dedup();
             assert_eq!(sorted.len(), 24, "distinct: {all:x?}");
             assert!(all.iter().all(|&f| f > 0 && f < 1 << bits), "{all:x?}");
-            for f in &all[1..] {
-                let d = f ^ all[0];
-                assert_eq!(d.count_ones(), 1, "{f:x} and {:x}", all[0]);
+            let (a, b) = (all[0], all[12]);
+            assert_eq!(a ^ b, mask, "{a:x} and {b:x} are complements");
+            for (i, f) in all.iter().enumerate().filter(|&(i, _)| i != 0 && i != 12) {
+                let d = f ^ if i < 12 { a } else { b };
+                assert_eq!(d.count_ones(), 1, "{f:x} next to {a:x} or {b:x}");
                 told_apart |= d;
             }
+            let ones = all.iter().fold(0, |o, f| o | f);
+            let zeros = all.iter().fold(0, |z, f| z | (f ^ mask));
+            assert_eq!((ones, zeros), (mask, mask), "every bit both ways: {all:x?}");
         }
         assert_eq!(
             told_apart,
