@@ -187,13 +187,15 @@ fn block_path(path: &str, registers: &BTreeSet<String>) -> String {
     p
 }
 
-/// A Yosys selection pattern of every cell under instance path `path`.
+/// A Yosys selection pattern of every cell under instance path `path`: the cells `flatten`
+/// named `$flatten\a.\b.$...`, and the memories `memory_collect` makes of their ports, named
+/// for the memory (`\a.b.mem`; without them a block's memory fell outside its cut).
 fn path_pattern(path: &str) -> String {
     if path.is_empty() {
         "c:*".into()
     } else {
         let inner: Vec<String> = path.split('.').map(|p| format!("?{p}.")).collect();
-        format!("c:$flatten{}*", inner.join(""))
+        format!("c:$flatten{}* c:{path}.* %u", inner.join(""))
     }
 }
 
@@ -619,8 +621,9 @@ const BLOCK_PROOF_SECONDS: u32 = 20;
 /// cut reduced to its ports' cone of influence one bit at a time, and memory ports' mutations
 /// applied to the collected memory (before, they named a cell that was gone, and were refused).
 /// 6 the mutant's own cone first (the cell and what it drives up to the next registers), and the
-/// rest of the design deleted once the block is cut out (every pass had also run over it).
-const BLOCK_PROOF_VERSION: u32 = 6;
+/// rest of the design deleted once the block is cut out (every pass had also run over it), 7 a
+/// block's collected memories inside its cut (they had been outside every block's but the top's).
+const BLOCK_PROOF_VERSION: u32 = 7;
 
 /// Cycles of the state-matching proof's base case and induction.
 const MATCHED_SEQ: u32 = 2;
@@ -1995,17 +1998,21 @@ mod tests {
 
     #[test]
     fn selections_leave_out_other_blocks() {
-        assert_eq!(path_pattern("hoa.hdc"), "c:$flatten?hoa.?hdc.*");
+        assert_eq!(
+            path_pattern("hoa.hdc"),
+            "c:$flatten?hoa.?hdc.* c:hoa.hdc.* %u"
+        );
         let s = block_selection(
             &["hoa".into(), "hoa.room_rom".into()],
             &["hoa.hdc".into(), "hpa".into(), "".into()],
         );
         assert_eq!(
             s,
-            "c:$flatten?hoa.* c:$flatten?hoa.?room_rom.* %u c:$flatten?hoa.?hdc.* %d"
+            "c:$flatten?hoa.* c:hoa.* %u c:$flatten?hoa.?room_rom.* c:hoa.room_rom.* %u %u \
+             c:$flatten?hoa.?hdc.* c:hoa.hdc.* %u %d"
         );
         let s = block_selection(&["".into()], &["hdc".into()]);
-        assert_eq!(s, "c:* c:$flatten?hdc.* %d");
+        assert_eq!(s, "c:* c:$flatten?hdc.* c:hdc.* %u %d");
     }
 
     #[test]
