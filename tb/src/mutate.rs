@@ -646,9 +646,7 @@ fn cut_block(built: &Built, m: &Mutant, sel: &str) -> Vec<String> {
         .as_deref()
         .unwrap_or(&m.mutation)
         .replace(&format!("-module {top} "), "-module gate_blk ");
-    let on_memory = mutated_cell(&built.il, &m.mutation)
-        .map(|(kind, _)| kind.starts_with("$mem"))
-        .unwrap_or(true);
+    let on_memory = on_memory(built, m);
     let mut lines = vec![
         format!("read_rtlil {}", built.il.display()),
         "memory_collect".into(),
@@ -770,12 +768,7 @@ const CONE_STOPS: &str =
 /// port: `c:<cell> %co*:-<stops>`, the name's characters that a selection reads as syntax (`/`,
 /// `\`, `*`, `?`, `[`, `]`) matched by `?`.
 fn cone_selection(mutation: &str) -> Option<String> {
-    let words: Vec<&str> = mutation.split_whitespace().collect();
-    let cell = words
-        .iter()
-        .position(|w| *w == "-cell")
-        .and_then(|i| words.get(i + 1))?;
-    let pattern: String = cell
+    let pattern: String = mutation_arg(mutation, "-cell")?
         .chars()
         .map(|c| if "/\\*?[]".contains(c) { '?' } else { c })
         .collect();
@@ -791,11 +784,8 @@ fn cone_selection(mutation: &str) -> Option<String> {
 /// in a block too big to bit-blast whole in a minute (the object allocator's own logic). A memory's
 /// own mutant is left to the block proofs.
 fn cone_equivalent(dir: &Path, built: &Built, m: &Mutant) -> Result<Proof> {
-    let on_memory = mutated_cell(&built.il, &m.mutation)
-        .map(|(kind, _)| kind.starts_with("$mem"))
-        .unwrap_or(true);
     match cone_selection(&m.mutation) {
-        Some(sel) if !on_memory => everted_proof(dir, built, m, &sel, "cone"),
+        Some(sel) if !on_memory(built, m) => everted_proof(dir, built, m, &sel, "cone"),
         _ => Ok(Proof::NotProven),
     }
 }
@@ -1280,27 +1270,27 @@ fn bench_mutant(
 /// The cell `mutation` (a `mutate -mode ... -cell NAME ...` command) names, from the flattened
 /// design's RTLIL: its type and its parameter lines.
 fn mutated_cell(il: &Path, mutation: &str) -> Result<(String, Vec<String>)> {
-    let words: Vec<&str> = mutation.split_whitespace().collect();
-    let name = words
-        .iter()
-        .position(|w| *w == "-cell")
-        .and_then(|i| words.get(i + 1))
+    let name = mutation_arg(mutation, "-cell")
         .with_context(|| format!("no -cell in mutation {mutation:?}"))?;
-    let text = std::fs::read_to_string(il).with_context(|| il.display().to_string())?;
-    let mut lines = text.lines().map(str::trim);
-    while let Some(l) = lines.next() {
-        let Some((kind, cell)) = l.strip_prefix("cell ").and_then(|c| c.split_once(' ')) else {
-            continue;
-        };
-        if cell == *name {
-            let params = lines
-                .take_while(|l| l.starts_with("parameter "))
-                .map(str::to_string)
-                .collect();
-            return Ok((kind.to_string(), params));
-        }
-    }
-    bail!("cell {name} not in {}", il.display())
+    il_cells(il)?
+        .into_iter()
+        .find(|(_, cell, _)| *cell == name)
+        .map(|(kind, _, params)| (kind, params))
+        .with_context(|| format!("cell {name} not in {}", il.display()))
+}
+
+/// The word after `flag` in a `mutate` command.
+fn mutation_arg<'a>(mutation: &'a str, flag: &str) -> Option<&'a str> {
+    let mut words = mutation.split_whitespace();
+    words.by_ref().find(|w| *w == flag)?;
+    words.next()
+}
+
+/// Whether mutant `m`'s cell is a memory or one of its ports (not known: treated as one).
+fn on_memory(built: &Built, m: &Mutant) -> bool {
+    mutated_cell(&built.il, &m.mutation)
+        .map(|(kind, _)| kind.starts_with("$mem"))
+        .unwrap_or(true)
 }
 
 /// Every cell of a design's RTLIL: its type, its name and its parameter lines.
