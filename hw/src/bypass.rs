@@ -287,6 +287,13 @@ impl Logic for Bypass {
             }
             BypassState::Decide => {
                 self.state.d.next = BypassState::Idle;
+                // A writeback keeps its data in data_q for DramWrite; a fill is answered with
+                // zeros when its line is fresh, else with what DramWait loads (the data a fill
+                // came with is nobody's). After an event data_q is nobody's until Idle takes
+                // the next request, so the choice does not look at event_q.
+                if !self.write_q.q.val() {
+                    self.data_q.d.next = 0.into();
+                }
                 if self.event_q.q.val() {
                     // A frame (re)enters the table: fresh when mapped, dead when reclaimed.
                     if !self.enabled.val() {
@@ -311,7 +318,6 @@ impl Logic for Bypass {
                         self.entries.advance_rr.next = true;
                     }
                 } else if self.write_q.q.val() {
-                    // A writeback keeps its data in data_q for DramWrite.
                     if self.enabled.val() & self.hit_q.q.val() & self.hit_dead_q.q.val() {
                         self.n_dropped.d.next = self.n_dropped.q.val() + 1;
                     } else {
@@ -326,9 +332,6 @@ impl Logic for Bypass {
                         self.state.d.next = BypassState::DramWrite;
                     }
                 } else {
-                    // A fill: answered with zeros when its line is fresh, else with what
-                    // DramWait loads (the data a fill came with is nobody's).
-                    self.data_q.d.next = 0.into();
                     self.state.d.next = BypassState::DramRead;
                     if self.enabled.val()
                         & self.hit_q.q.val()
@@ -342,11 +345,13 @@ impl Logic for Bypass {
             }
             BypassState::EvictZero => {
                 // The victim's fresh lines become real zeros in DRAM before its slot is reused.
+                // Only the valid bit depends on the line being fresh: what the request carries
+                // while it is not valid is nobody's.
+                self.dram_req_write.next = true;
+                self.dram_req_addr.next = self.line_addr.val();
+                self.dram_req_wdata.next = 0.into();
                 if self.victim_fresh.q.val().get_bit(self.line.q.val().index()) {
                     self.dram_req_valid.next = true;
-                    self.dram_req_write.next = true;
-                    self.dram_req_addr.next = self.line_addr.val();
-                    self.dram_req_wdata.next = 0.into();
                 }
                 if !self.victim_fresh.q.val().get_bit(self.line.q.val().index())
                     | self.dram_req_ready.val()

@@ -147,7 +147,7 @@ pub struct ObjectAlloc {
     arena_sent: DFF<Bit>,
     src_va: DFF<Bits<48>>,
     rsp_status_q: DFF<Bits<2>>,
-    line_q: DFF<Bits<512>>,
+    line_q: DFF<Bits<344>>,
 
     lane_bits: Constant<Bits<8>>,
     region_log2: Constant<Bits<8>>,
@@ -171,6 +171,13 @@ pub struct ObjectAlloc {
     hot_live: Signal<Local, Bit>,
     hot_nxt: Signal<Local, Bits<8>>,
     hot_full: Signal<Local, Bit>,
+    /// The entry's count after an alloc and after a free, at the count's own width (an
+    /// expression inside the 328-bit entry would be computed at 328 bits).
+    hot_inc: Signal<Local, Bits<9>>,
+    /// A late condition decides the next state, and which one it is (see the end of update).
+    late: Signal<Local, Bit>,
+    late_state: Signal<Local, HoaState>,
+    hot_dec: Signal<Local, Bits<9>>,
     taken_bitmap: Signal<Local, Bits<256>>,
     freed_bitmap: Signal<Local, Bits<256>>,
     freed_nxt: Signal<Local, Bits<8>>,
@@ -189,6 +196,8 @@ pub struct ObjectAlloc {
     rd_bitmap: Signal<Local, Bits<256>>,
     rd_next: Signal<Local, Bits<64>>,
     rd_count: Signal<Local, Bits<16>>,
+    /// The line's count after a free, at its own width.
+    rd_dec: Signal<Local, Bits<16>>,
     rd_state: Signal<Local, Bits<8>>,
     new_next: Signal<Local, Bits<64>>,
     new_state: Signal<Local, Bits<8>>,
@@ -283,6 +292,10 @@ impl ObjectAlloc {
             lane_off: Default::default(),
             hot_base: Default::default(),
             hot_count: Default::default(),
+            hot_inc: Default::default(),
+            late: Default::default(),
+            late_state: Default::default(),
+            hot_dec: Default::default(),
             hot_dirty: Default::default(),
             hot_bitmap: Default::default(),
             hot_live: Default::default(),
@@ -306,6 +319,7 @@ impl ObjectAlloc {
             rd_bitmap: Default::default(),
             rd_next: Default::default(),
             rd_count: Default::default(),
+            rd_dec: Default::default(),
             rd_state: Default::default(),
             new_next: Default::default(),
             new_state: Default::default(),
@@ -381,7 +395,7 @@ impl Logic for ObjectAlloc {
         self.hdr_req_valid.next = false;
         self.hdr_req_write.next = false;
         self.hdr_req_addr.next = self.src_va.q.val();
-        self.hdr_req_wdata.next = self.line_q.q.val();
+        self.hdr_req_wdata.next = bit_cast::<512, 344>(self.line_q.q.val());
         self.hdr_rsp_ready.next = false;
         self.arena_req_valid.next = false;
         self.arena_req_va.next = self.src_va.q.val();
@@ -395,7 +409,7 @@ impl Logic for ObjectAlloc {
         self.class_table.wr_index.next = self.ex_cls.q.val();
         self.class_table.wr_data.next = 0.into();
         self.class_table.clear_all.next = false;
-        self.hdc.wr_line.next = self.line_q.q.val().get_bits::<344>(0);
+        self.hdc.wr_line.next = self.line_q.q.val();
         self.hdc.upd_en.next = false;
         self.hdc.ins_en.next = false;
         self.hdc.rm_en.next = false;
@@ -421,6 +435,8 @@ impl Logic for ObjectAlloc {
         self.hot_nxt.next = self.hot.rd_data.val().get_bits::<8>(320);
         self.hot_live.next = self.hot.rd_valid.val();
         self.hot_full.next = self.hot_count.val() == self.objs.val();
+        self.hot_inc.next = self.hot_count.val() + 1;
+        self.hot_dec.next = self.hot_count.val() - 1;
         // An invalid class-table entry reads as zero: no available arena, bump pointer 0.
         self.ct_head.next = self.class_table.rd_data.val().get_bits::<48>(0);
         self.ct_bump.next = self.class_table.rd_data.val().get_bits::<48>(48);
@@ -470,11 +486,12 @@ impl Logic for ObjectAlloc {
                 | (self.state.q.val() == HoaState::PopReq));
         self.src_line.next = self.hdr_rsp_rdata.val().get_bits::<344>(0);
         if (self.state.q.val() == HoaState::FreeHit) | (self.state.q.val() == HoaState::PopHit) {
-            self.src_line.next = self.line_q.q.val().get_bits::<344>(0);
+            self.src_line.next = self.line_q.q.val();
         }
         self.rd_bitmap.next = self.src_line.val().get_bits::<256>(0);
         self.rd_next.next = self.src_line.val().get_bits::<64>(256);
         self.rd_count.next = self.src_line.val().get_bits::<16>(320);
+        self.rd_dec.next = self.rd_count.val() - 1;
         self.rd_state.next = self.src_line.val().get_bits::<8>(336);
         self.new_next.next = self.rd_next.val();
         self.new_state.next = self.rd_state.val();
@@ -494,7 +511,7 @@ impl Logic for ObjectAlloc {
                 .val()
                 .replace_bit(self.slot_calc.slot.val().index(), false),
         ) | (bit_cast::<344, 64>(self.new_next.val()) << 256)
-            | (bit_cast::<344, 16>(self.rd_count.val() - 1) << 320)
+            | (bit_cast::<344, 16>(self.rd_dec.val()) << 320)
             | (bit_cast::<344, 8>(self.new_state.val()) << 336);
         self.pop_hot.next = (bit_cast::<328, 256>(self.rd_bitmap.val()) << 64)
             | bit_cast::<328, 48>(self.src_va.q.val())
@@ -520,7 +537,7 @@ impl Logic for ObjectAlloc {
                         self.hot.wr_data.next = (bit_cast::<328, 256>(self.taken_bitmap.val())
                             << 64)
                             | bit_cast::<328, 48>(self.hot_base.val())
-                            | (bit_cast::<328, 9>(self.hot_count.val() + 1) << 48)
+                            | (bit_cast::<328, 9>(self.hot_inc.val()) << 48)
                             | (bit_cast::<328, 1>(true.into()) << 57)
                             | (bit_cast::<328, 8>(self.lowest_free.index.val()) << 320);
                     } else if (self.ct_head.val() != 0) | self.lane_room.val() {
@@ -554,7 +571,7 @@ impl Logic for ObjectAlloc {
                             self.hot.wr_data.next = (bit_cast::<328, 256>(self.freed_bitmap.val())
                                 << 64)
                                 | bit_cast::<328, 48>(self.hot_base.val())
-                                | (bit_cast::<328, 9>(self.hot_count.val() - 1) << 48)
+                                | (bit_cast::<328, 9>(self.hot_dec.val()) << 48)
                                 | (bit_cast::<328, 1>(true.into()) << 57)
                                 | (bit_cast::<328, 8>(self.freed_nxt.val()) << 320);
                         } else {
@@ -572,12 +589,13 @@ impl Logic for ObjectAlloc {
                 }
             }
             HoaState::AllocEvict => {
-                // The full entry leaves the HOT: its header becomes FULL with no next arena.
+                // The full entry leaves the HOT: its header becomes FULL (all OBJS objects
+                // taken: only a full entry is evicted) with no next arena.
                 self.hdr_req_valid.next = true;
                 self.hdr_req_write.next = true;
                 self.hdr_req_addr.next = self.hot_base.val();
                 self.hdr_req_wdata.next = bit_cast::<512, 256>(self.hot_bitmap.val())
-                    | (bit_cast::<512, 9>(self.hot_count.val()) << 320)
+                    | (bit_cast::<512, 9>(self.objs.val()) << 320)
                     | (bit_cast::<512, 8>(2.into()) << 336);
                 if self.hdr_req_ready.val() {
                     if self.use_pop.q.val() {
@@ -592,13 +610,13 @@ impl Logic for ObjectAlloc {
                     // The head's header is in the header cache: it leaves the cache now and
                     // goes into the HOT from line_q in the next cycle.
                     self.hdc.rm_en.next = true;
-                    self.line_q.d.next = bit_cast::<512, 344>(self.hdc.lk_line.val());
-                    self.state.d.next = HoaState::PopHit;
+                    self.line_q.d.next = self.hdc.lk_line.val();
                 } else {
                     self.hdr_req_valid.next = true;
-                    if self.hdr_req_ready.val() {
-                        self.state.d.next = HoaState::PopWait;
-                    }
+                }
+                // A hit goes to PopHit instead (after this case: the late conditions).
+                if self.hdr_req_ready.val() {
+                    self.state.d.next = HoaState::PopWait;
                 }
             }
             HoaState::PopHit => {
@@ -613,8 +631,7 @@ impl Logic for ObjectAlloc {
                 // The header line is registered; PopHit installs it as from the cache.
                 self.hdr_rsp_ready.next = true;
                 if self.hdr_rsp_valid.val() {
-                    self.line_q.d.next =
-                        bit_cast::<512, 344>(self.hdr_rsp_rdata.val().get_bits::<344>(0));
+                    self.line_q.d.next = self.hdr_rsp_rdata.val().get_bits::<344>(0);
                     self.state.d.next = HoaState::PopHit;
                 }
             }
@@ -638,20 +655,19 @@ impl Logic for ObjectAlloc {
                     self.class_table.wr_en.next = true;
                     self.class_table.wr_data.next = bit_cast::<96, 48>(self.ct_head.val())
                         | (bit_cast::<96, 48>(self.next_bump.val()) << 48);
-                    self.state.d.next = HoaState::Exec;
                     self.reread.next = true;
                 }
             }
             HoaState::FreeReq => {
                 if self.hdc_hit.val() {
                     // Header cache hit: the cached line goes to line_q, and FreeHit answers.
-                    self.line_q.d.next = bit_cast::<512, 344>(self.hdc.lk_line.val());
-                    self.state.d.next = HoaState::FreeHit;
+                    self.line_q.d.next = self.hdc.lk_line.val();
                 } else {
                     self.hdr_req_valid.next = true;
-                    if self.hdr_req_ready.val() {
-                        self.state.d.next = HoaState::FreeWait;
-                    }
+                }
+                // A hit goes to FreeHit instead (after this case: the late conditions).
+                if self.hdr_req_ready.val() {
+                    self.state.d.next = HoaState::FreeWait;
                 }
             }
             HoaState::FreeHit => {
@@ -673,7 +689,7 @@ impl Logic for ObjectAlloc {
                 self.hdr_rsp_ready.next = true;
                 if self.hdr_rsp_valid.val() {
                     if self.rd_live.val() {
-                        self.line_q.d.next = bit_cast::<512, 344>(self.freed_line.val());
+                        self.line_q.d.next = self.freed_line.val();
                         if self.rd_state.val() == 2 {
                             // A full arena with a free slot joins the front of the available list.
                             self.class_table.wr_en.next = true;
@@ -699,12 +715,13 @@ impl Logic for ObjectAlloc {
             }
             HoaState::FreeInstall => {
                 // The updated line goes into the header cache; a valid victim is written back
-                // first (in the cycle the header port takes it).
+                // first (in the cycle the header port takes it). Only the valid bit depends on
+                // the victim: what the request carries while it is not valid is nobody's.
+                self.hdr_req_write.next = true;
+                self.hdr_req_addr.next = self.hdc.victim_tag.val();
+                self.hdr_req_wdata.next = bit_cast::<512, 344>(self.hdc.victim_line.val());
                 if self.hdc.victim_valid.val() {
                     self.hdr_req_valid.next = true;
-                    self.hdr_req_write.next = true;
-                    self.hdr_req_addr.next = self.hdc.victim_tag.val();
-                    self.hdr_req_wdata.next = bit_cast::<512, 344>(self.hdc.victim_line.val());
                 }
                 if !self.hdc.victim_valid.val() | self.hdr_req_ready.val() {
                     self.hdc.ins_en.next = true;
@@ -721,7 +738,6 @@ impl Logic for ObjectAlloc {
                     self.class_table.clear_all.next = true;
                     self.hdc.clear_all.next = true;
                     self.rsp_status_q.d.next = 0.into();
-                    self.state.d.next = HoaState::Respond;
                 }
             }
             HoaState::Respond => {
@@ -774,8 +790,35 @@ impl Logic for ObjectAlloc {
             self.s1_oversize.d.next = self.size_class.oversize.val();
             self.s1_cls.d.next = self.dec_cls.val();
         }
+        // The late conditions: a header-cache hit (a CAM over the tags), the exit's and the
+        // arena's answers (from the page allocator's arbitration) and reset choose the next
+        // state in one multiplexer after the case on the state, so that they do not pass through
+        // its wide one; where they go depends on the state alone. In these states no answer is
+        // given, so `done` and `s1_adv` above are false.
+        self.late_state.next = HoaState::Idle;
+        if self.state.q.val() == HoaState::FreeReq {
+            self.late_state.next = HoaState::FreeHit;
+        }
+        if self.state.q.val() == HoaState::PopReq {
+            self.late_state.next = HoaState::PopHit;
+        }
+        if self.state.q.val() == HoaState::ExitReq {
+            self.late_state.next = HoaState::Respond;
+        }
+        if self.state.q.val() == HoaState::NewWait {
+            self.late_state.next = HoaState::Exec;
+        }
         if self.rst.val() {
-            self.state.d.next = HoaState::Idle;
+            self.late_state.next = HoaState::Idle;
+        }
+        self.late.next = self.rst.val()
+            | self.hdc_hit.val()
+            | ((self.state.q.val() == HoaState::ExitReq) & self.exit_ready.val())
+            | ((self.state.q.val() == HoaState::NewWait) & self.arena_rsp_valid.val());
+        if self.late.val() {
+            self.state.d.next = self.late_state.val();
+        }
+        if self.rst.val() {
             self.s1_valid.d.next = false;
             self.arena_sent.d.next = false;
             self.mrs.d.next = 0.into();
