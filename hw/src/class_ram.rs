@@ -84,6 +84,62 @@ impl<D: Synth + BitAnd<Output = D>> ClassRam<D> {
     }
 }
 
+/// The runs of set bits of `kept`, `(lowest, highest)`, from bit 0 up.
+fn kept_runs<D: Synth>(kept: D) -> Vec<(usize, usize)> {
+    // The literal `<width>'h<hex>`, most significant digit first.
+    let literal = format!("{:x}", kept.verilog());
+    let hex = literal.split("'h").nth(1).expect("a Verilog literal");
+    let bits: Vec<bool> = hex
+        .chars()
+        .rev()
+        .flat_map(|c| {
+            let d = c.to_digit(16).expect("a hex digit");
+            (0..4).map(move |i| d >> i & 1 == 1)
+        })
+        .collect();
+    let mut runs: Vec<(usize, usize)> = vec![];
+    for (i, &b) in bits.iter().enumerate().take(D::BITS) {
+        match runs.last_mut() {
+            Some((_, hi)) if b && *hi + 1 == i => *hi = i,
+            _ if b => runs.push((i, i)),
+            _ => {}
+        }
+    }
+    runs
+}
+
+/// The kept runs of `wr_data` packed, as the items of a Verilog concatenation (highest first).
+fn packed_runs(runs: &[(usize, usize)]) -> String {
+    let items: Vec<String> = runs
+        .iter()
+        .rev()
+        .map(|(lo, hi)| format!("wr_data[{hi}:{lo}]"))
+        .collect();
+    items.join(", ")
+}
+
+/// A `width`-bit entry from the packed `rd_q`: each kept run in its place, zeros between, as the
+/// items of a Verilog concatenation (highest first).
+fn unpacked_runs(runs: &[(usize, usize)], width: usize) -> String {
+    let mut items = vec![];
+    let mut at = 0; // the packed bit of the next run
+    let mut next = 0; // the entry bit after the last run placed
+    let mut low_first = vec![];
+    for &(lo, hi) in runs {
+        if lo > next {
+            low_first.push(format!("{}'d0", lo - next));
+        }
+        low_first.push(format!("rd_q[{}:{}]", at + hi - lo, at));
+        at += hi + 1 - lo;
+        next = hi + 1;
+    }
+    if width > next {
+        low_first.push(format!("{}'d0", width - next));
+    }
+    items.extend(low_first.into_iter().rev());
+    items.join(", ")
+}
+
 impl<D: Synth + BitAnd<Output = D>> Default for ClassRam<D> {
     fn default() -> Self {
         ClassRam {
@@ -154,41 +210,50 @@ end
 ",
             )
         };
-        // A RAM that keeps every bit has no mask at all (its netlist is the same as before the
-        // option existed).
-        // With some bits not kept, the read register is `rd_q` and the output is it masked
-        // (a constant mask: wires and zeros, after the register, which stays the RAM's own).
-        let (decl, written, read, out) = match self._kept {
-            Some(k) => (
-                format!(
-                    "wire [{msb}:0] kept = {kept:x};
-wire [{msb}:0] wr_kept = wr_data & kept;
-reg [{msb}:0] rd_q;
-always @(*) rd_data = rd_q & kept;
+        // A RAM that keeps every bit stores the entry as it is. With some bits not kept, the
+        // array, the forwarded write and the read register `rd_q` hold only the kept bits,
+        // packed (wires: a concatenation of wr_data's kept runs); rd_data is rd_q's bits back in
+        // their places, zeros between them.
+        let (decl, written, read, out, width) = match self._kept {
+            Some(k) => {
+                let runs = kept_runs(k);
+                let width: usize = runs.iter().map(|(lo, hi)| hi + 1 - lo).sum();
+                (
+                    format!(
+                        "wire [{pmsb}:0] wr_packed = {{{packed}}};
+reg [{pmsb}:0] rd_q;
+always @(*) rd_data = {{{unpacked}}};
 `ifndef SYNTHESIS
+wire [{msb}:0] kept = {kept:x};
 always @(posedge clock) begin
    if (!rst && wr_en && (wr_data & ~kept) != 0)
       $error(\"class_ram_write_of_unkept_bit: entry %0d written with %h outside %h\", wr_index, wr_data, kept);
 end
 `endif
 ",
-                    msb = D::BITS - 1,
-                    kept = k.verilog()
-                ),
-                "wr_kept",
-                "(same ? wr_kept : mem[rd_index])",
-                "rd_q",
-            ),
+                        pmsb = width - 1,
+                        msb = D::BITS - 1,
+                        packed = packed_runs(&runs),
+                        unpacked = unpacked_runs(&runs, D::BITS),
+                        kept = k.verilog()
+                    ),
+                    "wr_packed",
+                    "(same ? wr_packed : mem[rd_index])",
+                    "rd_q",
+                    width,
+                )
+            }
             None => (
                 String::new(),
                 "wr_data",
                 "(same ? wr_data : mem[rd_index])",
                 "rd_data",
+                D::BITS,
             ),
         };
         Verilog::Custom(format!(
             "\
-reg [{msb}:0] mem[0:63];
+reg [{smsb}:0] mem[0:63];
 reg [63:0] valid;
 {decl}wire clear = clear_all | rst;
 wire same = {same};
@@ -204,7 +269,7 @@ always @(posedge clock) begin
       mem[wr_index] <= {written};
    end
    if (rd_en) begin
-      {out} <= rd_hit ? {read} : {msb1}'d0;
+      {out} <= rd_hit ? {read} : {width}'d0;
       rd_valid <= rd_hit;
    end
    if (clear) begin
@@ -214,8 +279,7 @@ always @(posedge clock) begin
    end
 end
 {check}",
-            msb = D::BITS - 1,
-            msb1 = D::BITS
+            smsb = width - 1,
         ))
     }
 
@@ -234,5 +298,34 @@ end
             ],
             outputs: vec!["rd_data".into(), "rd_valid".into()],
         }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kept runs of a mask, its packed write and its unpacked read: every kept bit is in
+    /// the packed word once, in order, and the read puts it back where it was.
+    #[test]
+    fn kept_runs_pack_and_unpack_in_place() {
+        let kept = (0..20).fold(Bits::<20>::default(), |k, i| {
+            k.replace_bit(i, (3..7).contains(&i) || i == 9 || (12..20).contains(&i))
+        });
+        let runs = kept_runs(kept);
+        assert_eq!(runs, vec![(3, 6), (9, 9), (12, 19)]);
+        assert_eq!(
+            packed_runs(&runs),
+            "wr_data[19:12], wr_data[9:9], wr_data[6:3]"
+        );
+        assert_eq!(
+            unpacked_runs(&runs, 20),
+            "rd_q[12:5], 2'd0, rd_q[4:4], 2'd0, rd_q[3:0], 3'd0"
+        );
+        // A mask with its top and bottom bits kept leaves no zeros at the ends.
+        let ends = Bits::<8>::from(0b1000_0001u64);
+        let runs = kept_runs(ends);
+        assert_eq!(runs, vec![(0, 0), (7, 7)]);
+        assert_eq!(unpacked_runs(&runs, 8), "rd_q[1:1], 6'd0, rd_q[0:0]");
     }
 }

@@ -255,7 +255,7 @@ impl ObjectAlloc {
                         .to_bits::<48>()
                 })
                 .into(),
-            hot: Default::default(),
+            hot: crate::hot::new(p),
             class_table: crate::class_table::new(p),
             hdc: HeaderCache::new(p.hdc as usize),
             state: Default::default(),
