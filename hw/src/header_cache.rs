@@ -17,7 +17,7 @@
 //! - `upd_en`: the entry that hits `lk_tag` takes `wr_line` and becomes the most recently used;
 //! - `ins_en`: `lk_tag` with `wr_line` goes into the victim entry (an invalid entry if there is one,
 //!   else the least recently used), which becomes the most recently used. The caller writes a valid
-//!   victim back first (`victim_*`);
+//!   victim back first (`victim_*`; its tag and line mean nothing while `victim_valid` is low);
 //! - `rm_en`: the entry that hits `lk_tag` is invalidated (an arena popped into the HOT);
 //! - `clear_all`: every entry is invalidated (EXIT: nothing is written back).
 //!
@@ -29,7 +29,7 @@
 //!
 //! A memory primitive written as a Verilog template because its depth is a generator parameter.
 //! It asserts `hdc_unique_tag` (no arena in two valid entries) and `hdc_one_op` (one operation a
-//! cycle). Storage: `HDC * (1 + 48 + 344 + HDC)` flops.
+//! cycle). Storage: `HDC * (1 + 48 + 344) + HDC * (HDC - 1) / 2` flops.
 
 use rust_hdl::prelude::*;
 
@@ -107,6 +107,47 @@ impl HeaderCache {
     }
 }
 
+/// The stored recency of `depth` entries: one bit `order[p]` per pair i < j (1: i is newer),
+/// as Verilog: its declaration, its reset (entry 0 newest, every bit 1), its update by the
+/// one-hot `touch` (the touched entry becomes newer than every other), and the full matrix
+/// `newer` derived from it.
+fn recency(depth: usize) -> (String, String, String, String) {
+    let pairs: Vec<(usize, usize)> = (0..depth)
+        .flat_map(|i| (i + 1..depth).map(move |j| (i, j)))
+        .collect();
+    let n = pairs.len();
+    let index = |i: usize, j: usize| pairs.iter().position(|&p| p == (i, j)).unwrap();
+    if n == 0 {
+        return (
+            String::new(),
+            String::new(),
+            String::new(),
+            "   newer[0] = 1'b0;\n".into(),
+        );
+    }
+    let decl = format!("reg [{}:0] order;\n", n - 1);
+    let reset = format!("   order = {{{n}{{1'b1}}}};\n");
+    let update: String = pairs
+        .iter()
+        .enumerate()
+        .map(|(p, (i, j))| {
+            format!("      order[{p}] <= touch[{i}] | (~touch[{j}] & order[{p}]);\n")
+        })
+        .collect();
+    let mut newer = String::new();
+    for i in 0..depth {
+        for j in 0..depth {
+            let bit = match i.cmp(&j) {
+                std::cmp::Ordering::Less => format!("order[{}]", index(i, j)),
+                std::cmp::Ordering::Equal => "1'b0".into(),
+                std::cmp::Ordering::Greater => format!("~order[{}]", index(j, i)),
+            };
+            newer += &format!("   newer[{i}][{j}] = {bit};\n");
+        }
+    }
+    (decl, reset, update, newer)
+}
+
 impl Logic for HeaderCache {
     fn update(&mut self) {
         if self.clock.pos_edge() {
@@ -166,21 +207,25 @@ end
             );
         }
         let depth = self._depth;
+        let (order_decl, order_reset, order_update, newer) = recency(depth);
         Verilog::Custom(format!(
             "\
 reg [{last}:0] valid;
 reg [47:0] tag[0:{last}];
 reg [343:0] line[0:{last}];
 // Recency as a matrix: bit j of newer[i] says entry i was used more recently than entry j.
-// The entries are in one total order (the diagonal stays 0), so the least recently used entry
-// is the one newer than none, and using entry k sets row k and clears column k.
-reg [{last}:0] newer[0:{last}];
+// The entries are in one total order, so the least recently used entry is the one newer than
+// none, and using entry k sets row k and clears column k. Only the pairs i < j are stored
+// (`order`, entry 0 newest after reset): newer[i][i] is 0 and newer[j][i] is ~newer[i][j].
+{order_decl}reg [{last}:0] newer[0:{last}];
 integer i;
 
 initial begin
    valid = {depth}'d0;
-   for (i = 0; i < {depth}; i = i + 1) newer[i] = ~{{{depth}'d0}} << (i + 1);
-end
+{order_reset}end
+
+always @(*) begin
+{newer}end
 
 // Tags are unique among valid entries (hdc_unique_tag), so the lookup's match vector is
 // one-hot and the outputs are ORs over the entries. The victim is the lowest invalid entry
@@ -212,8 +257,8 @@ always @(*) begin
       victim_tag = victim_tag | ({{48{{oldest[i]}}}} & tag[i]);
       victim_line = victim_line | ({{344{{oldest[i]}}}} & line[i]);
    end
-   victim_tag = victim_valid ? victim_tag : 48'd0;
-   victim_line = victim_valid ? victim_line : 344'd0;
+   // While the victim is not valid its tag and line are nobody's: the oldest entry's, whatever it
+   // holds.
 end
 
 // The entry an insert or an update uses becomes the most recently used. A block of its own: the
@@ -223,8 +268,7 @@ always @(*) touch = ins_en ? victim_sel : (upd_en ? lk_match : {depth}'d0);
 always @(posedge clock) begin
    if (rst) begin
       valid <= {depth}'d0;
-      for (i = 0; i < {depth}; i = i + 1) newer[i] <= ~{{{depth}'d0}} << (i + 1);
-   end else if (clear_all) begin
+{order_reset_nb}   end else if (clear_all) begin
       valid <= {depth}'d0;
    end else begin
       for (i = 0; i < {depth}; i = i + 1) begin
@@ -234,9 +278,8 @@ always @(posedge clock) begin
          end
          if (touch[i]) line[i] <= wr_line;
          if (!ins_en && !upd_en && rm_en && lk_match[i]) valid[i] <= 1'b0;
-         newer[i] <= touch[i] ? ~touch : (newer[i] & ~touch);
       end
-   end
+{order_update}   end
 end
 
 `ifndef SYNTHESIS
@@ -284,6 +327,7 @@ end
 `endif
 ",
             last = depth - 1,
+            order_reset_nb = order_reset.replace(" = ", " <= "),
         ))
     }
 
