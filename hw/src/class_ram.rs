@@ -85,7 +85,7 @@ impl<D: Synth + BitAnd<Output = D>> ClassRam<D> {
 }
 
 /// The runs of set bits of `kept`, `(lowest, highest)`, from bit 0 up.
-fn kept_runs<D: Synth>(kept: D) -> Vec<(usize, usize)> {
+pub(crate) fn kept_runs<D: Synth>(kept: D) -> Vec<(usize, usize)> {
     // The literal `<width>'h<hex>`, most significant digit first.
     let literal = format!("{:x}", kept.verilog());
     let hex = literal.split("'h").nth(1).expect("a Verilog literal");
@@ -108,19 +108,20 @@ fn kept_runs<D: Synth>(kept: D) -> Vec<(usize, usize)> {
     runs
 }
 
-/// The kept runs of `wr_data` packed, as the items of a Verilog concatenation (highest first).
-fn packed_runs(runs: &[(usize, usize)]) -> String {
+/// The kept runs of the signal `from` packed, as the items of a Verilog concatenation (highest
+/// first).
+pub(crate) fn packed_runs(runs: &[(usize, usize)], from: &str) -> String {
     let items: Vec<String> = runs
         .iter()
         .rev()
-        .map(|(lo, hi)| format!("wr_data[{hi}:{lo}]"))
+        .map(|(lo, hi)| format!("{from}[{hi}:{lo}]"))
         .collect();
     items.join(", ")
 }
 
-/// A `width`-bit entry from the packed `rd_q`: each kept run in its place, zeros between, as the
-/// items of a Verilog concatenation (highest first).
-fn unpacked_runs(runs: &[(usize, usize)], width: usize) -> String {
+/// A `width`-bit word from the packed signal `from`: each kept run in its place, zeros between,
+/// as the items of a Verilog concatenation (highest first).
+pub(crate) fn unpacked_runs(runs: &[(usize, usize)], width: usize, from: &str) -> String {
     let mut items = vec![];
     let mut at = 0; // the packed bit of the next run
     let mut next = 0; // the entry bit after the last run placed
@@ -129,7 +130,7 @@ fn unpacked_runs(runs: &[(usize, usize)], width: usize) -> String {
         if lo > next {
             low_first.push(format!("{}'d0", lo - next));
         }
-        low_first.push(format!("rd_q[{}:{}]", at + hi - lo, at));
+        low_first.push(format!("{from}[{}:{}]", at + hi - lo, at));
         at += hi + 1 - lo;
         next = hi + 1;
     }
@@ -233,8 +234,8 @@ end
 ",
                         pmsb = width - 1,
                         msb = D::BITS - 1,
-                        packed = packed_runs(&runs),
-                        unpacked = unpacked_runs(&runs, D::BITS),
+                        packed = packed_runs(&runs, "wr_data"),
+                        unpacked = unpacked_runs(&runs, D::BITS, "rd_q"),
                         kept = k.verilog()
                     ),
                     "wr_packed",
@@ -315,17 +316,17 @@ mod tests {
         let runs = kept_runs(kept);
         assert_eq!(runs, vec![(3, 6), (9, 9), (12, 19)]);
         assert_eq!(
-            packed_runs(&runs),
+            packed_runs(&runs, "wr_data"),
             "wr_data[19:12], wr_data[9:9], wr_data[6:3]"
         );
         assert_eq!(
-            unpacked_runs(&runs, 20),
+            unpacked_runs(&runs, 20, "rd_q"),
             "rd_q[12:5], 2'd0, rd_q[4:4], 2'd0, rd_q[3:0], 3'd0"
         );
         // A mask with its top and bottom bits kept leaves no zeros at the ends.
         let ends = Bits::<8>::from(0b1000_0001u64);
         let runs = kept_runs(ends);
         assert_eq!(runs, vec![(0, 0), (7, 7)]);
-        assert_eq!(unpacked_runs(&runs, 8), "rd_q[1:1], 6'd0, rd_q[0:0]");
+        assert_eq!(unpacked_runs(&runs, 8, "rd_q"), "rd_q[1:1], 6'd0, rd_q[0:0]");
     }
 }

@@ -29,9 +29,39 @@
 //!
 //! A memory primitive written as a Verilog template because its depth is a generator parameter.
 //! It asserts `hdc_unique_tag` (no arena in two valid entries) and `hdc_one_op` (one operation a
-//! cycle). Storage: `HDC * (1 + 48 + 344) + HDC * (HDC - 1) / 2` flops.
+//! cycle). Storage: `HDC * (1 + T + L) + HDC * (HDC - 1) / 2` flops, where T and L are the tag's
+//! and the line's bits that can be set ([`tag_kept`], [`line_kept`]): 36 and 303 of 48 and 344 at
+//! the default parameters.
 
+use crate::class_ram::{kept_runs, packed_runs, unpacked_runs};
+use crate::params::Params;
 use rust_hdl::prelude::*;
+
+/// The bits a tag can have set: an arena base is page-aligned and below 2^VA_BITS.
+pub fn tag_kept(p: &Params) -> Bits<48> {
+    let page_bits = p.page.trailing_zeros() as usize;
+    (0..48).fold(Bits::<48>::default(), |k, i| {
+        k.replace_bit(i, i >= page_bits && i < p.va_bits as usize)
+    })
+}
+
+/// The bits a cached line can have set: OBJS bitmap bits, the next arena's page-aligned VA
+/// (bits 256..320), a count of at most OBJS (bits 320..336) and a state of 0, 1 or 2 (bits
+/// 336..344).
+pub fn line_kept(p: &Params) -> Bits<344> {
+    let page_bits = p.page.trailing_zeros() as usize;
+    let objs = p.objs as usize;
+    let count_bits = (usize::BITS - objs.leading_zeros()) as usize;
+    (0..344).fold(Bits::<344>::default(), |k, i| {
+        let keep = match i {
+            0..=255 => i < objs,
+            256..=319 => i - 256 >= page_bits && i - 256 < p.va_bits as usize,
+            320..=335 => i - 320 < count_bits,
+            _ => i - 336 < 2,
+        };
+        k.replace_bit(i, keep)
+    })
+}
 
 /// Bits of a cached header line.
 pub const LINE_BITS: usize = 344;
@@ -52,13 +82,19 @@ pub struct HeaderCache {
     pub rm_en: Signal<In, Bit>,
     pub clear_all: Signal<In, Bit>,
     _depth: usize,
+    /// The bits of a tag and of a line that can be set (`tag_kept`, `line_kept`): only those are
+    /// stored.
+    _tag_kept: Bits<48>,
+    _line_kept: Bits<344>,
     /// Simulation state: (tag, line) per valid entry and the age of every entry.
     _sim: Vec<Option<(u64, Bits<344>)>>,
     _age: Vec<usize>,
 }
 
 impl HeaderCache {
-    pub fn new(depth: usize) -> Self {
+    /// A cache of `p.hdc` entries storing the tag and line bits `p` lets be set.
+    pub fn new(p: &Params) -> Self {
+        let depth = p.hdc as usize;
         HeaderCache {
             clock: Default::default(),
             rst: Default::default(),
@@ -74,6 +110,8 @@ impl HeaderCache {
             rm_en: Default::default(),
             clear_all: Default::default(),
             _depth: depth,
+            _tag_kept: tag_kept(p),
+            _line_kept: line_kept(p),
             _sim: vec![None; depth],
             _age: (0..depth).collect(),
         }
@@ -208,11 +246,23 @@ end
         }
         let depth = self._depth;
         let (order_decl, order_reset, order_update, newer) = recency(depth);
+        let tag_runs = kept_runs(self._tag_kept);
+        let line_runs = kept_runs(self._line_kept);
+        let width = |runs: &[(usize, usize)]| -> usize { runs.iter().map(|(l, h)| h + 1 - l).sum() };
+        let (tw, lw) = (width(&tag_runs), width(&line_runs));
         Verilog::Custom(format!(
             "\
+// Tags and lines are stored packed: only the bits they can have set (an arena base's
+// page-aligned VA bits; a line's OBJS bitmap bits, the next arena's VA bits, the count up to
+// OBJS and the 2-bit state). The others read as zero.
 reg [{last}:0] valid;
-reg [47:0] tag[0:{last}];
-reg [343:0] line[0:{last}];
+reg [{tmsb}:0] tag[0:{last}];
+reg [{lmsb}:0] line[0:{last}];
+wire [{tmsb}:0] lk_tag_p = {{{lk_tag_p}}};
+wire [{lmsb}:0] wr_line_p = {{{wr_line_p}}};
+reg [{tmsb}:0] victim_tag_p;
+reg [{lmsb}:0] lk_line_p;
+reg [{lmsb}:0] victim_line_p;
 // Recency as a matrix: bit j of newer[i] says entry i was used more recently than entry j.
 // The entries are in one total order, so the least recently used entry is the one newer than
 // none, and using entry k sets row k and clears column k. Only the pairs i < j are stored
@@ -239,7 +289,7 @@ reg [{last}:0] touch;
 reg victim_free;
 always @(*) begin
    for (i = 0; i < {depth}; i = i + 1) begin
-      lk_match[i] = valid[i] && tag[i] == lk_tag;
+      lk_match[i] = valid[i] && tag[i] == lk_tag_p;
       oldest[i] = ~|newer[i];
       free_first[i] = !valid[i] && ~|(~valid & ~({{{depth}{{1'b1}}}} << i));
    end
@@ -249,14 +299,17 @@ always @(*) begin
    // The victim is valid only when every entry is, and then it is the oldest: its tag and line
    // are read through `oldest` alone, not through the invalid-entry search.
    victim_valid = &valid;
-   lk_line = 344'd0;
-   victim_tag = 48'd0;
-   victim_line = 344'd0;
+   lk_line_p = {lw}'d0;
+   victim_tag_p = {tw}'d0;
+   victim_line_p = {lw}'d0;
    for (i = 0; i < {depth}; i = i + 1) begin
-      lk_line = lk_line | ({{344{{lk_match[i]}}}} & line[i]);
-      victim_tag = victim_tag | ({{48{{oldest[i]}}}} & tag[i]);
-      victim_line = victim_line | ({{344{{oldest[i]}}}} & line[i]);
+      lk_line_p = lk_line_p | ({{{lw}{{lk_match[i]}}}} & line[i]);
+      victim_tag_p = victim_tag_p | ({{{tw}{{oldest[i]}}}} & tag[i]);
+      victim_line_p = victim_line_p | ({{{lw}{{oldest[i]}}}} & line[i]);
    end
+   lk_line = {{{lk_line}}};
+   victim_tag = {{{victim_tag}}};
+   victim_line = {{{victim_line}}};
    // While the victim is not valid its tag and line are nobody's: the oldest entry's, whatever it
    // holds.
 end
@@ -274,10 +327,11 @@ always @(posedge clock) begin
       for (i = 0; i < {depth}; i = i + 1) begin
          if (ins_en && victim_sel[i]) begin
             valid[i] <= 1'b1;
-            tag[i] <= lk_tag;
+            tag[i] <= lk_tag_p;
          end
-         if (touch[i]) line[i] <= wr_line;
-         if (!ins_en && !upd_en && rm_en && lk_match[i]) valid[i] <= 1'b0;
+         if (touch[i]) line[i] <= wr_line_p;
+         // One operation a cycle (hdc_one_op): a removal is never beside an insert or update.
+         if (rm_en && lk_match[i]) valid[i] <= 1'b0;
       end
 {order_update}   end
 end
@@ -292,6 +346,10 @@ always @(posedge clock) begin
                $error(\"hdc_unique_tag: arena %0h in entries %0d and %0d\", tag[i], i, j);
       if ((upd_en + ins_en + rm_en + clear_all) > 1)
          $error(\"hdc_one_op: more than one operation in a cycle\");
+      if ((upd_en || ins_en || rm_en) && (lk_tag & ~{tag_kept:x}) != 0)
+         $error(\"hdc_tag_unkept_bit: tag %h outside %h\", lk_tag, {tag_kept:x});
+      if ((upd_en || ins_en) && (wr_line & ~{line_kept:x}) != 0)
+         $error(\"hdc_line_unkept_bit: line %h outside %h\", wr_line, {line_kept:x});
    end
 end
 `endif
@@ -318,6 +376,11 @@ always @(*) begin
       end
    end
 end
+// The object allocator's side: an arena base and a line have only the bits they can have set.
+always @(*) begin
+   assume ((lk_tag & ~{tag_kept:x}) == 0);
+   assume ((wr_line & ~{line_kept:x}) == 0);
+end
 always @(*) begin
    if (!rst) begin
       HdcUniqueTag_A: assert (fpv_unique_tags);
@@ -327,6 +390,15 @@ end
 `endif
 ",
             last = depth - 1,
+            tmsb = tw - 1,
+            lmsb = lw - 1,
+            lk_tag_p = packed_runs(&tag_runs, "lk_tag"),
+            wr_line_p = packed_runs(&line_runs, "wr_line"),
+            lk_line = unpacked_runs(&line_runs, 344, "lk_line_p"),
+            victim_tag = unpacked_runs(&tag_runs, 48, "victim_tag_p"),
+            victim_line = unpacked_runs(&line_runs, 344, "victim_line_p"),
+            tag_kept = self._tag_kept.verilog(),
+            line_kept = self._line_kept.verilog(),
             order_reset_nb = order_reset.replace(" = ", " <= "),
         ))
     }
@@ -344,5 +416,42 @@ end
             ],
             outputs: vec!["victim_valid".into()],
         }]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(bits: impl Fn(usize) -> bool, n: usize) -> Vec<usize> {
+        (0..n).filter(|&i| bits(i)).collect()
+    }
+
+    /// At the default parameters a tag keeps bits 12..48 and a line 303 bits: the 256-bit
+    /// bitmap, next's bits 12..48, a 9-bit count and a 2-bit state. With 32 objects the line
+    /// keeps 32 bitmap bits and a 6-bit count.
+    #[test]
+    fn kept_bits_are_those_an_arena_base_and_a_header_can_have_set() {
+        let p = Params::default();
+        let tag = tag_kept(&p);
+        assert_eq!(set(|i| tag.get_bit(i), 48), (12..48).collect::<Vec<_>>());
+        let line = line_kept(&p);
+        let expect: Vec<usize> = (0..256)
+            .chain(268..304)
+            .chain(320..329)
+            .chain(336..338)
+            .collect();
+        assert_eq!(set(|i| line.get_bit(i), 344), expect);
+        let small = Params {
+            objs: 32,
+            ..Params::default()
+        };
+        let line = line_kept(&small);
+        let expect: Vec<usize> = (0..32)
+            .chain(268..304)
+            .chain(320..326)
+            .chain(336..338)
+            .collect();
+        assert_eq!(set(|i| line.get_bit(i), 344), expect);
     }
 }

@@ -257,7 +257,7 @@ impl ObjectAlloc {
                 .into(),
             hot: crate::hot::new(p),
             class_table: crate::class_table::new(p),
-            hdc: HeaderCache::new(p.hdc as usize),
+            hdc: HeaderCache::new(p),
             state: Default::default(),
             mrs: Default::default(),
             s1_valid: Default::default(),
