@@ -248,7 +248,8 @@ end
         let (order_decl, order_reset, order_update, newer) = recency(depth);
         let tag_runs = kept_runs(self._tag_kept);
         let line_runs = kept_runs(self._line_kept);
-        let width = |runs: &[(usize, usize)]| -> usize { runs.iter().map(|(l, h)| h + 1 - l).sum() };
+        let width =
+            |runs: &[(usize, usize)]| -> usize { runs.iter().map(|(l, h)| h + 1 - l).sum() };
         let (tw, lw) = (width(&tag_runs), width(&line_runs));
         Verilog::Custom(format!(
             "\

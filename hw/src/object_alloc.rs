@@ -136,6 +136,8 @@ pub struct ObjectAlloc {
     s1_cls: DFF<Bits<6>>,
     s1_oversize: DFF<Bit>,
     ex_stride: DFF<Bits<48>>,
+    /// The bits a stride can have set: it is a whole number of pages, at most a lane.
+    stride_kept: Constant<Bits<48>>,
     ex_room: DFF<Bits<48>>,
     ex_op: DFF<Bits<2>>,
     ex_arg: DFF<Bits<64>>,
@@ -266,6 +268,9 @@ impl ObjectAlloc {
             s1_cls: Default::default(),
             s1_oversize: Default::default(),
             ex_stride: Default::default(),
+            stride_kept: Constant::new(
+                (((1u64 << (p.lane_bits + 1)) - 1) & !(p.page - 1)).to_bits(),
+            ),
             ex_room: Default::default(),
             ex_op: Default::default(),
             ex_arg: Default::default(),
@@ -628,10 +633,11 @@ impl Logic for ObjectAlloc {
                 self.reread.next = true;
             }
             HoaState::PopWait => {
-                // The header line is registered; PopHit installs it as from the cache.
+                // The header line is registered; PopHit installs it as from the cache. (line_q
+                // is nobody's until the line arrives.)
                 self.hdr_rsp_ready.next = true;
+                self.line_q.d.next = self.hdr_rsp_rdata.val().get_bits::<344>(0);
                 if self.hdr_rsp_valid.val() {
-                    self.line_q.d.next = self.hdr_rsp_rdata.val().get_bits::<344>(0);
                     self.state.d.next = HoaState::PopHit;
                 }
             }
@@ -653,8 +659,9 @@ impl Logic for ObjectAlloc {
                     self.hot.wr_en.next = true;
                     self.hot.wr_data.next = bit_cast::<328, 48>(self.src_va.q.val());
                     self.class_table.wr_en.next = true;
-                    self.class_table.wr_data.next = bit_cast::<96, 48>(self.ct_head.val())
-                        | (bit_cast::<96, 48>(self.next_bump.val()) << 48);
+                    // A new arena is made only when the class has no available one: the head
+                    // stays 0.
+                    self.class_table.wr_data.next = bit_cast::<96, 48>(self.next_bump.val()) << 48;
                     self.reread.next = true;
                 }
             }
@@ -687,9 +694,10 @@ impl Logic for ObjectAlloc {
             }
             HoaState::FreeWait => {
                 self.hdr_rsp_ready.next = true;
+                // line_q is nobody's until the line arrives, and after a rejected free.
+                self.line_q.d.next = self.freed_line.val();
                 if self.hdr_rsp_valid.val() {
                     if self.rd_live.val() {
-                        self.line_q.d.next = self.freed_line.val();
                         if self.rd_state.val() == 2 {
                             // A full arena with a free slot joins the front of the available list.
                             self.class_table.wr_en.next = true;
@@ -779,7 +787,9 @@ impl Logic for ObjectAlloc {
             self.ex_arg.d.next = self.s1_arg.q.val();
             self.ex_oversize.d.next = self.s1_oversize.q.val();
             self.ex_cls.d.next = self.s1_cls.q.val();
-            self.ex_stride.d.next = self.stride_rom.data.val();
+            // Only the bits a stride can have: the class table keeps no bump bit above LANE_BITS,
+            // so the ROM's others are bits nothing could tell apart.
+            self.ex_stride.d.next = self.stride_rom.data.val() & self.stride_kept.val();
             self.ex_room.d.next = self.room_rom.data.val();
             self.s1_valid.d.next = false;
         }
