@@ -294,6 +294,10 @@ impl Logic for Bypass {
                 if !self.write_q.q.val() {
                     self.data_q.d.next = 0.into();
                 }
+                // The round-robin victim is taken whatever happens: only EvictZero reads it, and
+                // only after a decision that goes there.
+                self.victim_frame.d.next = self.entries.rr_frame.val();
+                self.victim_fresh.d.next = self.entries.rr_fresh.val();
                 if self.event_q.q.val() {
                     // A frame (re)enters the table: fresh when mapped, dead when reclaimed.
                     if !self.enabled.val() {
@@ -306,8 +310,6 @@ impl Logic for Bypass {
                         self.entries.wr_dead.next = self.new_dead.q.val();
                         self.entries.wr_fresh.next = self.new_fresh.val();
                     } else if self.victim_dirty.val() {
-                        self.victim_frame.d.next = self.entries.rr_frame.val();
-                        self.victim_fresh.d.next = self.entries.rr_fresh.val();
                         self.line.d.next = 0.into();
                         self.state.d.next = BypassState::EvictZero;
                     } else {
