@@ -153,6 +153,11 @@ pub struct ObjectAlloc {
 
     lane_bits: Constant<Bits<8>>,
     region_log2: Constant<Bits<8>>,
+    /// The bits MRS can have set: it is aligned to the region and below 2^VA_BITS.
+    mrs_kept: Constant<Bits<48>>,
+    /// The bits a header line can have set (`header_cache::line_kept`): the freed line keeps
+    /// only those.
+    line_kept: Constant<Bits<344>>,
     class_mask: Constant<Bits<64>>,
     lane_mask: Constant<Bits<64>>,
     objs: Constant<Bits<9>>,
@@ -283,6 +288,10 @@ impl ObjectAlloc {
             line_q: Default::default(),
             lane_bits: Constant::new((p.lane_bits as u64).to_bits()),
             region_log2: Constant::new((p.region_log2() as u64).to_bits()),
+            mrs_kept: Constant::new(
+                (((1u64 << p.va_bits) - 1) & !((1u64 << p.region_log2()) - 1)).to_bits(),
+            ),
+            line_kept: Constant::new(crate::header_cache::line_kept(p)),
             class_mask: Constant::new((p.classes as u64 - 1).to_bits()),
             lane_mask: Constant::new(((1u64 << p.lane_bits) - 1).to_bits()),
             objs: Constant::new((p.objs as u64).to_bits()),
@@ -422,7 +431,7 @@ impl Logic for ObjectAlloc {
         self.reread.next = false;
 
         if self.cfg_valid.val() & (self.cfg_sel.val() == 0) {
-            self.mrs.d.next = self.cfg_data.val().get_bits::<48>(0);
+            self.mrs.d.next = self.cfg_data.val().get_bits::<48>(0) & self.mrs_kept.val();
         }
 
         // The class of the command on the port: the size's for an alloc, the pointer's lane for
@@ -511,13 +520,16 @@ impl Logic for ObjectAlloc {
             .rd_bitmap
             .val()
             .get_bit(self.slot_calc.slot.val().index());
-        self.freed_line.next = bit_cast::<344, 256>(
+        // Only the bits a line can have set (the header cache stores no other, and memory's are
+        // zero): the rest of the fields' bits are constant zeros, not logic.
+        self.freed_line.next = (bit_cast::<344, 256>(
             self.rd_bitmap
                 .val()
                 .replace_bit(self.slot_calc.slot.val().index(), false),
         ) | (bit_cast::<344, 64>(self.new_next.val()) << 256)
             | (bit_cast::<344, 16>(self.rd_dec.val()) << 320)
-            | (bit_cast::<344, 8>(self.new_state.val()) << 336);
+            | (bit_cast::<344, 8>(self.new_state.val()) << 336))
+            & self.line_kept.val();
         self.pop_hot.next = (bit_cast::<328, 256>(self.rd_bitmap.val()) << 64)
             | bit_cast::<328, 48>(self.src_va.q.val())
             | (bit_cast::<328, 9>(self.rd_count.val().get_bits::<9>(0)) << 48)
