@@ -31,7 +31,7 @@ pub fn new(p: &Params) -> ClassTable {
 /// arena fills to the end leaves it there). 39 of the 96 bits are always zero at the default
 /// parameters: they are written as zero and read as zero.
 pub fn kept_bits(p: &Params) -> Bits<96> {
-    let page_bits = p.page.trailing_zeros() as usize;
+    let page_bits = p.page_bits();
     (0..96).fold(Bits::<96>::default(), |k, i| {
         let keep = if i < 48 {
             i >= page_bits && i < p.va_bits as usize

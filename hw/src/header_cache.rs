@@ -39,7 +39,7 @@ use rust_hdl::prelude::*;
 
 /// The bits a tag can have set: an arena base is page-aligned and below 2^VA_BITS.
 pub fn tag_kept(p: &Params) -> Bits<48> {
-    let page_bits = p.page.trailing_zeros() as usize;
+    let page_bits = p.page_bits();
     (0..48).fold(Bits::<48>::default(), |k, i| {
         k.replace_bit(i, i >= page_bits && i < p.va_bits as usize)
     })
@@ -49,9 +49,9 @@ pub fn tag_kept(p: &Params) -> Bits<48> {
 /// (bits 256..320), a count of at most OBJS (bits 320..336) and a state of 0, 1 or 2 (bits
 /// 336..344).
 pub fn line_kept(p: &Params) -> Bits<344> {
-    let page_bits = p.page.trailing_zeros() as usize;
+    let page_bits = p.page_bits();
     let objs = p.objs as usize;
-    let count_bits = (usize::BITS - objs.leading_zeros()) as usize;
+    let count_bits = p.count_bits();
     (0..344).fold(Bits::<344>::default(), |k, i| {
         let keep = match i {
             0..=255 => i < objs,

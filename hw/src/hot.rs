@@ -32,9 +32,9 @@ pub fn new(p: &Params) -> Hot {
 /// page), the count's bits up to OBJS, the dirty bit, OBJS bitmap bits and the 8-bit `nxt`.
 /// Bits 58..64 are padding. At the default parameters 18 of the 328 bits are always zero.
 pub fn kept_bits(p: &Params) -> Bits<328> {
-    let page_bits = p.page.trailing_zeros() as usize;
+    let page_bits = p.page_bits();
     let objs = p.objs as usize;
-    let count_bits = (usize::BITS - objs.leading_zeros()) as usize;
+    let count_bits = p.count_bits();
     (0..328).fold(Bits::<328>::default(), |k, i| {
         let keep = match i {
             0..=47 => i >= page_bits && i < p.va_bits as usize,

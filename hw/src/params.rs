@@ -245,6 +245,16 @@ impl Params {
         self.stride(class).trailing_zeros()
     }
 
+    /// Bits of an offset within a page.
+    pub fn page_bits(&self) -> usize {
+        self.page.trailing_zeros() as usize
+    }
+
+    /// Bits of an arena's live count, 0..=OBJS.
+    pub fn count_bits(&self) -> usize {
+        (u32::BITS - self.objs.leading_zeros()) as usize
+    }
+
     /// log2 of the region size, `CLASSES * 2^LANE_BITS`.
     pub fn region_log2(&self) -> u32 {
         self.lane_bits + self.classes.trailing_zeros()
