@@ -86,11 +86,16 @@ always @(*) begin
    else top = mem[count - 13'd1];
 end
 
+// The write is not gated by reset: reset empties the stack, and a slot at or above the count
+// is written before it is read again, so what reset leaves in one is nobody's.
+always @(posedge clock) begin
+   if (push) mem[count] <= push_frame;
+end
+
 always @(posedge clock) begin
    if (rst) begin
       count <= 13'd0;
    end else if (push) begin
-      mem[count] <= push_frame;
       count <= count + 13'd1;
    end else if (pop) begin
       count <= count - 13'd1;

@@ -52,6 +52,8 @@ use rust_hdl::prelude::*;
 pub const OP_ALLOC: u64 = 0;
 pub const OP_FREE: u64 = 1;
 pub const OP_EXIT: u64 = 2;
+/// The fourth encoding, which SPEC leaves undefined: answered INVALID, changing nothing.
+pub const OP_RESERVED: u64 = 3;
 /// Response codes on `rsp_status`.
 pub const ST_OK: u64 = 0;
 pub const ST_FALLBACK: u64 = 1;
@@ -123,12 +125,13 @@ pub struct ObjectAlloc {
     slot_calc: SlotCalc,
     obj_offset: ObjOffset,
     stride_rom: ROM<Bits<48>, 6>,
-    room_rom: ROM<Bits<48>, 6>,
     hot: Hot,
     class_table: ClassTable,
     hdc: HeaderCache,
 
     state: DFF<HoaState>,
+    /// No reset: configuration writes it before the first command (SPEC), so its value after
+    /// reset is nobody's.
     mrs: DFF<Bits<48>>,
     s1_valid: DFF<Bit>,
     s1_op: DFF<Bits<2>>,
@@ -138,7 +141,6 @@ pub struct ObjectAlloc {
     ex_stride: DFF<Bits<48>>,
     /// The bits a stride can have set: it is a whole number of pages, at most a lane.
     stride_kept: Constant<Bits<48>>,
-    ex_room: DFF<Bits<48>>,
     ex_op: DFF<Bits<2>>,
     ex_arg: DFF<Bits<64>>,
     ex_cls: DFF<Bits<6>>,
@@ -161,6 +163,8 @@ pub struct ObjectAlloc {
     class_mask: Constant<Bits<64>>,
     lane_mask: Constant<Bits<64>>,
     objs: Constant<Bits<9>>,
+    /// A full arena's bitmap: OBJS ones.
+    full_bitmap: Constant<Bits<256>>,
     has_hdc: Constant<Bit>,
 
     accept: Signal<Local, Bit>,
@@ -255,13 +259,6 @@ impl ObjectAlloc {
             stride_rom: (0..64u32)
                 .map(|c| p.stride(c.min(p.classes - 1)).to_bits::<48>())
                 .into(),
-            // The highest bump pointer that still leaves room for one more arena in the lane.
-            room_rom: (0..64u32)
-                .map(|c| {
-                    ((1u64 << p.lane_bits).saturating_sub(p.stride(c.min(p.classes - 1))))
-                        .to_bits::<48>()
-                })
-                .into(),
             hot: crate::hot::new(p),
             class_table: crate::class_table::new(p),
             hdc: HeaderCache::new(p),
@@ -276,7 +273,6 @@ impl ObjectAlloc {
             stride_kept: Constant::new(
                 (((1u64 << (p.lane_bits + 1)) - 1) & !(p.page - 1)).to_bits(),
             ),
-            ex_room: Default::default(),
             ex_op: Default::default(),
             ex_arg: Default::default(),
             ex_cls: Default::default(),
@@ -295,6 +291,9 @@ impl ObjectAlloc {
             class_mask: Constant::new((p.classes as u64 - 1).to_bits()),
             lane_mask: Constant::new(((1u64 << p.lane_bits) - 1).to_bits()),
             objs: Constant::new((p.objs as u64).to_bits()),
+            full_bitmap: Constant::new(
+                (0..p.objs as usize).fold(Bits::<256>::default(), |b, i| b.replace_bit(i, true)),
+            ),
             has_hdc: Constant::new(p.hdc > 0),
             accept: Default::default(),
             done: Default::default(),
@@ -364,7 +363,6 @@ impl Logic for ObjectAlloc {
             s1_cls,
             s1_oversize,
             ex_stride,
-            ex_room,
             ex_op,
             ex_arg,
             ex_cls,
@@ -392,7 +390,6 @@ impl Logic for ObjectAlloc {
         self.slot_calc.lane_off.next = self.lane_off.val().get_bits::<48>(0);
         // Per-class constants of the command moving up, looked up while it waits in s1_.
         self.stride_rom.address.next = self.s1_cls.q.val();
-        self.room_rom.address.next = self.s1_cls.q.val();
         self.obj_offset.index.next = self.hot.rd_data.val().get_bits::<8>(320);
         // The lowest free object of the bitmap an alloc leaves, or of a popped arena's line.
         self.lowest_free.bitmap.next = self.hot.rd_data.val().get_bits::<256>(64);
@@ -467,7 +464,10 @@ impl Logic for ObjectAlloc {
             .val()
             .replace_bit(self.hot_nxt.val().index(), true);
         self.next_bump.next = self.ct_bump.val() + self.ex_stride.q.val();
-        self.lane_room.next = self.ct_bump.val() <= self.ex_room.q.val();
+        // A bump pointer is a multiple of its class's stride, a power of two no larger than the
+        // lane: the lane has room for one more arena exactly when the pointer is below the lane's
+        // end, bit LANE_BITS clear (it is the highest bit the class table keeps).
+        self.lane_room.next = !self.ct_bump.val().get_bit(self.lane_bits.val().index());
 
         // Free: decode the pointer of the executing command. The arena's base keeps the
         // pointer's bits above its lane offset (a pointer outside the region is INVALID anyway).
@@ -582,15 +582,17 @@ impl Logic for ObjectAlloc {
                         self.rsp_status.next = 2.into();
                     } else if self.hot_live.val() & (self.hot_base.val() == self.free_base.val()) {
                         self.rsp_valid.next = true;
+                        // The entry after the free; written only when the slot was live (a
+                        // rejected free changes nothing), so it need not depend on that.
+                        self.hot.wr_data.next = (bit_cast::<328, 256>(self.freed_bitmap.val())
+                            << 64)
+                            | bit_cast::<328, 48>(self.hot_base.val())
+                            | (bit_cast::<328, 9>(self.hot_dec.val()) << 48)
+                            | (bit_cast::<328, 1>(true.into()) << 57)
+                            | (bit_cast::<328, 8>(self.freed_nxt.val()) << 320);
                         if self.slot_live.val() {
                             self.rsp_status.next = 0.into();
                             self.hot.wr_en.next = self.rsp_ready.val();
-                            self.hot.wr_data.next = (bit_cast::<328, 256>(self.freed_bitmap.val())
-                                << 64)
-                                | bit_cast::<328, 48>(self.hot_base.val())
-                                | (bit_cast::<328, 9>(self.hot_dec.val()) << 48)
-                                | (bit_cast::<328, 1>(true.into()) << 57)
-                                | (bit_cast::<328, 8>(self.freed_nxt.val()) << 320);
                         } else {
                             self.rsp_status.next = 3.into();
                         }
@@ -607,11 +609,12 @@ impl Logic for ObjectAlloc {
             }
             HoaState::AllocEvict => {
                 // The full entry leaves the HOT: its header becomes FULL (all OBJS objects
-                // taken: only a full entry is evicted) with no next arena.
+                // taken: only a full entry is evicted) with no next arena. Its bitmap is then
+                // OBJS ones, a constant like its count.
                 self.hdr_req_valid.next = true;
                 self.hdr_req_write.next = true;
                 self.hdr_req_addr.next = self.hot_base.val();
-                self.hdr_req_wdata.next = bit_cast::<512, 256>(self.hot_bitmap.val())
+                self.hdr_req_wdata.next = bit_cast::<512, 256>(self.full_bitmap.val())
                     | (bit_cast::<512, 9>(self.objs.val()) << 320)
                     | (bit_cast::<512, 8>(2.into()) << 336);
                 if self.hdr_req_ready.val() {
@@ -648,7 +651,8 @@ impl Logic for ObjectAlloc {
                 // The header line is registered; PopHit installs it as from the cache. (line_q
                 // is nobody's until the line arrives.)
                 self.hdr_rsp_ready.next = true;
-                self.line_q.d.next = self.hdr_rsp_rdata.val().get_bits::<344>(0);
+                self.line_q.d.next =
+                    self.hdr_rsp_rdata.val().get_bits::<344>(0) & self.line_kept.val();
                 if self.hdr_rsp_valid.val() {
                     self.state.d.next = HoaState::PopHit;
                 }
@@ -802,7 +806,6 @@ impl Logic for ObjectAlloc {
             // Only the bits a stride can have: the class table keeps no bump bit above LANE_BITS,
             // so the ROM's others are bits nothing could tell apart.
             self.ex_stride.d.next = self.stride_rom.data.val() & self.stride_kept.val();
-            self.ex_room.d.next = self.room_rom.data.val();
             self.s1_valid.d.next = false;
         }
         if self.accept.val() {
@@ -843,7 +846,6 @@ impl Logic for ObjectAlloc {
         if self.rst.val() {
             self.s1_valid.d.next = false;
             self.arena_sent.d.next = false;
-            self.mrs.d.next = 0.into();
         }
     }
 }

@@ -26,7 +26,9 @@
 //!   operation, the count is below `LOW`, no frames are outstanding and no request is pending.
 //!   The OS then owes exactly that many frames.
 //!
-//! `LOW`/`HIGH` reset to the parameters and can be rewritten on the config port (`cfg_sel` 2, 3).
+//! `LOW`/`HIGH` reset to the parameters and can be rewritten on the config port (`cfg_sel` 2, 3),
+//! under the parameters' rule `LOW < HIGH < POOL`: a watermark keeps only the bits a count of
+//! 0..=POOL has, so a write outside that range is a configuration error, not a larger watermark.
 //! Storage: the [`FrameStack`] (`POOL * 40` bits) and about 60 flops.
 
 use crate::frame_stack::FrameStack;
@@ -69,6 +71,8 @@ pub struct PagePool {
     outstanding: DFF<Bits<13>>,
 
     capacity: Constant<Bits<13>>,
+    /// The bits a count of 0..=POOL can have: a watermark keeps only those.
+    count_kept: Constant<Bits<13>>,
     low_reset: Constant<Bits<13>>,
     high_reset: Constant<Bits<13>>,
 
@@ -116,6 +120,9 @@ impl PagePool {
             req_count: Default::default(),
             outstanding: Default::default(),
             capacity: Constant::new((p.pool as u64).to_bits()),
+            count_kept: Constant::new(
+                ((1u64 << (u32::BITS - p.pool.leading_zeros())) - 1).to_bits(),
+            ),
             low_reset: Constant::new((p.low as u64).to_bits()),
             high_reset: Constant::new((p.high as u64).to_bits()),
             take_fire: Default::default(),
@@ -197,10 +204,10 @@ impl Logic for PagePool {
         }
 
         if self.cfg_valid.val() & (self.cfg_sel.val() == 2) {
-            self.low.d.next = self.cfg_data.val().get_bits::<13>(0);
+            self.low.d.next = self.cfg_data.val().get_bits::<13>(0) & self.count_kept.val();
         }
         if self.cfg_valid.val() & (self.cfg_sel.val() == 3) {
-            self.high.d.next = self.cfg_data.val().get_bits::<13>(0);
+            self.high.d.next = self.cfg_data.val().get_bits::<13>(0) & self.count_kept.val();
         }
         if self.rst.val() {
             self.low.d.next = self.low_reset.val();

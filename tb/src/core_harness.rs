@@ -32,7 +32,7 @@ use crate::seed;
 use crate::stats::{LatencyHist, RunStats};
 use memento_hw::emit::Design;
 use memento_hw::object_alloc::{
-    OP_ALLOC, OP_EXIT, OP_FREE, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
+    OP_ALLOC, OP_EXIT, OP_FREE, OP_RESERVED, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
 };
 use memento_hw::Params;
 use memento_sim::{Model, Port, VTable};
@@ -140,6 +140,7 @@ impl CoreRunStats {
         a.frames_drained += b.frames_drained;
         a.refill_requests += b.refill_requests;
         a.starved_walks += b.starved_walks;
+        a.watermark_requests += b.watermark_requests;
         for (x, y) in a.maps_by_new_tables.iter_mut().zip(&b.maps_by_new_tables) {
             *x += y;
         }
@@ -313,6 +314,15 @@ const STRAY_FAULT: f64 = 0.03;
 /// A page address outside the region `[mrs, mrs + 2^region_log2)`: mostly `page` with one bit
 /// above the region's size flipped (so a region compare that ignores any one bit answers a
 /// frame), else anywhere below or above the region.
+/// Writes HIGH, then LOW, on the config port with the pool's OS side quiet (no refill offered,
+/// no request or drain taken), so that nothing moves at the pool's ports unobserved meanwhile.
+fn write_watermarks(dut: &mut Model, pt: &CorePorts, low: u64, high: u64) {
+    dut.poke(pt.refill_req_ready, 0);
+    dut.poke(pt.refill_valid, 0);
+    dut.poke(pt.drain_ready, 0);
+    dut.configure(&[(3, high), (2, low)]);
+}
+
 fn stray_va(p: &Params, mrs: u64, page: u64, rng: &mut ChaCha8Rng) -> u64 {
     let (lo, top) = (p.region_log2(), p.va_bits);
     let va = match rng.gen_range(0..4) {
@@ -449,12 +459,10 @@ pub fn run(
 
     dut.reset();
     dut.configure(&[(0, cfg.mrs), (1, cfg.root)]);
-    if let Some((low, high)) = cfg.watermarks {
-        // Written after reset, as the OS would: the first refill request, raised as reset ends,
-        // has already asked for the reset HIGH; the model follows from here.
-        dut.configure(&[(2, low), (3, high)]);
-        hpa.set_watermarks(low as usize, high as usize);
-    }
+    // The watermarks are written before the first command, once the pool has filled to the reset
+    // HIGH (the refill request raised as reset ends is answered): a LOW above that raises a
+    // request of its own.
+    let mut watermarks = cfg.watermarks;
     let start = dut.cycle();
 
     loop {
@@ -486,8 +494,16 @@ pub fn run(
             })
         };
 
+        if let (Some((low, high)), Phase::Idle) = (watermarks, &phase) {
+            if hpa.refills_settled() && dut.peek(pt.drain_valid) == 0 {
+                write_watermarks(&mut dut, &pt, low, high);
+                hpa.set_watermarks(low as usize, high as usize);
+                watermarks = None;
+                continue;
+            }
+        }
         // The core: next command, or the pages of the object it just got.
-        if let Phase::Idle = phase {
+        if let (Phase::Idle, None) = (&phase, watermarks) {
             let next = if stim_done {
                 None
             } else {
@@ -563,6 +579,7 @@ pub fn run(
                 Op::Alloc(s) => (true, OP_ALLOC, s),
                 Op::Free(ptr) => (true, OP_FREE, ptr),
                 Op::Exit => (true, OP_EXIT, 0),
+                Op::Reserved(a) => (true, OP_RESERVED, a),
             },
             _ => (false, 0, 0),
         };
@@ -618,6 +635,14 @@ pub fn run(
         };
         dut.settle();
         stats.starved_cycles += dut.peek(pt.starved);
+        // `starved` means the mapper waits on an empty pool.
+        if dut.peek(pt.starved) == 1 && dut.peek(pt.pool_count) != 0 {
+            return Err(fail(
+                "starved with frames in the pool",
+                "starved only while the pool is empty".into(),
+                format!("starved with {} frames", dut.peek(pt.pool_count)),
+            ));
+        }
 
         // The OS side first.
         if dut.peek(pt.refill_req_valid) == 1 && req_ready {
@@ -908,6 +933,7 @@ pub fn run(
                     h.exits += 1;
                     objects.clear();
                 }
+                Op::Reserved(_) => h.reserved += 1,
             }
             match status {
                 Status::Fallback => h.fallbacks += 1,

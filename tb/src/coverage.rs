@@ -50,7 +50,9 @@ pub fn bins(s: &CoreRunStats) -> BTreeMap<String, u64> {
     put("hdc.evict_write_back", path("HdcEvict"));
     put("hdc.pop_into_hot", path("HdcPop"));
     put("exit.with_live_objects", h.exits_with_live);
+    put("cmd.reserved_op", path("Reserved"));
     put("pool.refill", p.refill_requests);
+    put("pool.request_on_watermark_write", p.watermark_requests);
     put("pool.drain", p.frames_drained);
     put("pool.starved", s.starved_cycles);
     put("pool.recovered_walk", p.starved_walks);

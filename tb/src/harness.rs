@@ -10,7 +10,7 @@ use crate::model::object_alloc::{
 use crate::seed;
 use crate::stats::RunStats;
 use memento_hw::object_alloc::{
-    OP_ALLOC, OP_EXIT, OP_FREE, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
+    OP_ALLOC, OP_EXIT, OP_FREE, OP_RESERVED, ST_DOUBLE_FREE, ST_FALLBACK, ST_INVALID, ST_OK,
 };
 use memento_hw::Params;
 use memento_sim::object_alloc as p;
@@ -247,6 +247,7 @@ impl Bench {
                 Some(Op::Alloc(s)) => (OP_ALLOC, s),
                 Some(Op::Free(ptr)) => (OP_FREE, ptr),
                 Some(Op::Exit) => (OP_EXIT, 0),
+                Some(Op::Reserved(a)) => (OP_RESERVED, a),
                 None => (0, 0),
             };
             dut.poke(p::CMD_VALID, cur.is_some() as u64);
@@ -426,6 +427,7 @@ impl Bench {
                         stats.exits += 1;
                         mem.clear();
                     }
+                    Op::Reserved(_) => stats.reserved += 1,
                 }
                 match status {
                     Status::Fallback => stats.fallbacks += 1,

@@ -150,7 +150,14 @@ pub fn watermarks(t: &TestSpec, seed: u64) -> Option<(u64, u64)> {
     }
     let mut rng = crate::seed::rng(seed, 0x3a7e);
     let pool = u64::from(t.params.pool);
-    let low = rng.gen_range(1..pool - 1);
+    // Half the seeds put LOW above the reset HIGH, the count the pool has filled to when they are
+    // written: the write itself raises a refill request.
+    let above = u64::from(t.params.high) + 1;
+    let low = if above < pool - 1 && rng.gen_bool(0.5) {
+        rng.gen_range(above..pool - 1)
+    } else {
+        rng.gen_range(1..pool - 1)
+    };
     let high = rng.gen_range(low + 1..pool);
     Some((low, high))
 }

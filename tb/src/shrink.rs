@@ -27,6 +27,8 @@ pub enum Cmd {
     },
     Free(u64),
     Exit,
+    /// Op 3 with its argument.
+    Reserved(u64),
 }
 
 /// Records the commands a stimulus issued, as a script.
@@ -76,6 +78,7 @@ impl Stimulus for Recording<'_> {
                     self.live.clear();
                     Cmd::Exit
                 }
+                Op::Reserved(a) => Cmd::Reserved(a),
             });
         }
         self.inner.issued(op, expected);
@@ -119,6 +122,7 @@ impl Stimulus for Playback<'_> {
             Cmd::FreeOf { of, raw } => Op::Free(self.got.get(&of).copied().unwrap_or(raw)),
             Cmd::Free(ptr) => Op::Free(ptr),
             Cmd::Exit => Op::Exit,
+            Cmd::Reserved(a) => Op::Reserved(a),
         })
     }
 
@@ -241,6 +245,7 @@ pub fn to_text(cmds: &[Cmd], header: &str) -> String {
             Cmd::FreeOf { of, raw } => writeln!(o, "free @{of} {raw:#x}"),
             Cmd::Free(p) => writeln!(o, "free {p:#x}"),
             Cmd::Exit => writeln!(o, "exit"),
+            Cmd::Reserved(a) => writeln!(o, "op3 {a:#x}"),
         };
     }
     o
@@ -285,8 +290,11 @@ pub fn parse(text: &str, name: &str) -> Result<Vec<Cmd>> {
                 Cmd::Free(number(p).with_context(|| bad("an address that is not a number"))?)
             }
             ["exit"] => Cmd::Exit,
+            ["op3", a] => {
+                Cmd::Reserved(number(a).with_context(|| bad("an argument that is not a number"))?)
+            }
             _ => bail!(bad(
-                "expected `alloc SIZE`, `free PTR`, `free @K PTR` or `exit`"
+                "expected `alloc SIZE`, `free PTR`, `free @K PTR`, `exit` or `op3 ARG`"
             )),
         };
         cmds.push(cmd);

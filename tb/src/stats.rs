@@ -108,6 +108,8 @@ pub struct RunStats {
     pub invalid: u64,
     pub double_frees: u64,
     pub exits: u64,
+    /// Op-3 commands (answered INVALID).
+    pub reserved: u64,
     pub arena_refills: u64,
     pub arena_creations: u64,
     pub header_reads: u64,
@@ -183,6 +185,7 @@ impl RunStats {
         self.invalid += o.invalid;
         self.double_frees += o.double_frees;
         self.exits += o.exits;
+        self.reserved += o.reserved;
         self.arena_refills += o.arena_refills;
         self.arena_creations += o.arena_creations;
         self.header_reads += o.header_reads;

@@ -321,6 +321,10 @@ impl Stimulus for RandomStream {
             self.freed.push_back(ptr);
             return Next::Cmd(Op::Free(ptr));
         }
+        // One bad command in 16 is not a free at all but the undefined op 3.
+        if self.rng.gen_range(0..16) == 0 {
+            return Next::Cmd(Op::Reserved(self.rng.gen()));
+        }
         let ptr = self.bad_free();
         Next::Cmd(Op::Free(ptr))
     }

@@ -12,6 +12,9 @@ pub enum Op {
     Alloc(u64),
     Free(u64),
     Exit,
+    /// The command port's fourth encoding (op 3), which SPEC does not define: answered INVALID,
+    /// changing nothing (docs/design.md). Random streams send it among their bad commands.
+    Reserved(u64),
 }
 
 impl Op {
@@ -21,6 +24,7 @@ impl Op {
             Op::Alloc(s) => ("ALLOC", s),
             Op::Free(p) => ("FREE", p),
             Op::Exit => ("EXIT", 0),
+            Op::Reserved(a) => ("OP3", a),
         }
     }
 }
@@ -129,6 +133,8 @@ pub enum Path {
     DoubleFreeMiss,
     DoubleFreeCached,
     Exit,
+    /// Op 3, answered INVALID.
+    Reserved,
 }
 
 /// Why a free was rejected as INVALID.
@@ -259,6 +265,17 @@ impl ObjectAllocModel {
             Op::Alloc(size) => self.alloc(size),
             Op::Free(ptr) => self.free(ptr),
             Op::Exit => self.exit(),
+            Op::Reserved(_) => Effects {
+                rsp: Response {
+                    status: Status::Invalid,
+                    ptr: 0,
+                },
+                writes: vec![],
+                path: Path::Reserved,
+                evicted: false,
+                hdc_pop: false,
+                hdc_evicted: false,
+            },
         }
     }
 

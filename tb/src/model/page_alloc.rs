@@ -102,6 +102,8 @@ pub struct PageStats {
     pub refill_requests: u64,
     /// Map requests that had to wait for a refill frame (the pool ran empty mid-walk).
     pub starved_walks: u64,
+    /// Refill requests raised by a watermark write (LOW set above the pool's count).
+    pub watermark_requests: u64,
     /// Maps that answered a new frame, by the number of intermediate tables they created (0..=3).
     pub maps_by_new_tables: [u64; 4],
 }
@@ -184,11 +186,22 @@ impl PageAllocModel {
         Some(c)
     }
 
-    /// The watermarks written on the config port (after reset): a request already raised keeps
-    /// its count, and the next end of an idle cycle drains the pool down to the new HIGH.
+    /// The watermarks written on the config port: a request already raised keeps its count, a
+    /// LOW above the pool's count raises one now (HIGH is written first), and the next end of an
+    /// idle cycle drains the pool down to the new HIGH.
     pub fn set_watermarks(&mut self, low: usize, high: usize) {
         self.g.low = low;
         self.g.high = high;
+        let raised = self.req_pending.is_none();
+        self.after_op();
+        if raised && self.req_pending.is_some() {
+            self.stats.watermark_requests += 1;
+        }
+    }
+
+    /// No refill request is pending and the OS owes no frames.
+    pub fn refills_settled(&self) -> bool {
+        self.req_pending.is_none() && self.outstanding == 0
     }
 
     /// The OS delivered a frame.
