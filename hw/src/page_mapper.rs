@@ -106,7 +106,8 @@ pub struct PageMapper {
     mrs: DFF<Bits<48>>,
     root: DFF<Bits<40>>,
     from_arena: DFF<Bit>,
-    va: DFF<Bits<48>>,
+    /// The page number of the VA being mapped: the walk reads no bit of the page offset.
+    vpn: DFF<Bits<36>>,
     level: DFF<Bits<3>>,
     walk_table: DFF<Bits<40>>,
     frame: DFF<Bits<40>>,
@@ -120,6 +121,8 @@ pub struct PageMapper {
     idx4: DFF<Bits<9>>,
 
     region_log2: Constant<Bits<8>>,
+    /// log2 of the region's size in pages.
+    region_pages_log2: Constant<Bits<8>>,
 
     start: Signal<Local, Bit>,
     walk_idx: Signal<Local, Bits<9>>,
@@ -180,7 +183,7 @@ impl PageMapper {
             mrs: Default::default(),
             root: Default::default(),
             from_arena: Default::default(),
-            va: Default::default(),
+            vpn: Default::default(),
             level: Default::default(),
             walk_table: Default::default(),
             frame: Default::default(),
@@ -193,6 +196,9 @@ impl PageMapper {
             idx3: Default::default(),
             idx4: Default::default(),
             region_log2: Constant::new((p.region_log2() as u64).to_bits()),
+            region_pages_log2: Constant::new(
+                ((p.region_log2() - p.page_bits() as u32) as u64).to_bits(),
+            ),
             start: Default::default(),
             walk_idx: Default::default(),
             rc_table: Default::default(),
@@ -209,7 +215,7 @@ impl Logic for PageMapper {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, mrs, root, from_arena, va, level, walk_table, frame, err, tbl1,
+            self, clock, state, mrs, root, from_arena, vpn, level, walk_table, frame, err, tbl1,
             tbl2, tbl3, idx1, idx2, idx3, idx4
         );
         // Outputs toward the pool come from flops only, first (see docs/design.md on false loops).
@@ -238,15 +244,15 @@ impl Logic for PageMapper {
         self.pte_rsp_ready.next = false;
 
         // Index bits of the VA at the walk's level (level 4 is the root).
-        self.walk_idx.next = self.va.q.val().get_bits::<9>(12);
+        self.walk_idx.next = self.vpn.q.val().get_bits::<9>(0);
         if self.level.q.val() == 2 {
-            self.walk_idx.next = self.va.q.val().get_bits::<9>(21);
+            self.walk_idx.next = self.vpn.q.val().get_bits::<9>(9);
         }
         if self.level.q.val() == 3 {
-            self.walk_idx.next = self.va.q.val().get_bits::<9>(30);
+            self.walk_idx.next = self.vpn.q.val().get_bits::<9>(18);
         }
         if self.level.q.val() == 4 {
-            self.walk_idx.next = self.va.q.val().get_bits::<9>(39);
+            self.walk_idx.next = self.vpn.q.val().get_bits::<9>(27);
         }
         self.walk_addr.next = (bit_cast::<52, 40>(self.walk_table.q.val()) << 12)
             | (bit_cast::<52, 9>(self.walk_idx.val()) << 3);
@@ -288,12 +294,12 @@ impl Logic for PageMapper {
                         self.state.d.next = MapState::RcRead;
                     } else if self.walk_req_valid.val() {
                         self.walk_req_ready.next = true;
-                        self.va.d.next = self.walk_req_va.val();
+                        self.vpn.d.next = self.walk_req_va.val().get_bits::<36>(12);
                         self.from_arena.d.next = false;
                         self.state.d.next = MapState::Check;
                     } else if self.arena_req_valid.val() {
                         self.arena_req_ready.next = true;
-                        self.va.d.next = self.arena_req_va.val();
+                        self.vpn.d.next = self.arena_req_va.val().get_bits::<36>(12);
                         self.from_arena.d.next = true;
                         self.state.d.next = MapState::Check;
                     }
@@ -303,7 +309,7 @@ impl Logic for PageMapper {
                 self.level.d.next = 4.into();
                 self.walk_table.d.next = self.root.q.val();
                 self.err.d.next = false;
-                if (self.va.q.val() >> self.region_log2.val())
+                if (bit_cast::<48, 36>(self.vpn.q.val()) >> self.region_pages_log2.val())
                     != (self.mrs.q.val() >> self.region_log2.val())
                 {
                     self.err.d.next = true;
@@ -354,11 +360,12 @@ impl Logic for PageMapper {
                 self.pte_req_addr.next = self.walk_addr.val();
                 self.pte_req_wdata.next = (bit_cast::<64, 40>(self.frame.q.val()) << 12) | 1;
                 if self.pte_req_ready.val() {
+                    // The new table is empty: the levels below it are missing too. (After the
+                    // leaf, the walk table is nobody's until the next walk loads the root.)
+                    self.walk_table.d.next = self.frame.q.val();
                     if self.level.q.val() == 1 {
                         self.state.d.next = MapState::Respond;
                     } else {
-                        // The new table is empty: the levels below it are missing too.
-                        self.walk_table.d.next = self.frame.q.val();
                         self.level.d.next = self.level.q.val() - 1;
                         self.state.d.next = MapState::Take;
                     }

@@ -498,6 +498,8 @@ pub fn run(
             if hpa.refills_settled() && dut.peek(pt.drain_valid) == 0 {
                 write_watermarks(&mut dut, &pt, low, high);
                 hpa.set_watermarks(low as usize, high as usize);
+                // The writes' cycles were idle ones: a HIGH below the count drains from now on.
+                hpa.end_of_cycle();
                 watermarks = None;
                 continue;
             }
