@@ -401,8 +401,9 @@ impl Logic for Bypass {
             }
             BypassState::DramWait => {
                 self.dram_rsp_ready.next = true;
+                // Loaded every waiting cycle: nobody reads data_q before DRAM answers.
+                self.data_q.d.next = self.dram_rsp_rdata.val();
                 if self.dram_rsp_valid.val() {
-                    self.data_q.d.next = self.dram_rsp_rdata.val();
                     self.state.d.next = BypassState::Respond;
                 }
             }

@@ -24,6 +24,7 @@
 //! first_frame = 0xfe00000 # the first frame number the OS hands out (default 0x1000)
 //! seeded_addresses = true # instead: MRS and the first frame drawn from each seed
 //! seeded_watermarks = true # the pool's LOW and HIGH drawn from each seed, written after reset
+//! dead_access = 2         # bypass: one cache access in this many goes to a reclaimed frame
 //!
 //! [lists]
 //! default = ["top_small"] # `memento regress --list default`
@@ -133,6 +134,8 @@ struct RawTest {
     seeded_addresses: bool,
     #[serde(default)]
     seeded_watermarks: bool,
+    #[serde(default)]
+    dead_access: Option<u32>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -179,6 +182,9 @@ pub struct TestSpec {
     /// The pool's watermarks are drawn from each seed (`1 <= LOW < HIGH < POOL`) and written on
     /// the config port after reset, instead of the parameters' reset values staying.
     pub seeded_watermarks: bool,
+    /// Bypass: one cache access in this many goes to a reclaimed frame; `None`: the harness's
+    /// default.
+    pub dead_access: Option<u32>,
 }
 
 /// The whole file, checked.
@@ -275,6 +281,18 @@ impl RegressionList {
                     t.name
                 ));
             }
+            if t.dead_access.is_some() && design != Design::Bypass {
+                return Err(format!(
+                    "{file}: test {:?}: dead_access is the bypass harness's; the design is not bypass",
+                    t.name
+                ));
+            }
+            if t.dead_access == Some(0) {
+                return Err(format!(
+                    "{file}: test {:?}: dead_access is one access in N: N must be at least 1",
+                    t.name
+                ));
+            }
             if t.seeds == 0 || t.ops == 0 {
                 return Err(format!(
                     "{file}: test {:?}: seeds and ops must be at least 1",
@@ -298,6 +316,7 @@ impl RegressionList {
                 first_frame: t.first_frame,
                 seeded_addresses: t.seeded_addresses,
                 seeded_watermarks: t.seeded_watermarks,
+                dead_access: t.dead_access,
             });
         }
         for (list, names) in &raw.lists {

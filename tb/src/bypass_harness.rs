@@ -23,6 +23,12 @@ enum Event {
     Writeback(u64, [u8; 64]),
 }
 
+/// An event of a directed episode, issued before any random one.
+enum Planned {
+    Map(u64),
+    Mem(Event),
+}
+
 /// What a bypass run did.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct BypassRunStats {
@@ -68,14 +74,78 @@ fn frame_set(params: &Params, n: u64, rng: &mut impl Rng) -> Vec<u64> {
 /// cache fill or writeback.
 pub const MIX: [u32; 3] = [12, 4, 84];
 
-/// Runs `events` random events over `frames` frames through the bypass variant built for
-/// `params`, drawn with weights `mix` (map, dead, cache access; [`MIX`]).
+/// What the harness's events are drawn from.
+#[derive(Clone, Copy, Debug)]
+pub struct Knobs {
+    /// Weights of a frame mapped, a frame reclaimed, a cache access.
+    pub mix: [u32; 3],
+    /// One cache access in this many goes to a reclaimed frame.
+    pub dead_access: u32,
+    /// Every this many events (0: never) an episode leaves one fresh line in an entry and evicts
+    /// it ([`lone_fresh`]).
+    pub lone_every: u64,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            mix: MIX,
+            dead_access: 21,
+            lone_every: 500,
+        }
+    }
+}
+
+/// An episode: every line of a frame in the table but one is written back, frames not in the
+/// table are mapped until it is evicted (its one fresh line must become a zero line in DRAM), and
+/// that line is read. A random stream almost never leaves exactly one fresh line in an entry.
+/// Empty when no mapped frame is in the table or too few frames are outside it.
+fn lone_fresh(
+    model: &BypassModel,
+    all: &[u64],
+    mapped: &[u64],
+    entries: usize,
+    rng: &mut impl Rng,
+) -> Vec<Planned> {
+    let resident: Vec<u64> = mapped.iter().copied().filter(|&f| model.holds(f)).collect();
+    let outside: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|&f| !mapped.contains(&f) && !model.holds(f))
+        .collect();
+    let Some(&f) = resident.choose(rng) else {
+        return vec![];
+    };
+    if outside.len() < entries {
+        return vec![];
+    }
+    let keep = rng.gen_range(0..64u64);
+    let mut plan: Vec<Planned> = (0..64)
+        .filter(|&l| l != keep)
+        .map(|l| {
+            Planned::Mem(Event::Writeback(
+                (f << 12) | (l << 6),
+                std::array::from_fn(|_| rng.gen()),
+            ))
+        })
+        .collect();
+    plan.extend(
+        outside
+            .choose_multiple(rng, entries)
+            .map(|&g| Planned::Map(g)),
+    );
+    plan.push(Planned::Mem(Event::Fill((f << 12) | (keep << 6))));
+    plan
+}
+
+/// Runs `events` events over `frames` frames through the bypass variant built for `params`,
+/// drawn as `knobs` says.
 pub fn run(
     params: &Params,
     seed: u64,
     events: u64,
     frames: u64,
-    mix: [u32; 3],
+    knobs: &Knobs,
 ) -> Result<BypassRunStats, Box<Mismatch>> {
     let vt = memento_sim::model_for(Design::Bypass, params)
         .unwrap_or_else(|| panic!("no compiled bypass for {}", params.summary()));
@@ -100,6 +170,7 @@ pub fn run(
         (None, None, None);
     let mut pending_fill: Option<(u64, Option<[u8; 64]>, FillSource)> = None;
     let mut issued = 0u64;
+    let mut plan: std::collections::VecDeque<Planned> = Default::default();
     let mut last_progress = 0;
     let mut wide = [0u32; 16];
 
@@ -124,21 +195,30 @@ pub fn run(
         // The page allocator and the cache each keep one event on offer.
         if issued < events && evt_map.is_none() && evt_dead.is_none() && evt_mem.is_none() {
             issued += 1;
-            let [m, d, c] = mix;
+            if plan.is_empty() && knobs.lone_every > 0 && issued % knobs.lone_every == 0 {
+                let entries = params.bypass as usize;
+                plan.extend(lone_fresh(&model, &all, &mapped, entries, &mut rng));
+            }
+            let [m, d, c] = knobs.mix;
             let r = rng.gen_range(0..(m + d + c).max(1));
             let unmapped: Vec<u64> = all
                 .iter()
                 .copied()
                 .filter(|f| !mapped.contains(f))
                 .collect();
-            if (r < m || mapped.is_empty()) && !unmapped.is_empty() {
+            if let Some(p) = plan.pop_front() {
+                match p {
+                    Planned::Map(f) => evt_map = Some(f),
+                    Planned::Mem(e) => evt_mem = Some(e),
+                }
+            } else if (r < m || mapped.is_empty()) && !unmapped.is_empty() {
                 evt_map = unmapped.choose(&mut rng).copied();
             } else if r < m + d && !mapped.is_empty() {
                 // An exit reclaims a frame: its late writebacks must be dropped.
                 evt_dead = mapped.choose(&mut rng).copied();
             } else {
-                // One cache access in 21 goes to a dead frame.
-                let frame = if rng.gen_ratio(1, 21) && !dead.is_empty() {
+                // One cache access in `dead_access` goes to a dead frame.
+                let frame = if rng.gen_ratio(1, knobs.dead_access.max(1)) && !dead.is_empty() {
                     *dead.choose(&mut rng).unwrap()
                 } else {
                     *mapped.choose(&mut rng).unwrap_or(&all[0])

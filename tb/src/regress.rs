@@ -202,8 +202,13 @@ pub fn run_stimulus(
             // `ops` events over six frames per table entry, so that entries with fresh lines
             // are evicted all the time (its own cargo test's shape).
             let frames = 6 * u64::from(t.params.bypass.max(1));
-            let mix = t.mix.unwrap_or(bypass_harness::MIX);
-            let st = bypass_harness::run(&t.params, seed, t.ops, frames, mix)?;
+            let d = bypass_harness::Knobs::default();
+            let knobs = bypass_harness::Knobs {
+                mix: t.mix.unwrap_or(d.mix),
+                dead_access: t.dead_access.unwrap_or(d.dead_access),
+                ..d
+            };
+            let st = bypass_harness::run(&t.params, seed, t.ops, frames, &knobs)?;
             Ok(CoreRunStats {
                 hoa: crate::stats::RunStats {
                     commands: st.events,

@@ -2,7 +2,7 @@
 //! Seeds come from `MEMENTO_SEED` or are fresh and printed on failure.
 
 use memento_hw::Params;
-use memento_tb::bypass_harness::{run, MIX};
+use memento_tb::bypass_harness::{run, Knobs};
 use memento_tb::seed;
 
 fn replay_hint(test: &str, seed: u64) -> String {
@@ -18,7 +18,7 @@ fn evicting_fresh_entries_exposes_no_stale_data() {
         bypass: 4,
         ..Params::default()
     };
-    let st = run(&params, s, 20_000, 24, MIX).unwrap_or_else(|m| {
+    let st = run(&params, s, 20_000, 24, &Knobs::default()).unwrap_or_else(|m| {
         panic!(
             "seed {s}: {m}\n{}",
             replay_hint("evicting_fresh_entries_exposes_no_stale_data", s)
@@ -35,7 +35,7 @@ fn evicting_fresh_entries_exposes_no_stale_data() {
 #[test]
 fn default_table_bypasses_fresh_reads() {
     let s = seed::seed();
-    let st = run(&Params::default(), s, 20_000, 40, MIX).unwrap_or_else(|m| {
+    let st = run(&Params::default(), s, 20_000, 40, &Knobs::default()).unwrap_or_else(|m| {
         panic!(
             "seed {s}: {m}\n{}",
             replay_hint("default_table_bypasses_fresh_reads", s)
@@ -54,7 +54,7 @@ fn off_zeroes_every_mapped_page_in_dram() {
         bypass_on: false,
         ..Params::default()
     };
-    let st = run(&params, s, 10_000, 40, MIX).unwrap_or_else(|m| {
+    let st = run(&params, s, 10_000, 40, &Knobs::default()).unwrap_or_else(|m| {
         panic!(
             "seed {s}: {m}\n{}",
             replay_hint("off_zeroes_every_mapped_page_in_dram", s)

@@ -86,6 +86,11 @@ impl BypassModel {
         }
     }
 
+    /// `frame` has an entry in the table.
+    pub fn holds(&self, frame: u64) -> bool {
+        self.find(frame).is_some()
+    }
+
     fn find(&self, frame: u64) -> Option<usize> {
         self.entries
             .iter()
