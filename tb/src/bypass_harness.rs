@@ -195,7 +195,7 @@ pub fn run(
         // The page allocator and the cache each keep one event on offer.
         if issued < events && evt_map.is_none() && evt_dead.is_none() && evt_mem.is_none() {
             issued += 1;
-            if plan.is_empty() && knobs.lone_every > 0 && issued % knobs.lone_every == 0 {
+            if plan.is_empty() && knobs.lone_every > 0 && issued.is_multiple_of(knobs.lone_every) {
                 let entries = params.bypass as usize;
                 plan.extend(lone_fresh(&model, &all, &mapped, entries, &mut rng));
             }
