@@ -12,7 +12,8 @@
 //! ```
 //!
 //! A line is the header's first 344 bits (bitmap, next, live count, state); the rest of a header
-//! line is zero. `lk_tag` is an arena base; a lookup compares it with every valid entry.
+//! line is zero. `lk_tag` is an arena base's offset in the region; a lookup compares it with every
+//! valid entry.
 //! One operation a cycle:
 //! - `upd_en`: the entry that hits `lk_tag` takes `wr_line` and becomes the most recently used;
 //! - `ins_en`: `lk_tag` with `wr_line` goes into the victim entry (an invalid entry if there is one,
@@ -30,18 +31,21 @@
 //! A memory primitive written as a Verilog template because its depth is a generator parameter.
 //! It asserts `hdc_unique_tag` (no arena in two valid entries) and `hdc_one_op` (one operation a
 //! cycle). Storage: `HDC * (1 + T + L) + HDC * (HDC - 1) / 2` flops, where T and L are the tag's
-//! and the line's bits that can be set ([`tag_kept`], [`line_kept`]): 36 and 303 of 48 and 344 at
-//! the default parameters.
+//! and the line's bits that can be set ([`tag_kept`], [`line_kept`]): 26 and 303 of 48 and 344 at
+//! the default parameters. A tag is an arena's offset in the region (its base without MRS).
 
 use crate::class_ram::{kept_runs, packed_runs, unpacked_runs};
 use crate::params::Params;
 use rust_hdl::prelude::*;
 
-/// The bits a tag can have set: an arena base is page-aligned and below 2^VA_BITS.
+/// The bits of a tag: an arena base is page-aligned and inside the region, whose base (MRS)
+/// holds every bit from the region's size up, the same for every arena. So a tag is the arena's
+/// page-aligned offset in the region, and the caller puts MRS back on a victim's tag.
 pub fn tag_kept(p: &Params) -> Bits<48> {
     let page_bits = p.page_bits();
+    let region = p.region_log2() as usize;
     (0..48).fold(Bits::<48>::default(), |k, i| {
-        k.replace_bit(i, i >= page_bits && i < p.va_bits as usize)
+        k.replace_bit(i, i >= page_bits && i < region)
     })
 }
 
@@ -428,14 +432,15 @@ mod tests {
         (0..n).filter(|&i| bits(i)).collect()
     }
 
-    /// At the default parameters a tag keeps bits 12..48 and a line 303 bits: the 256-bit
+    /// At the default parameters a tag keeps bits 12..38 (the region is 2^38 bytes) and a line
+    /// 303 bits: the 256-bit
     /// bitmap, next's bits 12..48, a 9-bit count and a 2-bit state. With 32 objects the line
     /// keeps 32 bitmap bits and a 6-bit count.
     #[test]
     fn kept_bits_are_those_an_arena_base_and_a_header_can_have_set() {
         let p = Params::default();
         let tag = tag_kept(&p);
-        assert_eq!(set(|i| tag.get_bit(i), 48), (12..48).collect::<Vec<_>>());
+        assert_eq!(set(|i| tag.get_bit(i), 48), (12..38).collect::<Vec<_>>());
         let line = line_kept(&p);
         let expect: Vec<usize> = (0..256)
             .chain(268..304)

@@ -160,6 +160,8 @@ pub struct ObjectAlloc {
     /// The bits a header line can have set (`header_cache::line_kept`): the freed line keeps
     /// only those.
     line_kept: Constant<Bits<344>>,
+    /// The bits of a header cache tag (`header_cache::tag_kept`): an arena's offset in the region.
+    tag_kept: Constant<Bits<48>>,
     class_mask: Constant<Bits<64>>,
     lane_mask: Constant<Bits<64>>,
     objs: Constant<Bits<9>>,
@@ -288,6 +290,7 @@ impl ObjectAlloc {
                 (((1u64 << p.va_bits) - 1) & !((1u64 << p.region_log2()) - 1)).to_bits(),
             ),
             line_kept: Constant::new(crate::header_cache::line_kept(p)),
+            tag_kept: Constant::new(crate::header_cache::tag_kept(p)),
             class_mask: Constant::new((p.classes as u64 - 1).to_bits()),
             lane_mask: Constant::new(((1u64 << p.lane_bits) - 1).to_bits()),
             objs: Constant::new((p.objs as u64).to_bits()),
@@ -377,7 +380,8 @@ impl Logic for ObjectAlloc {
         self.hot.rst.next = self.rst.val();
         self.class_table.rst.next = self.rst.val();
         self.hdc.rst.next = self.rst.val();
-        self.hdc.lk_tag.next = self.src_va.q.val();
+        // The header cache's tags are offsets in the region: MRS is the same for every arena.
+        self.hdc.lk_tag.next = self.src_va.q.val() & self.tag_kept.val();
 
         // Combinational sub-blocks take their inputs from flops and ports only, assigned first,
         // so that Verilator orders the parent's block after theirs without a false loop.
@@ -742,7 +746,7 @@ impl Logic for ObjectAlloc {
                 // first (in the cycle the header port takes it). Only the valid bit depends on
                 // the victim: what the request carries while it is not valid is nobody's.
                 self.hdr_req_write.next = true;
-                self.hdr_req_addr.next = self.hdc.victim_tag.val();
+                self.hdr_req_addr.next = self.hdc.victim_tag.val() | self.mrs.q.val();
                 self.hdr_req_wdata.next = bit_cast::<512, 344>(self.hdc.victim_line.val());
                 if self.hdc.victim_valid.val() {
                     self.hdr_req_valid.next = true;
