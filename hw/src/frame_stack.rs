@@ -17,7 +17,8 @@
 //! - `pool_no_duplicate_frame`: a frame pushed is not already in the pool, so no frame is ever
 //!   handed out twice.
 //!
-//! Storage: `DEPTH * 40` bits and a 13-bit count.
+//! Storage: `DEPTH * 40` bits and a count of as many bits as `0..=DEPTH` needs (7 at 64), put out
+//! zero-extended to 13 bits.
 
 use rust_hdl::prelude::*;
 
@@ -72,46 +73,51 @@ impl Logic for FrameStack {
     }
 
     fn hdl(&self) -> Verilog {
+        // The count's bits: as many as 0..=DEPTH needs (a wider count held bits that were zero in
+        // every reachable state, and mutants of them showed at no port).
+        let cw = (usize::BITS - self._depth.leading_zeros()) as usize;
         Verilog::Custom(format!(
             "\
 reg [39:0] mem[0:{last}];
+reg [{cmsb}:0] count_p;
 integer i;
 
 initial begin
-   count = 13'd0;
+   count_p = {cw}'d0;
 end
 
 always @(*) begin
-   if (count == 13'd0) top = 40'd0;
-   else top = mem[count - 13'd1];
+   count = {count_out};
+   if (count_p == {cw}'d0) top = 40'd0;
+   else top = mem[count_p - {cw}'d1];
 end
 
 // The write is not gated by reset: reset empties the stack, and a slot at or above the count
 // is written before it is read again, so what reset leaves in one is nobody's.
 always @(posedge clock) begin
-   if (push) mem[count] <= push_frame;
+   if (push) mem[count_p] <= push_frame;
 end
 
 always @(posedge clock) begin
    if (rst) begin
-      count <= 13'd0;
+      count_p <= {cw}'d0;
    end else if (push) begin
-      count <= count + 13'd1;
+      count_p <= count_p + {cw}'d1;
    end else if (pop) begin
-      count <= count - 13'd1;
+      count_p <= count_p - {cw}'d1;
    end
 end
 
 `ifndef SYNTHESIS
 always @(posedge clock) begin
    if (!rst) begin
-      if (count > 13'd{depth}) $error(\"pool_count_within_bounds: count %0d above POOL {depth}\", count);
-      if (push && count == 13'd{depth}) $error(\"pool_no_push_when_full: push of frame %0h into a full pool\", push_frame);
-      if (pop && count == 13'd0) $error(\"pool_no_pop_when_empty: pop from an empty pool\");
+      if (count_p > {cw}'d{depth}) $error(\"pool_count_within_bounds: count %0d above POOL {depth}\", count_p);
+      if (push && count_p == {cw}'d{depth}) $error(\"pool_no_push_when_full: push of frame %0h into a full pool\", push_frame);
+      if (pop && count_p == {cw}'d0) $error(\"pool_no_pop_when_empty: pop from an empty pool\");
       if (push && pop) $error(\"pool_one_op_per_cycle: push and pop in one cycle\");
       if (push) begin
          for (i = 0; i < {depth}; i = i + 1) begin
-            if (i < count && mem[i] == push_frame)
+            if (i < count_p && mem[i] == push_frame)
                $error(\"pool_no_duplicate_frame: frame %0h pushed while already in the pool\", push_frame);
          end
       end
@@ -121,6 +127,13 @@ end
 ",
             last = self._depth - 1,
             depth = self._depth,
+            cw = cw,
+            cmsb = cw - 1,
+            count_out = if cw == 13 {
+                "count_p".to_string()
+            } else {
+                format!("{{{}'d0, count_p}}", 13 - cw)
+            },
         ))
     }
 
