@@ -328,10 +328,12 @@ impl Logic for PageMapper {
             }
             MapState::WalkWait => {
                 self.pte_rsp_ready.next = true;
+                // `frame` is nobody's until a leaf's answer (or Take) loads it: it takes the
+                // table port's data in every waiting cycle.
+                self.frame.d.next = self.rd_frame.val();
                 if self.pte_rsp_valid.val() {
                     if self.rd_present.val() {
                         if self.level.q.val() == 1 {
-                            self.frame.d.next = self.rd_frame.val();
                             self.state.d.next = MapState::Respond;
                         } else {
                             self.walk_table.d.next = self.rd_frame.val();
@@ -393,10 +395,12 @@ impl Logic for PageMapper {
             }
             MapState::RcWait => {
                 self.pte_rsp_ready.next = true;
+                // As in WalkWait: `frame` is read only after a leaf's answer, or after RcNext
+                // loads it.
+                self.frame.d.next = self.rd_frame.val();
                 if self.pte_rsp_valid.val() {
                     if self.rd_present.val() {
                         if self.level.q.val() == 1 {
-                            self.frame.d.next = self.rd_frame.val();
                             self.state.d.next = MapState::RcDeadData;
                         } else {
                             // Descend into the child table.
@@ -445,9 +449,9 @@ impl Logic for PageMapper {
                         self.state.d.next = MapState::RcDeadTable;
                     }
                 } else {
-                    if self.level.q.val() == 1 {
-                        self.idx1.d.next = self.idx1.q.val() + 1;
-                    }
+                    // The leaf index steps whatever the level: above the leaves it is nobody's
+                    // until a descent clears it.
+                    self.idx1.d.next = self.idx1.q.val() + 1;
                     if self.level.q.val() == 2 {
                         self.idx2.d.next = self.idx2.q.val() + 1;
                     }

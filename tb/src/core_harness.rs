@@ -26,7 +26,7 @@ use crate::model::page_alloc::{
     MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester, TableAccess,
 };
 use crate::page_harness::{
-    offer_event_ready, table_access, take_events, EventPorts, PageTiming, PtePorts,
+    events_left, offer_event_ready, table_access, take_events, EventPorts, PageTiming, PtePorts,
 };
 use crate::seed;
 use crate::stats::{LatencyHist, RunStats};
@@ -1117,6 +1117,9 @@ pub fn run(
             got,
         })
     };
+    if event_ports.is_some() {
+        events_left(&hpa).map_err(|(w, e, g)| end(&w, e, g))?;
+    }
     if count != hpa.pool_len() as u64 {
         return Err(end(
             "pool count differs",

@@ -277,6 +277,25 @@ pub(crate) fn offer_event_ready(
     (m, d)
 }
 
+/// At the end of a run, with nothing in flight: every event the model expects was offered and
+/// taken (an event the design never raises is as wrong as a wrong one); on one left, (what,
+/// expected, got).
+pub(crate) fn events_left(model: &PageAllocModel) -> Result<(), (String, String, String)> {
+    for (queue, name) in [
+        (&model.expected_map_events, "map event"),
+        (&model.expected_dead_events, "reclaim event"),
+    ] {
+        if let Some(f) = queue.front() {
+            return Err((
+                format!("{name} never offered"),
+                format!("{} {name}s, the first of frame {f:x}", queue.len()),
+                "none".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks the events taken this cycle against the frames the model expects; on a difference,
 /// (what, expected, got).
 pub(crate) fn take_events(
@@ -596,6 +615,9 @@ pub fn run(
         }
     }
     let cycle = dut.cycle() - start;
+    if let Err((what, e, g)) = events_left(&model) {
+        return Err(mismatch(cycle, issued, "end of run", &what, e, g));
+    }
     let count = dut.peek(p::POOL_COUNT);
     if count != model.pool_len() as u64 {
         return Err(mismatch(
