@@ -56,6 +56,10 @@ pub struct RunConfig {
     pub trace: Option<TraceWindow>,
     /// Cycles a command may wait for its response before the run fails.
     pub watchdog: u64,
+    /// One EXIT in this many (0: none) is followed, once answered, by a reset of the allocator
+    /// and MRS written again: the state after reset must be the state after an EXIT, so that a
+    /// register's reset value is checked like every other value.
+    pub reset_after_exit: u32,
 }
 
 impl RunConfig {
@@ -67,6 +71,7 @@ impl RunConfig {
             seed,
             trace: None,
             watchdog: 20_000,
+            reset_after_exit: 0,
         }
     }
 }
@@ -207,6 +212,8 @@ impl Bench {
         let first_cycle = dut.cycle();
         // The cycle the command on offer was first offered in.
         let mut offered = 0u64;
+        // A reset is due once the EXIT just taken is answered.
+        let mut reset_due = false;
 
         let fail = |cycle: u64, command: u64, op: Op, what: &str, expected: String, got: String| {
             Box::new(Mismatch {
@@ -229,8 +236,15 @@ impl Bench {
                     let _ = dut.trace_off();
                 }
             }
+            if reset_due && cur.is_none() && pending.is_empty() {
+                dut.reset();
+                dut.configure(&[(0, cfg.mrs)]);
+                stats.resets += 1;
+                reset_due = false;
+                continue;
+            }
             // Drive this cycle's inputs.
-            if cur.is_none() && !stim_done && !chance(rng, t.cmd_bubble) {
+            if cur.is_none() && !stim_done && !reset_due && !chance(rng, t.cmd_bubble) {
                 match stim.next() {
                     Next::Cmd(op) => {
                         cur = Some(op);
@@ -457,6 +471,9 @@ impl Bench {
                     .or_default() += 1;
                 expected.count_extras(&mut stats.paths);
                 stim.issued(op, &expected);
+                if op == Op::Exit && cfg.reset_after_exit > 0 {
+                    reset_due = rng.gen_ratio(1, cfg.reset_after_exit);
+                }
                 pending.push_back(Pending {
                     index: *issued,
                     op,

@@ -110,6 +110,8 @@ pub struct RunStats {
     pub exits: u64,
     /// Op-3 commands (answered INVALID).
     pub reserved: u64,
+    /// Resets of the allocator after an EXIT, mid-run.
+    pub resets: u64,
     pub arena_refills: u64,
     pub arena_creations: u64,
     pub header_reads: u64,
@@ -186,6 +188,7 @@ impl RunStats {
         self.double_frees += o.double_frees;
         self.exits += o.exits;
         self.reserved += o.reserved;
+        self.resets += o.resets;
         self.arena_refills += o.arena_refills;
         self.arena_creations += o.arena_creations;
         self.header_reads += o.header_reads;
