@@ -349,6 +349,12 @@ impl Logic for Bypass {
                 // The victim's fresh lines become real zeros in DRAM before its slot is reused.
                 // Only the valid bit depends on the line being fresh: what the request carries
                 // while it is not valid is nobody's.
+                // The new entry takes the victim's slot after the last line; what the table's
+                // write port carries before that is nobody's (the write is not enabled).
+                self.entries.wr_index.next = self.entries.rr_index.val();
+                self.entries.wr_dead.next = self.new_dead.q.val();
+                self.entries.wr_frame.next = self.frame_q.q.val();
+                self.entries.wr_fresh.next = self.new_fresh.val();
                 self.dram_req_write.next = true;
                 self.dram_req_addr.next = self.line_addr.val();
                 self.dram_req_wdata.next = 0.into();
@@ -365,10 +371,6 @@ impl Logic for Bypass {
                     self.line.d.next = self.line.q.val() + 1;
                     if self.line.q.val() == 63 {
                         self.entries.wr_en.next = true;
-                        self.entries.wr_index.next = self.entries.rr_index.val();
-                        self.entries.wr_dead.next = self.new_dead.q.val();
-                        self.entries.wr_frame.next = self.frame_q.q.val();
-                        self.entries.wr_fresh.next = self.new_fresh.val();
                         self.entries.advance_rr.next = true;
                         self.state.d.next = BypassState::Idle;
                     }
