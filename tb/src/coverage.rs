@@ -51,7 +51,7 @@ pub fn bins(s: &CoreRunStats) -> BTreeMap<String, u64> {
     put("hdc.pop_into_hot", path("HdcPop"));
     put("exit.with_live_objects", h.exits_with_live);
     put("cmd.reserved_op", path("Reserved"));
-    put("reset.after_exit", h.resets);
+    put("reset.for_exit", h.resets);
     put("pool.refill", p.refill_requests);
     put("pool.request_on_watermark_write", p.watermark_requests);
     put("pool.drain", p.frames_drained);

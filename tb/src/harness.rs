@@ -56,10 +56,12 @@ pub struct RunConfig {
     pub trace: Option<TraceWindow>,
     /// Cycles a command may wait for its response before the run fails.
     pub watchdog: u64,
-    /// One EXIT in this many (0: none) is followed, once answered, by a reset of the allocator
-    /// and MRS written again: the state after reset must be the state after an EXIT, so that a
-    /// register's reset value is checked like every other value.
-    pub reset_after_exit: u32,
+    /// One EXIT of the stimulus in this many (0: none) is played as a reset instead: once every
+    /// command before it is answered, the allocator is reset and MRS written again, and the model
+    /// takes the EXIT (a reset must leave the state an EXIT leaves: no HOT entry, class-table
+    /// entry or cached header). The reset meets a function's state, so every register's reset
+    /// value is checked like every other value.
+    pub reset_for_exit: u32,
 }
 
 impl RunConfig {
@@ -71,7 +73,7 @@ impl RunConfig {
             seed,
             trace: None,
             watchdog: 20_000,
-            reset_after_exit: 0,
+            reset_for_exit: 0,
         }
     }
 }
@@ -212,7 +214,7 @@ impl Bench {
         let first_cycle = dut.cycle();
         // The cycle the command on offer was first offered in.
         let mut offered = 0u64;
-        // A reset is due once the EXIT just taken is answered.
+        // A reset stands for the stimulus's EXIT, once every command before it is answered.
         let mut reset_due = false;
 
         let fail = |cycle: u64, command: u64, op: Op, what: &str, expected: String, got: String| {
@@ -239,6 +241,11 @@ impl Bench {
             if reset_due && cur.is_none() && pending.is_empty() {
                 dut.reset();
                 dut.configure(&[(0, cfg.mrs)]);
+                let e = golden.apply(Op::Exit);
+                assert!(e.writes.is_empty(), "an EXIT writes no header");
+                stim.issued(Op::Exit, &e);
+                stim.answered(Op::Exit, e.rsp);
+                mem.clear();
                 stats.resets += 1;
                 reset_due = false;
                 continue;
@@ -246,6 +253,11 @@ impl Bench {
             // Drive this cycle's inputs.
             if cur.is_none() && !stim_done && !reset_due && !chance(rng, t.cmd_bubble) {
                 match stim.next() {
+                    Next::Cmd(Op::Exit)
+                        if cfg.reset_for_exit > 0 && rng.gen_ratio(1, cfg.reset_for_exit) =>
+                    {
+                        reset_due = true;
+                    }
                     Next::Cmd(op) => {
                         cur = Some(op);
                         offered = cycle;
@@ -471,9 +483,6 @@ impl Bench {
                     .or_default() += 1;
                 expected.count_extras(&mut stats.paths);
                 stim.issued(op, &expected);
-                if op == Op::Exit && cfg.reset_after_exit > 0 {
-                    reset_due = rng.gen_ratio(1, cfg.reset_after_exit);
-                }
                 pending.push_back(Pending {
                     index: *issued,
                     op,

@@ -191,8 +191,8 @@ pub fn run_stimulus(
             cfg.params = t.params.clone();
             cfg.mrs = mrs;
             cfg.trace = trace;
-            // Every other exit is followed by a reset.
-            cfg.reset_after_exit = 2;
+            // Every other exit is played as a reset.
+            cfg.reset_for_exit = 2;
             let hoa = harness::run(&cfg, stim, None)?;
             Ok(CoreRunStats {
                 hoa,

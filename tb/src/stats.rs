@@ -110,7 +110,7 @@ pub struct RunStats {
     pub exits: u64,
     /// Op-3 commands (answered INVALID).
     pub reserved: u64,
-    /// Resets of the allocator after an EXIT, mid-run.
+    /// Resets of the allocator in place of an EXIT, mid-run.
     pub resets: u64,
     pub arena_refills: u64,
     pub arena_creations: u64,
