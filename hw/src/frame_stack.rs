@@ -17,7 +17,8 @@
 //! - `pool_no_duplicate_frame`: a frame pushed is not already in the pool, so no frame is ever
 //!   handed out twice.
 //!
-//! Storage: `DEPTH * 40` bits and a count of as many bits as `0..=DEPTH` needs (7 at 64), put out
+//! Storage: `(DEPTH + 1) * 40` bits (the spare slot takes the write of every cycle while the
+//! stack is full) and a count of as many bits as `0..=DEPTH` needs (7 at 64), put out
 //! zero-extended to 13 bits.
 
 use rust_hdl::prelude::*;
@@ -92,10 +93,11 @@ always @(*) begin
    else top = mem[count_p - {cw}'d1];
 end
 
-// The write is not gated by reset: reset empties the stack, and a slot at or above the count
-// is written before it is read again, so what reset leaves in one is nobody's.
+// The slot at the count is written in every cycle, push or not: a slot at or above the count is
+// written before it is read again, so what it holds is nobody's. One spare slot (DEPTH + 1 words)
+// takes the write while the stack is full.
 always @(posedge clock) begin
-   if (push) mem[count_p] <= push_frame;
+   mem[count_p] <= push_frame;
 end
 
 always @(posedge clock) begin
@@ -125,7 +127,7 @@ always @(posedge clock) begin
 end
 `endif
 ",
-            last = self._depth - 1,
+            last = self._depth,
             depth = self._depth,
             cw = cw,
             cmsb = cw - 1,
