@@ -71,7 +71,7 @@ pub struct PagePool {
     outstanding: DFF<Bits<13>>,
 
     capacity: Constant<Bits<13>>,
-    /// The bits a count of 0..=POOL can have: a watermark keeps only those.
+    /// The bits a count of 0..=POOL can have: a watermark and a request's size keep only those.
     count_kept: Constant<Bits<13>>,
     low_reset: Constant<Bits<13>>,
     high_reset: Constant<Bits<13>>,
@@ -79,7 +79,8 @@ pub struct PagePool {
     take_fire: Signal<Local, Bit>,
     give_fire: Signal<Local, Bit>,
     drain_fire: Signal<Local, Bit>,
-    outstanding_next: Signal<Local, Bits<13>>,
+    /// No frame is owed after this cycle.
+    owed_none: Signal<Local, Bit>,
     grows: Signal<Local, Bit>,
     shrinks: Signal<Local, Bit>,
     below_low: Signal<Local, Bit>,
@@ -128,7 +129,7 @@ impl PagePool {
             take_fire: Default::default(),
             give_fire: Default::default(),
             drain_fire: Default::default(),
-            outstanding_next: Default::default(),
+            owed_none: Default::default(),
             grows: Default::default(),
             shrinks: Default::default(),
             below_low: Default::default(),
@@ -189,18 +190,22 @@ impl Logic for PagePool {
             self.below_low.next = self.stack.count.val() <= self.low.q.val();
             self.wanted.next = self.high.q.val() - self.stack.count.val() + 1;
         }
-        self.outstanding_next.next = self.outstanding.q.val();
+        // A refill frame comes only while frames are owed (`refill_ready`), so the count owed
+        // never wraps and keeps the bits of a count; nothing is owed after this cycle when none
+        // was, or when this frame is the last.
+        self.owed_none.next = self.outstanding.q.val() == 0;
+        self.outstanding.d.next = self.outstanding.q.val();
         if self.refill_fire.val() {
-            self.outstanding_next.next = self.outstanding.q.val() - 1;
+            self.owed_none.next = self.outstanding.q.val() == 1;
+            self.outstanding.d.next = (self.outstanding.q.val() - 1) & self.count_kept.val();
         }
-        self.outstanding.d.next = self.outstanding_next.val();
         if self.req_valid.q.val() & self.refill_req_ready.val() {
             self.req_valid.d.next = false;
             self.outstanding.d.next = self.req_count.q.val();
         }
-        if !self.req_valid.q.val() & (self.outstanding_next.val() == 0) & self.below_low.val() {
+        if !self.req_valid.q.val() & self.owed_none.val() & self.below_low.val() {
             self.req_valid.d.next = true;
-            self.req_count.d.next = self.wanted.val();
+            self.req_count.d.next = self.wanted.val() & self.count_kept.val();
         }
 
         if self.cfg_valid.val() & (self.cfg_sel.val() == 2) {

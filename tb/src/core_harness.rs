@@ -15,7 +15,7 @@
 //! between: the mapper does not start in a refill cycle and is busy afterwards.
 
 use crate::env::EnvTiming;
-use crate::env::{chance, HeaderMemory, OsSupply, OsTiming, TableMemory};
+use crate::env::{chance, HeaderMemory, OsSupply, OsTiming, RefillWatch, TableMemory};
 use crate::harness::{fmt_op, fmt_rsp, fmt_write, Mismatch, Next, Stimulus, TraceWindow};
 use crate::line::{bytes, words};
 use crate::mem_path::{MemPath, MemStats};
@@ -464,6 +464,7 @@ pub fn run(
     // request of its own.
     let mut watermarks = cfg.watermarks;
     let start = dut.cycle();
+    let mut refill_watch = RefillWatch::new(cfg.params.low as u64, start);
 
     loop {
         let cycle = dut.cycle() - start;
@@ -497,6 +498,7 @@ pub fn run(
         if let (Some((low, high)), Phase::Idle) = (watermarks, &phase) {
             if hpa.refills_settled() && dut.peek(pt.drain_valid) == 0 {
                 write_watermarks(&mut dut, &pt, low, high);
+                refill_watch.set_low(low, dut.cycle());
                 hpa.set_watermarks(low as usize, high as usize);
                 // The writes' cycles were idle ones: a HIGH below the count drains from now on.
                 hpa.end_of_cycle();
@@ -645,6 +647,14 @@ pub fn run(
                 format!("starved with {} frames", dut.peek(pt.pool_count)),
             ));
         }
+        refill_watch
+            .check(
+                dut.cycle(),
+                dut.peek(pt.pool_count),
+                dut.peek(pt.refill_req_valid) == 1,
+                os.owed(),
+            )
+            .map_err(|(w, e, g)| fail(&w, e, g))?;
 
         // The OS side first.
         if dut.peek(pt.refill_req_valid) == 1 && req_ready {

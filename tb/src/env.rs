@@ -221,6 +221,49 @@ impl TableMemory {
     }
 }
 
+/// The pool's promise at its ports: a count below LOW with no frame owed has a refill request
+/// up. The request is a register, so it shows the cycle after the count falls below LOW, or after
+/// a LOW is written; from then on every cycle is checked, so a request raised a cycle late fails.
+pub struct RefillWatch {
+    low: u64,
+    /// The first cycle (`Model::cycle`) the check applies to.
+    from: u64,
+}
+
+impl RefillWatch {
+    /// LOW is `low` as of cycle `now` (after reset and configuration, before the first check).
+    pub fn new(low: u64, now: u64) -> Self {
+        RefillWatch { low, from: now }
+    }
+
+    /// LOW was written in the cycle before `now`.
+    pub fn set_low(&mut self, low: u64, now: u64) {
+        self.low = low;
+        self.from = now + 1;
+    }
+
+    /// Checks one cycle's settled ports; the error is (what, expected, got).
+    pub fn check(
+        &self,
+        now: u64,
+        count: u64,
+        requesting: bool,
+        owed: u64,
+    ) -> Result<(), (String, String, String)> {
+        if now < self.from || count >= self.low || requesting || owed > 0 {
+            return Ok(());
+        }
+        Err((
+            "no refill request below LOW".into(),
+            format!(
+                "refill_req_valid: {count} frames in the pool, LOW {}, nothing owed",
+                self.low
+            ),
+            "no request".into(),
+        ))
+    }
+}
+
 /// The OS side of the page pool: answers a refill request after a latency, then delivers the
 /// frames it owes one at a time with gaps between them; takes drained frames back and hands them
 /// out again later.

@@ -160,6 +160,11 @@ fn register_paths(verilog: &str, top: &str) -> BTreeSet<String> {
 
 /// The instance path of a flattened cell name (`$flatten\hoa.\hdc.$and$...` is `hoa.hdc`).
 fn cell_path(cell: &str) -> String {
+    if !cell.starts_with('$') {
+        // A cell named after the wire it drives (`hpa.pool.low.q[7:0]$dff`): the wire's path.
+        let wire = cell.split(['[', '$']).next().unwrap_or("");
+        return wire.rsplit_once('.').map_or("", |(p, _)| p).to_string();
+    }
     let rest = cell.strip_prefix("$flatten").unwrap_or(cell);
     let mut parts = vec![];
     let mut s = rest;
@@ -349,6 +354,16 @@ struct Built {
     selections: BTreeMap<String, String>,
 }
 
+/// What synthesis does to the flattened design before any gate is made, and mcy's `prep` in
+/// part: flop bits that every reachable state holds at one value become that constant
+/// (`opt_dff -sat`, the flop types left alone), and cells lose the upper bits that are constant
+/// zero or read by nothing (`wreduce`). Without it the mutants of a block were in good part bits
+/// no input can move: a 13-bit watermark register that keeps 7 bits, a 32-bit `count + 1` of a
+/// 7-bit count, MRS's bits under the region's alignment. A flop of which only some bits are
+/// kept is a new cell, `$auto$ff.cc...`; it is named after the register it keeps bits of
+/// (`rename -wire`: `hpa.pool.low.q[7:0]$dff`), so that it stays in its block.
+const CONSTANT_BITS: &str = "opt_expr -mux_undef\nopt_dff -sat -nodffe -nosdff\nwreduce\nopt_clean\nrename -wire c:$auto$ff.cc*\n";
+
 /// Flattens the design into `il` (RTLIL) and groups its cells' instance paths by block.
 fn flatten(
     design: Design,
@@ -363,9 +378,10 @@ fn flatten(
     std::fs::write(
         &script,
         format!(
-            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\nopt_expr -mux_undef\nwreduce t:$mem*\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
+            "read_verilog {}\nhierarchy -top {top}\nproc\n{}opt_clean\nflatten\n{}wreduce t:$mem*\nopt_clean\nwrite_rtlil {}\ntee -q -o {} select -list c:*\n",
             vfile.display(),
             simple_gates(),
+            CONSTANT_BITS,
             il.display(),
             cells_file.display()
         ),
@@ -1971,6 +1987,12 @@ mod tests {
         assert_eq!(cell_path("$flatten\\hoa.\\hdc.$and$x.v:1$2"), "hoa.hdc");
         assert_eq!(cell_path("$procmux$3881_CMP0"), "");
         assert_eq!(cell_path("$flatten\\state.$procdff$1"), "state");
+        assert_eq!(cell_path("hpa.pool.low.q[7:0]$dff"), "hpa.pool.low");
+        assert_eq!(
+            cell_path("hoa.line_q.q[32:0]$\\hoa.line_q.q[304:268]$dff"),
+            "hoa.line_q"
+        );
+        assert_eq!(cell_path("q[3:0]$dff"), "");
         let regs: BTreeSet<String> = ["state", "hoa.state", "hpa.pool.low"]
             .iter()
             .map(|s| s.to_string())

@@ -2,7 +2,7 @@
 //! through the Verilated `page_alloc`, with the table memory, the OS page supply and the
 //! requesters as environment models, checked against the golden model every cycle.
 
-use crate::env::{chance, OsSupply, OsTiming, TableMemory};
+use crate::env::{chance, OsSupply, OsTiming, RefillWatch, TableMemory};
 use crate::harness::{Mismatch, TraceWindow};
 use crate::model::page_alloc::{
     MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester, TableAccess,
@@ -376,6 +376,7 @@ pub fn run(
         model.g.high = high;
     }
     let start = dut.cycle();
+    let refill_watch = RefillWatch::new(model.g.low as u64, start);
 
     let mut next: Option<PageReq> = None;
     let mut walk: Option<u64> = None;
@@ -469,6 +470,14 @@ pub fn run(
             mismatch(cycle, front.0, &front.1, what, expected, got)
         };
         stats.starved_cycles += dut.peek(p::STARVED);
+        refill_watch
+            .check(
+                dut.cycle(),
+                dut.peek(p::POOL_COUNT),
+                dut.peek(p::REFILL_REQ_VALID) == 1,
+                os.owed(),
+            )
+            .map_err(|(w, e, g)| fail(&w, e, g))?;
 
         // The OS side first: within a cycle its events precede a request taken the same cycle.
         if dut.peek(p::REFILL_REQ_VALID) == 1 && req_ready {
