@@ -23,10 +23,46 @@ enum Event {
     Writeback(u64, [u8; 64]),
 }
 
-/// An event of a directed episode, issued before any random one.
+/// An event of the page allocator (a frame mapped or reclaimed) or of the cache.
 enum Planned {
     Map(u64),
+    Dead(u64),
     Mem(Event),
+}
+
+fn page_free_now(map: Option<u64>, dead: Option<u64>) -> bool {
+    map.is_none() && dead.is_none()
+}
+
+/// A random event, drawn by `knobs.mix`: a frame not mapped is mapped, a mapped frame reclaimed,
+/// or a line of a mapped frame (one access in `dead_access`: of a reclaimed one) filled or
+/// written back.
+fn draw(knobs: &Knobs, all: &[u64], mapped: &[u64], dead: &[u64], rng: &mut impl Rng) -> Planned {
+    let [m, d, c] = knobs.mix;
+    let r = rng.gen_range(0..(m + d + c).max(1));
+    let unmapped: Vec<u64> = all
+        .iter()
+        .copied()
+        .filter(|f| !mapped.contains(f))
+        .collect();
+    if (r < m || mapped.is_empty()) && !unmapped.is_empty() {
+        return Planned::Map(*unmapped.choose(rng).unwrap());
+    }
+    if r < m + d && !mapped.is_empty() {
+        // An exit reclaims a frame: its late writebacks must be dropped.
+        return Planned::Dead(*mapped.choose(rng).unwrap());
+    }
+    let frame = if rng.gen_ratio(1, knobs.dead_access.max(1)) && !dead.is_empty() {
+        *dead.choose(rng).unwrap()
+    } else {
+        *mapped.choose(rng).unwrap_or(&all[0])
+    };
+    let addr = (frame << 12) | (rng.gen_range(0..64) << 6);
+    Planned::Mem(if rng.gen_bool(0.55) {
+        Event::Fill(addr)
+    } else {
+        Event::Writeback(addr, std::array::from_fn(|_| rng.gen()))
+    })
 }
 
 /// What a bypass run did.
@@ -35,6 +71,8 @@ pub struct BypassRunStats {
     pub events: u64,
     pub cycles: u64,
     pub fills_checked: u64,
+    /// Cycles in which a map or reclaim event and a cache request were on offer together.
+    pub events_meeting_requests: u64,
     pub counters: BypassCounters,
 }
 
@@ -84,6 +122,11 @@ pub struct Knobs {
     /// Every this many events (0: never) an episode leaves one fresh line in an entry and evicts
     /// it ([`lone_fresh`]).
     pub lone_every: u64,
+    /// Phases of this many events (0: none) alternate between one event at a time and the page
+    /// allocator and the cache each offering theirs whenever their own port is free, so that a
+    /// map or reclaim event meets a cache request on offer and the bypass's priority between
+    /// them is exercised. The counters are checked between events in the one-at-a-time phases.
+    pub overlap_every: u64,
 }
 
 impl Default for Knobs {
@@ -92,6 +135,7 @@ impl Default for Knobs {
             mix: MIX,
             dead_access: 21,
             lone_every: 500,
+            overlap_every: 1000,
         }
     }
 }
@@ -192,44 +236,32 @@ pub fn run(
         if quiet && issued > 0 {
             check_counters(&mut dut, &model, &dram, cycle, issued, "between events")?;
         }
-        // The page allocator and the cache each keep one event on offer.
-        if issued < events && evt_map.is_none() && evt_dead.is_none() && evt_mem.is_none() {
-            issued += 1;
-            if plan.is_empty() && knobs.lone_every > 0 && issued.is_multiple_of(knobs.lone_every) {
+        // The page allocator and the cache each keep one event on offer: one at a time, or in
+        // overlapping phases each whenever its port is free (a directed episode runs alone).
+        let page_free = evt_map.is_none() && evt_dead.is_none();
+        let all_free = page_free && evt_mem.is_none();
+        let overlap =
+            knobs.overlap_every > 0 && (issued / knobs.overlap_every) % 2 == 1 && plan.is_empty();
+        if issued < events && (all_free || overlap) {
+            if all_free
+                && plan.is_empty()
+                && knobs.lone_every > 0
+                && (issued + 1).is_multiple_of(knobs.lone_every)
+            {
                 let entries = params.bypass as usize;
                 plan.extend(lone_fresh(&model, &all, &mapped, entries, &mut rng));
             }
-            let [m, d, c] = knobs.mix;
-            let r = rng.gen_range(0..(m + d + c).max(1));
-            let unmapped: Vec<u64> = all
-                .iter()
-                .copied()
-                .filter(|f| !mapped.contains(f))
-                .collect();
-            if let Some(p) = plan.pop_front() {
-                match p {
-                    Planned::Map(f) => evt_map = Some(f),
-                    Planned::Mem(e) => evt_mem = Some(e),
-                }
-            } else if (r < m || mapped.is_empty()) && !unmapped.is_empty() {
-                evt_map = unmapped.choose(&mut rng).copied();
-            } else if r < m + d && !mapped.is_empty() {
-                // An exit reclaims a frame: its late writebacks must be dropped.
-                evt_dead = mapped.choose(&mut rng).copied();
-            } else {
-                // One cache access in `dead_access` goes to a dead frame.
-                let frame = if rng.gen_ratio(1, knobs.dead_access.max(1)) && !dead.is_empty() {
-                    *dead.choose(&mut rng).unwrap()
-                } else {
-                    *mapped.choose(&mut rng).unwrap_or(&all[0])
-                };
-                let addr = (frame << 12) | (rng.gen_range(0..64) << 6);
-                evt_mem = Some(if rng.gen_bool(0.55) {
-                    Event::Fill(addr)
-                } else {
-                    Event::Writeback(addr, std::array::from_fn(|_| rng.gen()))
-                });
-            }
+            let drawn = plan
+                .pop_front()
+                .unwrap_or_else(|| draw(knobs, &all, &mapped, &dead, &mut rng));
+            // An event whose port is busy is dropped: nothing is issued this cycle.
+            let placed = match drawn {
+                Planned::Map(f) if page_free => evt_map.replace(f).is_none(),
+                Planned::Dead(f) if page_free => evt_dead.replace(f).is_none(),
+                Planned::Mem(e) if evt_mem.is_none() => evt_mem.replace(e).is_none(),
+                _ => false,
+            };
+            issued += placed as u64;
         }
         dut.poke(p::MAP_VALID, evt_map.is_some() as u64);
         dut.poke(p::MAP_FRAME, evt_map.unwrap_or(0));
@@ -241,6 +273,7 @@ pub fn run(
             _ => (false, false, 0, [0; 64]),
         };
         dut.poke(p::MEM_REQ_VALID, mem_valid as u64);
+        stats.events_meeting_requests += (mem_valid && !page_free_now(evt_map, evt_dead)) as u64;
         dut.poke(p::MEM_REQ_WRITE, write as u64);
         dut.poke(p::MEM_REQ_ADDR, addr);
         dut.poke_wide(p::MEM_REQ_WDATA, &words(&data));

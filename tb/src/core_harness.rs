@@ -154,6 +154,7 @@ impl CoreRunStats {
         m.llc_misses += n.llc_misses;
         m.fills_checked += n.fills_checked;
         m.evictions_with_fresh += n.evictions_with_fresh;
+        m.events_meeting_requests += n.events_meeting_requests;
         m.bypass.reads_bypassed += n.bypass.reads_bypassed;
         m.bypass.writebacks_dropped += n.bypass.writebacks_dropped;
         m.bypass.zero_lines += n.bypass.zero_lines;

@@ -1058,6 +1058,12 @@ fn print_regress(r: &memento_tb::regress::RegressReport) {
                 t.totals.mem.fills_checked, b.reads_bypassed, b.writebacks_dropped, b.zero_lines, b.dram_reads, b.dram_writes
             );
         }
+        if t.design == "bypass" {
+            println!(
+                "    cycles with a map or reclaim event and a cache request both on offer: {}",
+                t.totals.mem.events_meeting_requests
+            );
+        }
     }
     println!(
         "coverage: {} bins, {} at zero{}",

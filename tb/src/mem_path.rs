@@ -48,6 +48,9 @@ pub struct MemStats {
     pub fills_checked: u64,
     pub bypass: BypassCounters,
     pub evictions_with_fresh: u64,
+    /// Cycles in which a map or reclaim event met a cache request at the bypass's ports (the
+    /// bypass harness's overlapping phases).
+    pub events_meeting_requests: u64,
 }
 
 pub struct MemPath {

@@ -219,6 +219,7 @@ pub fn run_stimulus(
                 },
                 mem: crate::mem_path::MemStats {
                     fills_checked: st.fills_checked,
+                    events_meeting_requests: st.events_meeting_requests,
                     bypass: st.counters.clone(),
                     ..Default::default()
                 },

@@ -30,6 +30,10 @@ fn evicting_fresh_entries_exposes_no_stale_data() {
         "seed {s}: {st:?}"
     );
     assert!(st.fills_checked > 1000, "seed {s}: {st:?}");
+    assert!(
+        st.events_meeting_requests > 100,
+        "seed {s}: map and reclaim events meet cache requests: {st:?}"
+    );
 }
 
 #[test]
