@@ -13,7 +13,9 @@
 //! A synchronous 64-entry RAM read one cycle after the address is presented with `rd_en`, whose
 //! output register holds while `rd_en` is low; write-first: a read issued in the same cycle as a
 //! write of the same entry returns the new value, so back-to-back commands of one class see each
-//! other's updates. An entry not written since the last clear reads as zero. The read enable lets
+//! other's updates. An entry not written since the last clear reads as zero, or, for a user that
+//! reads the data only with `rd_valid` (`ClassRam::unzeroed`, the HOT), as whatever the array
+//! holds. The read enable lets
 //! the object allocator keep the executing command's entry while it decides, late in the cycle,
 //! whether the next command reads. Validity sits in a 64-bit flop vector, so `clear_all` (function
 //! exit) empties every entry in one cycle instead of 64 RAM writes. No read is issued in the
@@ -58,6 +60,9 @@ pub struct ClassRam<D: Synth + BitAnd<Output = D>> {
     /// The bits an entry keeps (`None`: all of them); the others read as zero and are never
     /// stored.
     _kept: Option<D>,
+    /// An entry not written since the last clear reads as zero (else as whatever the array
+    /// holds there: for a user that looks at the data only with `rd_valid`).
+    _zero_invalid: bool,
 }
 
 impl<D: Synth + BitAnd<Output = D>> ClassRam<D> {
@@ -77,6 +82,16 @@ impl<D: Synth + BitAnd<Output = D>> ClassRam<D> {
     pub fn keeping(self, kept: D) -> Self {
         ClassRam {
             _kept: Some(kept),
+            ..self
+        }
+    }
+
+    /// The same RAM reading an entry not written since the last clear as whatever its array
+    /// holds (stale data from before the clear, or the power-up value): for a user that looks
+    /// at `rd_data` only with `rd_valid`, which saves a gate per bit on the read path.
+    pub fn unzeroed(self) -> Self {
+        ClassRam {
+            _zero_invalid: false,
             ..self
         }
     }
@@ -161,6 +176,7 @@ impl<D: Synth + BitAnd<Output = D>> Default for ClassRam<D> {
             _valid: 0,
             _write_first: true,
             _kept: None,
+            _zero_invalid: true,
         }
     }
 }
@@ -174,7 +190,7 @@ impl<D: Synth + BitAnd<Output = D>> Logic for ClassRam<D> {
             let clear = self.clear_all.val() || self.rst.val();
             if self.rd_en.val() {
                 let valid = same || self._valid & (1 << rd) != 0;
-                self.rd_data.next = if !valid {
+                self.rd_data.next = if !valid && self._zero_invalid {
                     D::default()
                 } else if same {
                     self.kept_only(self.wr_data.val())
@@ -280,7 +296,7 @@ always @(posedge clock) begin
       mem[wr_index] <= {written};
    end
    if (rd_en) begin
-      {out} <= rd_hit ? {read} : {width}'d0;
+      {out} <= {read_or_zero};
       rd_valid <= rd_hit;
    end
    if (clear) begin
@@ -291,6 +307,11 @@ always @(posedge clock) begin
 end
 {check}",
             smsb = width - 1,
+            read_or_zero = if self._zero_invalid {
+                format!("rd_hit ? {read} : {width}'d0")
+            } else {
+                read.to_string()
+            },
         ))
     }
 
@@ -341,5 +362,27 @@ mod tests {
             unpacked_runs(&runs, 8, "rd_q"),
             "rd_q[1:1], 6'd0, rd_q[0:0]"
         );
+    }
+
+    /// The class table zeroes an invalid entry's data (its user reads "no arena, bump 0" from
+    /// it); the HOT does not (its user reads the data only with `rd_valid`).
+    #[test]
+    fn only_the_class_table_zeroes_invalid_entries() {
+        let p = crate::Params::default();
+        let text = |v: Verilog| match v {
+            Verilog::Custom(t) => t,
+            _ => panic!("a template"),
+        };
+        let table = text(crate::class_table::new(&p).hdl());
+        let hot = text(crate::hot::new(&p).hdl());
+        assert!(
+            table.contains("rd_q <= rd_hit ? (same ? wr_packed : mem[rd_index]) :"),
+            "{table}"
+        );
+        assert!(
+            hot.contains("rd_q <= (same ? wr_packed : mem[rd_index]);"),
+            "{hot}"
+        );
+        assert!(hot.contains("rd_valid <= rd_hit;"), "{hot}");
     }
 }

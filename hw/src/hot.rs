@@ -23,9 +23,10 @@ use rust_hdl::prelude::*;
 pub type Hot = ClassRam<Bits<328>>;
 
 /// The HOT: write-first (back-to-back commands of one class), keeping only the bits an entry
-/// can have set ([`kept_bits`]).
+/// can have set ([`kept_bits`]); an invalid entry's data is not zeroed, as the object allocator
+/// reads an entry's fields only when `rd_valid` says the class has one.
 pub fn new(p: &Params) -> Hot {
-    ClassRam::default().keeping(kept_bits(p))
+    ClassRam::default().keeping(kept_bits(p)).unzeroed()
 }
 
 /// The bits a HOT entry can have set: the base's page-aligned VA bits (an arena starts on a

@@ -1101,16 +1101,17 @@ fn slot_calc_bench(
     )
 }
 
-/// The blocks with a bench. The slot decode's cut has the object allocator's `lane_off` and
-/// `ptr_cls` wires as inputs (the pointer's bits above and below the lane's width), so the
-/// wrapper gives each its width in the design.
+/// The blocks with a bench. The slot decode's cut has the block's own `cls` and `lane_off`
+/// inputs as ports (the pointer's bits above and below the lane's width): since the flow runs
+/// `wreduce`, the object allocator's wider `ptr_cls` and `lane_off` wires that fed them are
+/// narrowed to the block's widths and take the block's names.
 const BENCHES: &[BlockBench] = &[BlockBench {
     block: "slot_calc",
     design: Design::ObjectAlloc,
     wrapper: "module top(input clock, input load, input advance, input [5:0] cls,\n\
               input [47:0] lane_off, output [47:0] arena_off, output [7:0] slot,\n\
               output in_header, output misaligned, output past_end);\n\
-              gate_blk b(.clock(clock), .lane_off({16'b0, lane_off}), .ptr_cls({58'b0, cls}),\n\
+              gate_blk b(.clock(clock), .\\slot_calc.lane_off (lane_off), .\\slot_calc.cls (cls),\n\
               .\\slot_calc.load (load), .\\slot_calc.advance (advance),\n\
               .\\slot_calc.s2_arena_off (arena_off), .\\slot_calc.s2_slot (slot),\n\
               .\\slot_calc.s2_in_header (in_header), .\\slot_calc.s2_misaligned (misaligned),\n\
@@ -1118,9 +1119,9 @@ const BENCHES: &[BlockBench] = &[BlockBench {
               endmodule\n",
     ports: &[
         "clock",
-        "lane_off",
-        "ptr_cls",
         "slot_calc.advance",
+        "slot_calc.cls",
+        "slot_calc.lane_off",
         "slot_calc.load",
         "slot_calc.s2_arena_off",
         "slot_calc.s2_in_header",

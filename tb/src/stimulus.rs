@@ -176,13 +176,18 @@ impl RandomStream {
         }
     }
 
-    /// An oversize request: mostly just above the largest class, else a size whose highest set
-    /// bit is anywhere from there to bit 63 (every bit of the size path gets to be the one that
-    /// makes it too large).
+    /// An oversize request: mostly just above the largest class; or the largest size plus one
+    /// power of two below it (a size compare that drops that bit takes it for the largest
+    /// size: 768 against 512 is the only size that shows bit 8 forced to 0); else a size whose
+    /// highest set bit is anywhere from there to bit 63 (every bit of the size path gets to be
+    /// the one that makes it too large).
     fn oversize(&mut self) -> u64 {
         let max = 8 * self.g.classes;
-        if self.rng.gen_bool(0.6) {
+        if self.rng.gen_bool(0.5) {
             return self.rng.gen_range(max + 1..=4 * max);
+        }
+        if self.rng.gen_bool(0.2) {
+            return max + (1 << self.rng.gen_range(0..64 - max.leading_zeros()));
         }
         let top = self.rng.gen_range(64 - max.leading_zeros()..64);
         (1u64 << top) | self.rng.gen_range(0..1u64 << top) >> self.rng.gen_range(0..=top)
