@@ -323,13 +323,15 @@ impl Logic for Bypass {
                     if self.enabled.val() & self.hit_q.q.val() & self.hit_dead_q.q.val() {
                         self.n_dropped.d.next = self.n_dropped.q.val() + 1;
                     } else {
+                        // The written line is no longer fresh; the entry is written only when
+                        // the frame is in the table (the data needs no such condition).
+                        self.entries.wr_fresh.next = self
+                            .hit_fresh_q
+                            .q
+                            .val()
+                            .replace_bit(self.req_line.val().index(), false);
                         if self.enabled.val() & self.hit_q.q.val() {
                             self.entries.wr_en.next = true;
-                            self.entries.wr_fresh.next = self
-                                .hit_fresh_q
-                                .q
-                                .val()
-                                .replace_bit(self.req_line.val().index(), false);
                         }
                         self.state.d.next = BypassState::DramWrite;
                     }

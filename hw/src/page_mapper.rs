@@ -284,6 +284,16 @@ impl Logic for PageMapper {
         }
 
         self.start.next = !self.pool_drain_valid.val() & !self.pool_refill_fire.val();
+        // The page of the next map request, loaded in every Idle cycle (a walk before an arena,
+        // as Idle takes them): it is read from Check on, and Idle leaves for Check only with the
+        // request it took, so no state but Idle needs to choose whether it holds.
+        if self.state.q.val() == MapState::Idle {
+            self.from_arena.d.next = !self.walk_req_valid.val();
+            self.vpn.d.next = self.arena_req_va.val().get_bits::<36>(12);
+            if self.walk_req_valid.val() {
+                self.vpn.d.next = self.walk_req_va.val().get_bits::<36>(12);
+            }
+        }
         match self.state.q.val() {
             MapState::Idle => {
                 if self.start.val() {
@@ -294,13 +304,9 @@ impl Logic for PageMapper {
                         self.state.d.next = MapState::RcRead;
                     } else if self.walk_req_valid.val() {
                         self.walk_req_ready.next = true;
-                        self.vpn.d.next = self.walk_req_va.val().get_bits::<36>(12);
-                        self.from_arena.d.next = false;
                         self.state.d.next = MapState::Check;
                     } else if self.arena_req_valid.val() {
                         self.arena_req_ready.next = true;
-                        self.vpn.d.next = self.arena_req_va.val().get_bits::<36>(12);
-                        self.from_arena.d.next = true;
                         self.state.d.next = MapState::Check;
                     }
                 }

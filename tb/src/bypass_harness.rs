@@ -108,6 +108,10 @@ fn frame_set(params: &Params, n: u64, rng: &mut impl Rng) -> Vec<u64> {
     all
 }
 
+/// Cycles from a map or reclaim event taken in Idle to Idle again when it zeroes no line: the
+/// table is looked up (`Lookup`), the entry written (`Decide`), and the bypass is back.
+const EVENT_CYCLES: u64 = 3;
+
 /// The default weights of the harness's events: a frame mapped, a frame reclaimed (dead), a
 /// cache fill or writeback.
 pub const MIX: [u32; 3] = [12, 4, 84];
@@ -217,6 +221,8 @@ pub fn run(
     let mut plan: std::collections::VecDeque<Planned> = Default::default();
     let mut last_progress = 0;
     let mut wide = [0u32; 16];
+    // The cycle by which the bypass must be back in Idle after an event that zeroes nothing.
+    let mut idle_due: Option<u64> = None;
 
     loop {
         let cycle = dut.cycle() - start;
@@ -296,6 +302,25 @@ pub fn run(
             })
         };
 
+        // In Idle exactly one of the event readies is up (the map's when a map is offered, else
+        // the reclaim's), and no ready is up in any other state.
+        let idle = dut.peek(p::MAP_READY) == 1 || dut.peek(p::DEAD_READY) == 1;
+        if idle_due == Some(cycle) {
+            idle_due = None;
+            if !idle {
+                return Err(fail(
+                    "event latency",
+                    format!(
+                        "back in Idle {EVENT_CYCLES} cycles after a map or reclaim event that \
+                         zeroes no line (Lookup, Decide)"
+                    ),
+                    "busy".into(),
+                ));
+            }
+        }
+        let zero_before = model.counters.zero_lines;
+        let event_taken = (evt_map.is_some() && dut.peek(p::MAP_READY) == 1)
+            || (evt_dead.is_some() && dut.peek(p::DEAD_READY) == 1);
         if let Some(f) = evt_map.filter(|_| dut.peek(p::MAP_READY) == 1) {
             model.map(f);
             guarantee.map(f);
@@ -311,6 +336,9 @@ pub fn run(
             dead.push(f);
             evt_dead = None;
             last_progress = cycle;
+        }
+        if event_taken && model.counters.zero_lines == zero_before {
+            idle_due = Some(cycle + EVENT_CYCLES);
         }
         if mem_valid && dut.peek(p::MEM_REQ_READY) == 1 {
             if write {

@@ -810,6 +810,14 @@ pub fn run(
         }
         if dut.peek(pt.walk_rsp_valid) == 1 && walk_rsp_ready {
             let got = if dut.peek(pt.walk_rsp_err) == 1 {
+                // An error answer carries frame 0 (a deterministic value on the port).
+                if dut.peek(pt.walk_rsp_frame) != 0 {
+                    return Err(fail(
+                        "walk error answer with a frame",
+                        "walk_rsp_frame 0 with walk_rsp_err".into(),
+                        format!("frame {:x}", dut.peek(pt.walk_rsp_frame)),
+                    ));
+                }
                 MapAnswer::OutOfRegion
             } else {
                 MapAnswer::Frame(dut.peek(pt.walk_rsp_frame))

@@ -532,6 +532,14 @@ pub fn run(
             .map_err(|(w, e, g)| fail(&w, e, g))?;
         if dut.peek(p::WALK_RSP_VALID) == 1 && walk_rsp_ready {
             let got = if dut.peek(p::WALK_RSP_ERR) == 1 {
+                // An error answer carries frame 0 (a deterministic value on the port).
+                if dut.peek(p::WALK_RSP_FRAME) != 0 {
+                    return Err(fail(
+                        "walk error answer with a frame",
+                        "walk_rsp_frame 0 with walk_rsp_err".into(),
+                        format!("frame {:x}", dut.peek(p::WALK_RSP_FRAME)),
+                    ));
+                }
                 MapAnswer::OutOfRegion
             } else {
                 MapAnswer::Frame(dut.peek(p::WALK_RSP_FRAME))
