@@ -106,6 +106,8 @@ pub struct Bypass {
     n_writes: DFF<Bits<32>>,
 
     enabled: Constant<Bit>,
+    /// The counters' kept bits (`CNT_BITS`): a count wraps at 2^CNT_BITS.
+    cnt_kept: Constant<Bits<32>>,
     all_fresh: Constant<Bits<64>>,
 
     req_line: Signal<Local, Bits<6>>,
@@ -171,6 +173,7 @@ impl Bypass {
             n_reads: Default::default(),
             n_writes: Default::default(),
             enabled: Constant::new(p.bypass_on),
+            cnt_kept: Constant::new((((1u64 << p.cnt_bits) - 1) as u32).to_bits()),
             all_fresh: Constant::new(Bits::<64>::mask()),
             req_line: Default::default(),
             victim_dirty: Default::default(),
@@ -321,7 +324,7 @@ impl Logic for Bypass {
                     }
                 } else if self.write_q.q.val() {
                     if self.enabled.val() & self.hit_q.q.val() & self.hit_dead_q.q.val() {
-                        self.n_dropped.d.next = self.n_dropped.q.val() + 1;
+                        self.n_dropped.d.next = (self.n_dropped.q.val() + 1) & self.cnt_kept.val();
                     } else {
                         // The written line is no longer fresh; the entry is written only when
                         // the frame is in the table (the data needs no such condition).
@@ -342,7 +345,8 @@ impl Logic for Bypass {
                         & !self.hit_dead_q.q.val()
                         & self.line_fresh_q.q.val()
                     {
-                        self.n_bypassed.d.next = self.n_bypassed.q.val() + 1;
+                        self.n_bypassed.d.next =
+                            (self.n_bypassed.q.val() + 1) & self.cnt_kept.val();
                         self.state.d.next = BypassState::Respond;
                     }
                 }
@@ -367,8 +371,8 @@ impl Logic for Bypass {
                     | self.dram_req_ready.val()
                 {
                     if self.victim_fresh.q.val().get_bit(self.line.q.val().index()) {
-                        self.n_zero.d.next = self.n_zero.q.val() + 1;
-                        self.n_writes.d.next = self.n_writes.q.val() + 1;
+                        self.n_zero.d.next = (self.n_zero.q.val() + 1) & self.cnt_kept.val();
+                        self.n_writes.d.next = (self.n_writes.q.val() + 1) & self.cnt_kept.val();
                     }
                     self.line.d.next = self.line.q.val() + 1;
                     if self.line.q.val() == 63 {
@@ -387,8 +391,8 @@ impl Logic for Bypass {
                     self.dram_req_addr.next = self.line_addr.val();
                     self.dram_req_wdata.next = 0.into();
                     if self.dram_req_ready.val() {
-                        self.n_zero.d.next = self.n_zero.q.val() + 1;
-                        self.n_writes.d.next = self.n_writes.q.val() + 1;
+                        self.n_zero.d.next = (self.n_zero.q.val() + 1) & self.cnt_kept.val();
+                        self.n_writes.d.next = (self.n_writes.q.val() + 1) & self.cnt_kept.val();
                         self.line.d.next = self.line.q.val() + 1;
                         if self.line.q.val() == 63 {
                             self.state.d.next = BypassState::Idle;
@@ -399,7 +403,7 @@ impl Logic for Bypass {
             BypassState::DramRead => {
                 self.dram_req_valid.next = true;
                 if self.dram_req_ready.val() {
-                    self.n_reads.d.next = self.n_reads.q.val() + 1;
+                    self.n_reads.d.next = (self.n_reads.q.val() + 1) & self.cnt_kept.val();
                     self.state.d.next = BypassState::DramWait;
                 }
             }
@@ -421,7 +425,7 @@ impl Logic for Bypass {
                 self.dram_req_valid.next = true;
                 self.dram_req_write.next = true;
                 if self.dram_req_ready.val() {
-                    self.n_writes.d.next = self.n_writes.q.val() + 1;
+                    self.n_writes.d.next = (self.n_writes.q.val() + 1) & self.cnt_kept.val();
                     self.state.d.next = BypassState::Idle;
                 }
             }

@@ -52,6 +52,10 @@ pub struct Params {
     /// The main-memory bypass is on. Off, mapping a page costs what an OS pays to zero it: 64 line
     /// writes to DRAM, and every fill reads DRAM.
     pub bypass_on: bool,
+    /// Width of the bypass's status counters (they count modulo 2^CNT_BITS). SPEC's counters are
+    /// 32 bits; a narrower width is for short runs that take every counter bit, and its carry
+    /// out, through both values (the mutation list's bypass).
+    pub cnt_bits: u32,
 }
 
 impl Default for Params {
@@ -70,6 +74,7 @@ impl Default for Params {
             bypass: 32,
             hdc: 8,
             bypass_on: true,
+            cnt_bits: 32,
         }
     }
 }
@@ -210,6 +215,12 @@ impl Params {
             "must be in 1..=64 (the table is fully associative)",
         )?;
         check(
+            (8..=32).contains(&self.cnt_bits),
+            "CNT_BITS",
+            self.cnt_bits.into(),
+            "must be in 8..=32 (the counters are 32-bit registers; they keep CNT_BITS of them)",
+        )?;
+        check(
             self.hdc <= 32,
             "HDC",
             self.hdc.into(),
@@ -221,9 +232,10 @@ impl Params {
     /// The parameters in one line, `NAME=value`, as a report shows them.
     pub fn summary(&self) -> String {
         format!(
-            "VA_BITS={} PA_BITS={} LINE={} PAGE={} CLASSES={} OBJS={} LANE_BITS={} POOL={} LOW={} HIGH={} BYPASS={}{} HDC={}",
+            "VA_BITS={} PA_BITS={} LINE={} PAGE={} CLASSES={} OBJS={} LANE_BITS={} POOL={} LOW={} HIGH={} BYPASS={}{} HDC={}{}",
             self.va_bits, self.pa_bits, self.line, self.page, self.classes, self.objs, self.lane_bits, self.pool,
-            self.low, self.high, self.bypass, if self.bypass_on { "" } else { " (off)" }, self.hdc
+            self.low, self.high, self.bypass, if self.bypass_on { "" } else { " (off)" }, self.hdc,
+            if self.cnt_bits == 32 { String::new() } else { format!(" CNT_BITS={}", self.cnt_bits) }
         )
     }
 
@@ -300,6 +312,27 @@ mod tests {
         let e = p.validate().unwrap_err();
         assert_eq!(e.param, "OBJS");
         assert!(e.to_string().contains("32, 64, 128, 256"));
+    }
+
+    /// A counter narrower than 8 bits or wider than its 32-bit register is refused, by name.
+    #[test]
+    fn counter_width_is_bounded() {
+        for (bits, ok) in [(7, false), (8, true), (12, true), (32, true), (33, false)] {
+            let p = Params {
+                cnt_bits: bits,
+                ..Params::default()
+            };
+            match p.validate() {
+                Ok(()) => assert!(ok, "CNT_BITS={bits} accepted"),
+                Err(e) => assert!(!ok && e.param == "CNT_BITS", "CNT_BITS={bits}: {e}"),
+            }
+        }
+        let p = Params {
+            cnt_bits: 12,
+            ..Params::default()
+        };
+        assert!(p.summary().ends_with(" CNT_BITS=12"), "{}", p.summary());
+        assert!(!Params::default().summary().contains("CNT_BITS"));
     }
 
     #[test]

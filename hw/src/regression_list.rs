@@ -6,6 +6,7 @@
 //! [params.small]          # a named parameter set; keys are the SPEC names in lower case,
 //! objs = 32               # a key left out keeps its default
 //! pool = 16
+//! cnt_bits = 12           # the bypass's counter width (not a SPEC name; default 32)
 //!
 //! [[test]]
 //! name = "top_small"      # unique
@@ -51,6 +52,7 @@ pub(crate) struct Overrides {
     bypass: Option<u32>,
     hdc: Option<u32>,
     bypass_on: Option<bool>,
+    cnt_bits: Option<u32>,
 }
 
 impl Overrides {
@@ -75,6 +77,7 @@ impl Overrides {
         put("BYPASS", self.bypass.map(|v| v.to_string()));
         put("HDC", self.hdc.map(|v| v.to_string()));
         put("BYPASS_ON", self.bypass_on.map(|v| v.to_string()));
+        put("CNT_BITS", self.cnt_bits.map(|v| v.to_string()));
         if parts.is_empty() {
             "defaults".into()
         } else {
@@ -98,6 +101,7 @@ impl Overrides {
             bypass: self.bypass.unwrap_or(d.bypass),
             hdc: self.hdc.unwrap_or(d.hdc),
             bypass_on: self.bypass_on.unwrap_or(d.bypass_on),
+            cnt_bits: self.cnt_bits.unwrap_or(d.cnt_bits),
         }
     }
 }

@@ -66,6 +66,8 @@ pub struct MemPath {
     ready: (bool, bool, bool),
     /// DRAM read latency in cycles, uniform in this range.
     pub dram_latency: (u64, u64),
+    /// The bypass's counter width (`CNT_BITS`).
+    cnt_bits: u32,
     pub stats: MemStats,
 }
 
@@ -112,6 +114,7 @@ impl MemPath {
             dram_data: None,
             ready: (false, false, false),
             dram_latency: (20, 100),
+            cnt_bits: params.cnt_bits,
             stats: MemStats::default(),
         })
     }
@@ -317,19 +320,22 @@ impl MemPath {
             dram_reads: dut.peek(c[3]),
             dram_writes: dut.peek(c[4]),
         };
-        if got != self.model.counters
-            || got.dram_reads != self.dram.reads_done
-            || got.dram_writes != self.dram.writes_done
-        {
+        let counted = BypassCounters {
+            dram_reads: self.dram.reads_done,
+            dram_writes: self.dram.writes_done,
+            ..self.model.counters.clone()
+        };
+        let expected = self.model.counters.wrapped(self.cnt_bits);
+        if got != expected || got != counted.wrapped(self.cnt_bits) {
             return Err((
-                "bypass counters differ".into(),
-                format!("{:?}", self.model.counters),
+                format!("bypass counters differ ({}-bit counters)", self.cnt_bits),
+                format!("{expected:?}"),
                 format!("{got:?}"),
             ));
         }
         self.stats.llc_hits = self.llc.hits;
         self.stats.evictions_with_fresh = self.model.evictions_with_fresh;
-        self.stats.bypass = got;
+        self.stats.bypass = self.model.counters.clone();
         Ok(self.stats.clone())
     }
 }

@@ -52,6 +52,24 @@ pub struct BypassCounters {
     pub dram_writes: u64,
 }
 
+impl BypassCounters {
+    /// The counts as counters of `bits` bits show them (modulo 2^bits).
+    pub fn wrapped(&self, bits: u32) -> Self {
+        let m = if bits >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << bits) - 1
+        };
+        BypassCounters {
+            reads_bypassed: self.reads_bypassed & m,
+            writebacks_dropped: self.writebacks_dropped & m,
+            zero_lines: self.zero_lines & m,
+            dram_reads: self.dram_reads & m,
+            dram_writes: self.dram_writes & m,
+        }
+    }
+}
+
 #[derive(Copy, Clone, Debug)]
 struct Entry {
     frame: u64,
@@ -223,6 +241,27 @@ impl Guarantee {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counters of `bits` bits show each count modulo 2^bits; 32-bit ones a count below 2^32.
+    #[test]
+    fn counters_wrap_at_their_width() {
+        let c = BypassCounters {
+            reads_bypassed: 4095,
+            writebacks_dropped: 4096,
+            zero_lines: 4097,
+            dram_reads: 1 << 32,
+            dram_writes: 12,
+        };
+        let w = c.wrapped(12);
+        assert_eq!(
+            (w.reads_bypassed, w.writebacks_dropped, w.zero_lines),
+            (4095, 0, 1)
+        );
+        assert_eq!((w.dram_reads, w.dram_writes), (0, 12));
+        assert_eq!(c.wrapped(32).zero_lines, 4097);
+        assert_eq!(c.wrapped(32).dram_reads, 0);
+        assert_eq!(c.wrapped(64), c);
+    }
 
     fn model(entries: u32, on: bool) -> BypassModel {
         BypassModel::new(&memento_hw::Params {
