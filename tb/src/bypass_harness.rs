@@ -204,6 +204,7 @@ pub fn run(
     );
     let mut dut = Model::new(vt);
     let mut rng = seed::rng(seed, 0xb7a5);
+    let mut junk = seed::rng(seed, 0x7a11);
     let mut model = BypassModel::new(params);
     let mut guarantee = Guarantee::default();
     let mut dram = Dram::new(seed);
@@ -282,7 +283,9 @@ pub fn run(
         dut.poke(p::DEAD_VALID, evt_dead.is_some() as u64);
         dut.poke(p::DEAD_FRAME, evt_dead.unwrap_or(0));
         let (mem_valid, write, addr, data) = match evt_mem {
-            Some(Event::Fill(a)) => (true, false, a, [0; 64]),
+            // A fill's write data means nothing: the cache side drives junk there (from its
+            // own stream, so that the events drawn are the same with or without it).
+            Some(Event::Fill(a)) => (true, false, a, std::array::from_fn(|_| junk.gen())),
             Some(Event::Writeback(a, d)) => (true, true, a, d),
             _ => (false, false, 0, [0; 64]),
         };
