@@ -53,6 +53,23 @@ pub struct BypassCounters {
 }
 
 impl BypassCounters {
+    /// Whether counters of `bits` bits that show `got` agree with these counts and with the
+    /// DRAM's own counts of reads and writes.
+    pub fn shown_as(
+        &self,
+        got: &BypassCounters,
+        dram_reads: u64,
+        dram_writes: u64,
+        bits: u32,
+    ) -> bool {
+        let counted = BypassCounters {
+            dram_reads,
+            dram_writes,
+            ..self.clone()
+        };
+        *got == self.wrapped(bits) && *got == counted.wrapped(bits)
+    }
+
     /// The counts as counters of `bits` bits show them (modulo 2^bits).
     pub fn wrapped(&self, bits: u32) -> Self {
         let m = if bits >= 64 {
