@@ -20,8 +20,10 @@
 //! - `mem_req_*` from the cache: a fill (`write` = 0) of a fresh line is answered with zeros and no
 //!   DRAM read; otherwise DRAM is read and its data returned on `mem_rsp_*`. A writeback
 //!   (`write` = 1, posted) clears the line's fresh bit and goes to DRAM, unless the frame is dead.
-//! - With the bypass off (`bypass_on` = false) there is no table: a mapped frame is zeroed with 64
-//!   line writes to DRAM, as an OS would, every fill reads DRAM and every writeback is written.
+//! - With the bypass off (`bypass_on` = false) there is no table: every fill reads DRAM and every
+//!   writeback is written. With `dram_zero` a mapped frame is also zeroed with 64 line writes to
+//!   DRAM (the `off-dram` baseline); without it nothing else happens (the `off` baseline: the OS
+//!   zeroes the page with stores through the cache above).
 //!
 //! One request at a time, map and dead events first (they come from the page allocator before the
 //! program can touch the frame). A request is taken into registers in `Idle`, looked up in the
@@ -106,6 +108,9 @@ pub struct Bypass {
     n_writes: DFF<Bits<32>>,
 
     enabled: Constant<Bit>,
+    /// With the bypass off, a mapped frame is zeroed in DRAM (`DRAM_ZERO`); else the unit only
+    /// passes requests through (the OS zeroes through the cache).
+    dram_zero: Constant<Bit>,
     /// The counters' kept bits (`CNT_BITS`): a count wraps at 2^CNT_BITS.
     cnt_kept: Constant<Bits<32>>,
     all_fresh: Constant<Bits<64>>,
@@ -173,6 +178,7 @@ impl Bypass {
             n_reads: Default::default(),
             n_writes: Default::default(),
             enabled: Constant::new(p.bypass_on),
+            dram_zero: Constant::new(p.dram_zero),
             cnt_kept: Constant::new((((1u64 << p.cnt_bits) - 1) as u32).to_bits()),
             all_fresh: Constant::new(Bits::<64>::mask()),
             req_line: Default::default(),
@@ -304,7 +310,7 @@ impl Logic for Bypass {
                 if self.event_q.q.val() {
                     // A frame (re)enters the table: fresh when mapped, dead when reclaimed.
                     if !self.enabled.val() {
-                        if !self.new_dead.q.val() {
+                        if !self.new_dead.q.val() & self.dram_zero.val() {
                             self.line.d.next = 0.into();
                             self.state.d.next = BypassState::OffZero;
                         }

@@ -74,6 +74,15 @@ pub fn variants() -> Vec<Variant> {
             },
         },
         Variant {
+            name: "memento_top_bypass_off_dram".into(),
+            design: Design::MementoTop,
+            params: Params {
+                bypass_on: false,
+                dram_zero: true,
+                ..Params::default()
+            },
+        },
+        Variant {
             name: "bypass".into(),
             design: Design::Bypass,
             params: Params::default(),
@@ -83,6 +92,15 @@ pub fn variants() -> Vec<Variant> {
             design: Design::Bypass,
             params: Params {
                 bypass_on: false,
+                ..Params::default()
+            },
+        },
+        Variant {
+            name: "bypass_off_dram".into(),
+            design: Design::Bypass,
+            params: Params {
+                bypass_on: false,
+                dram_zero: true,
                 ..Params::default()
             },
         },

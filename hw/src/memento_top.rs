@@ -8,7 +8,8 @@
 //!
 //! Every frame the page allocator maps reaches the bypass fresh before its table entry is written;
 //! every frame it reclaims at exit reaches it as dead before it goes back to the pool. The config
-//! port: `cfg_sel` 0 MRS, 1 page-table root, 2 LOW, 3 HIGH. The bypass counters are status outputs.
+//! port: `cfg_sel` 0 MRS, 1 page-table root, 2 LOW, 3 HIGH. The bypass counters are status outputs,
+//! and `evt_*` show each event the bypass takes (for the testbench's memory model and waveforms).
 
 use crate::bypass::Bypass;
 use crate::memento_core::MementoCore;
@@ -85,6 +86,11 @@ pub struct MementoTop {
     pub cnt_zero_lines: Signal<Out, Bits<32>>,
     pub cnt_dram_reads: Signal<Out, Bits<32>>,
     pub cnt_dram_writes: Signal<Out, Bits<32>>,
+    /// Observation only: the bypass takes a map (`evt_map`) or dead event of `evt_frame` in this
+    /// cycle. The memory path's model follows the events in the order the unit takes them.
+    pub evt_taken: Signal<Out, Bit>,
+    pub evt_map: Signal<Out, Bit>,
+    pub evt_frame: Signal<Out, Bits<40>>,
 
     core: MementoCore,
     byp: Bypass,
@@ -161,6 +167,9 @@ impl MementoTop {
             cnt_zero_lines: Default::default(),
             cnt_dram_reads: Default::default(),
             cnt_dram_writes: Default::default(),
+            evt_taken: Default::default(),
+            evt_map: Default::default(),
+            evt_frame: Default::default(),
             core: MementoCore::new(p)?,
             byp: Bypass::new(p)?,
         })
@@ -246,5 +255,12 @@ impl Logic for MementoTop {
         self.cnt_zero_lines.next = self.byp.cnt_zero_lines.val();
         self.cnt_dram_reads.next = self.byp.cnt_dram_reads.val();
         self.cnt_dram_writes.next = self.byp.cnt_dram_writes.val();
+        self.evt_map.next = self.core.map_evt_valid.val() & self.byp.map_ready.val();
+        self.evt_taken.next = (self.core.map_evt_valid.val() & self.byp.map_ready.val())
+            | (self.core.dead_evt_valid.val() & self.byp.dead_ready.val());
+        self.evt_frame.next = self.core.dead_evt_frame.val();
+        if self.core.map_evt_valid.val() {
+            self.evt_frame.next = self.core.map_evt_frame.val();
+        }
     }
 }

@@ -52,6 +52,11 @@ pub struct Params {
     /// The main-memory bypass is on. Off, mapping a page costs what an OS pays to zero it: 64 line
     /// writes to DRAM, and every fill reads DRAM.
     pub bypass_on: bool,
+    /// With the bypass off: the unit zeroes each mapped frame with 64 line writes to DRAM (the
+    /// `off-dram` baseline). Without it the unit passes everything through and the OS zeroes a
+    /// mapped page with 64 full-line stores through the cache (the `off` baseline, SPEC section 6),
+    /// which the testbench's cache model does. Ignored with the bypass on.
+    pub dram_zero: bool,
     /// Width of the bypass's status counters (they count modulo 2^CNT_BITS). SPEC's counters are
     /// 32 bits; a narrower width is for short runs that take every counter bit, and its carry
     /// out, through both values (the mutation list's bypass).
@@ -74,6 +79,7 @@ impl Default for Params {
             bypass: 32,
             hdc: 8,
             bypass_on: true,
+            dram_zero: false,
             cnt_bits: 32,
         }
     }
@@ -234,7 +240,7 @@ impl Params {
         format!(
             "VA_BITS={} PA_BITS={} LINE={} PAGE={} CLASSES={} OBJS={} LANE_BITS={} POOL={} LOW={} HIGH={} BYPASS={}{} HDC={}{}",
             self.va_bits, self.pa_bits, self.line, self.page, self.classes, self.objs, self.lane_bits, self.pool,
-            self.low, self.high, self.bypass, if self.bypass_on { "" } else { " (off)" }, self.hdc,
+            self.low, self.high, self.bypass, if self.bypass_on { "" } else if self.dram_zero { " (off, zeroing in DRAM)" } else { " (off)" }, self.hdc,
             if self.cnt_bits == 32 { String::new() } else { format!(" CNT_BITS={}", self.cnt_bits) }
         )
     }

@@ -52,6 +52,7 @@ pub(crate) struct Overrides {
     bypass: Option<u32>,
     hdc: Option<u32>,
     bypass_on: Option<bool>,
+    dram_zero: Option<bool>,
     cnt_bits: Option<u32>,
 }
 
@@ -77,6 +78,7 @@ impl Overrides {
         put("BYPASS", self.bypass.map(|v| v.to_string()));
         put("HDC", self.hdc.map(|v| v.to_string()));
         put("BYPASS_ON", self.bypass_on.map(|v| v.to_string()));
+        put("DRAM_ZERO", self.dram_zero.map(|v| v.to_string()));
         put("CNT_BITS", self.cnt_bits.map(|v| v.to_string()));
         if parts.is_empty() {
             "defaults".into()
@@ -101,6 +103,7 @@ impl Overrides {
             bypass: self.bypass.unwrap_or(d.bypass),
             hdc: self.hdc.unwrap_or(d.hdc),
             bypass_on: self.bypass_on.unwrap_or(d.bypass_on),
+            dram_zero: self.dram_zero.unwrap_or(d.dram_zero),
             cnt_bits: self.cnt_bits.unwrap_or(d.cnt_bits),
         }
     }

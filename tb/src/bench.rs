@@ -1,16 +1,19 @@
 //! `memento bench`: real programs' allocation traces through the Verilated `memento_top` and,
 //! in the same run, through glibc malloc, jemalloc and mimalloc ([`crate::swbench`]).
 //!
-//! The hardware side replays each trace twice, bypass on and off, under an environment latency
-//! profile, with both golden models checking every cycle (a mismatch fails the bench). It reports
-//! cycles per command per op, the first-touch page faults the page allocator serves, HOT hit rates,
-//! the share of commands that needed arena-list work, pages mapped and DRAM traffic.
+//! The hardware side replays each trace three times, once per memory mode (bypass on, `off`: the
+//! OS zeroes pages through the cache, `off-dram`: pages zeroed in DRAM), under an environment
+//! latency profile, with both golden models checking every cycle (a mismatch fails the bench). It
+//! reports cycles per command per op, the first-touch page faults the page allocator serves, HOT
+//! hit rates, the share of commands that needed arena-list work, pages mapped, and DRAM traffic by
+//! kind for each mode and for the ideal (`crate::traffic`).
 
 use crate::core_harness::{run, CoreRunConfig, CoreRunStats};
 use crate::env::{EnvTiming, OsTiming};
 use crate::page_harness::PageTiming;
 use crate::swbench::{Summary, SwRun, Whole};
 use crate::trace::{Trace, TraceReplay};
+use crate::traffic::{Mode, Traffic};
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::Design;
 use memento_hw::Params;
@@ -85,11 +88,11 @@ impl Profile {
     }
 
     /// The core harness's configuration for this profile.
-    pub fn config(&self, seed: u64, params: Params, bypass_on: bool) -> CoreRunConfig {
+    pub fn config(&self, seed: u64, params: Params, mode: Mode) -> CoreRunConfig {
         let mut cfg = CoreRunConfig::new(seed, self.stalls);
         cfg.design = Design::MementoTop;
         cfg.params = params;
-        cfg.params.bypass_on = bypass_on;
+        mode.apply(&mut cfg.params);
         if !self.stalls {
             cfg.hoa_timing = EnvTiming::fixed(self.header, self.header);
             cfg.page_timing = PageTiming {
@@ -114,10 +117,12 @@ impl Profile {
     }
 }
 
-/// What the hardware did with one trace, bypass on or off.
+/// What the hardware did with one trace in one memory mode.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct HwRun {
     pub bypass: bool,
+    /// `on`, `off` or `off-dram`.
+    pub mode: String,
     pub commands: u64,
     pub cycles: u64,
     /// Cycles from acceptance to answer, per op.
@@ -149,15 +154,20 @@ pub struct HwRun {
     pub reads_bypassed: u64,
     pub writebacks_dropped: u64,
     pub zero_lines: u64,
+    /// DRAM traffic by kind.
+    pub traffic: Traffic,
+    /// What no bypass could avoid of this run's cache traffic.
+    pub ideal: Traffic,
 }
 
 impl HwRun {
-    pub fn of(bypass: bool, s: &CoreRunStats) -> Self {
+    pub fn of(mode: Mode, s: &CoreRunStats) -> Self {
         let h = &s.hoa;
         let path = |p: &str| h.paths.get(p).copied().unwrap_or(0);
         let commands = h.commands.max(1);
         HwRun {
-            bypass,
+            bypass: mode == Mode::On,
+            mode: mode.name().into(),
             commands: h.commands,
             cycles: h.cycles,
             all: h.latency_all.summary().into(),
@@ -183,25 +193,27 @@ impl HwRun {
             reads_bypassed: s.mem.bypass.reads_bypassed,
             writebacks_dropped: s.mem.bypass.writebacks_dropped,
             zero_lines: s.mem.bypass.zero_lines,
+            traffic: s.mem.traffic.clone(),
+            ideal: s.mem.ideal.clone(),
         }
     }
 }
 
-/// Replays `trace` through `memento_top` with `params` (bypass as given) under `profile`.
+/// Replays `trace` through `memento_top` with `params` in memory mode `mode` under `profile`.
 pub fn hw_replay(
     trace: &Trace,
     name: &str,
     profile: &Profile,
     params: &Params,
-    bypass_on: bool,
+    mode: Mode,
     seed: u64,
 ) -> Result<CoreRunStats> {
-    let cfg = profile.config(seed, params.clone(), bypass_on);
+    let cfg = profile.config(seed, params.clone(), mode);
     let mut stim = TraceReplay::new(trace, cfg.mrs, cfg.params.lane_bits);
     run(&cfg, &mut stim, None).map_err(|m| {
         anyhow::anyhow!(
             "{name} (bypass {}) disagrees with the golden model (seed {seed}): {m}",
-            if bypass_on { "on" } else { "off" }
+            mode.name()
         )
     })
 }
@@ -213,11 +225,20 @@ pub struct TraceResult {
     pub path: String,
     pub operations: u64,
     pub hw_on: HwRun,
+    /// The headline baseline: the OS zeroes each mapped page through the cache.
     pub hw_off: HwRun,
-    /// DRAM reads / writes / total with the bypass on, relative to off (negative = saved).
+    /// Pages zeroed straight in DRAM.
+    pub hw_off_dram: HwRun,
+    /// DRAM reads / writes / total with the bypass on, relative to `off` (negative = saved).
     pub dram_read_change: f64,
     pub dram_write_change: f64,
     pub dram_total_change: f64,
+    /// Total with the bypass on relative to `off-dram`.
+    pub dram_total_change_vs_dram: f64,
+    /// The ideal's total relative to `off`: the most any bypass could save.
+    pub ideal_total_change: f64,
+    /// The share of the ideal saving the bypass reaches (none when the ideal saves nothing).
+    pub ideal_share: Option<f64>,
     pub software: Vec<SwResult>,
 }
 
@@ -313,22 +334,24 @@ impl TraceResult {
         trace: &str,
         path: &str,
         operations: u64,
-        on: &CoreRunStats,
-        off: &CoreRunStats,
+        hw: [&CoreRunStats; 3],
         software: Vec<SwMeasured>,
     ) -> Self {
-        let (hw_on, hw_off) = (HwRun::of(true, on), HwRun::of(false, off));
+        let [hw_on, hw_off, hw_off_dram] = [0, 1, 2].map(|k| HwRun::of(Mode::ALL[k], hw[k]));
         let hw_mean = hw_on.mean_with_faults.max(f64::MIN_POSITIVE);
+        let (on, off) = (&hw_on.traffic, &hw_off.traffic);
+        let ideal_total_change = change(hw_on.ideal.total(), off.total());
+        let total_change = change(on.total(), off.total());
         TraceResult {
             trace: trace.into(),
             path: path.into(),
             operations,
-            dram_read_change: change(hw_on.dram_reads, hw_off.dram_reads),
-            dram_write_change: change(hw_on.dram_writes, hw_off.dram_writes),
-            dram_total_change: change(
-                hw_on.dram_reads + hw_on.dram_writes,
-                hw_off.dram_reads + hw_off.dram_writes,
-            ),
+            dram_read_change: change(on.total_reads(), off.total_reads()),
+            dram_write_change: change(on.total_writes(), off.total_writes()),
+            dram_total_change: total_change,
+            dram_total_change_vs_dram: change(on.total(), hw_off_dram.traffic.total()),
+            ideal_total_change,
+            ideal_share: (ideal_total_change < 0.0).then(|| total_change / ideal_total_change),
             software: software
                 .into_iter()
                 .map(|m| SwResult {
@@ -343,6 +366,7 @@ impl TraceResult {
                 .collect(),
             hw_on,
             hw_off,
+            hw_off_dram,
         }
     }
 }
@@ -438,17 +462,14 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
     } else {
         0
     };
-    let bar = progress_bar((traces.len() * (2 + sw_runs)) as u64, plan.progress);
-    let work: Vec<(usize, bool)> = (0..traces.len())
-        .flat_map(|i| [(i, true), (i, false)])
+    let bar = progress_bar((traces.len() * (3 + sw_runs)) as u64, plan.progress);
+    let work: Vec<(usize, Mode)> = (0..traces.len())
+        .flat_map(|i| Mode::ALL.map(|m| (i, m)))
         .collect();
-    let results = parallel(plan.jobs, &work, |&(i, on)| {
+    let results = parallel(plan.jobs, &work, |&(i, mode)| {
         let (name, t) = &traces[i];
-        bar.set_message(format!(
-            "hardware: {name}, bypass {}",
-            if on { "on" } else { "off" }
-        ));
-        let r = hw_replay(t, name, &plan.profile, &plan.params, on, plan.seed);
+        bar.set_message(format!("hardware: {name}, bypass {}", mode.name()));
+        let r = hw_replay(t, name, &plan.profile, &plan.params, mode, plan.seed);
         bar.inc(1);
         r
     });
@@ -509,8 +530,7 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
             name,
             &plan.traces[i].display().to_string(),
             t.ops.len() as u64,
-            &hw[2 * i],
-            &hw[2 * i + 1],
+            [&hw[3 * i], &hw[3 * i + 1], &hw[3 * i + 2]],
             sw,
         ));
     }

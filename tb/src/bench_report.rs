@@ -58,16 +58,25 @@ pub fn text(r: &BenchReport) -> String {
         );
         let _ = writeln!(
             o,
-            "  pages mapped {}, tables {}; DRAM reads {} / {} (on / off, {}), writes {} / {} ({}), total {} (paper {})",
-            h.pages_mapped,
-            h.tables_allocated,
-            h.dram_reads,
-            t.hw_off.dram_reads,
-            signed_pct(t.dram_read_change),
-            h.dram_writes,
-            t.hw_off.dram_writes,
-            signed_pct(t.dram_write_change),
+            "  pages mapped {}, tables {}; DRAM lines by kind, reads/writes:",
+            h.pages_mapped, h.tables_allocated
+        );
+        o.push_str(&crate::traffic::table(
+            &traffic_rows(t),
+            &t.hw_off.traffic,
+            "    ",
+        ));
+        let _ = writeln!(
+            o,
+            "  against off: on {} (reads {}, writes {}), ideal {}{}; against off-dram: on {} (paper {})",
             signed_pct(t.dram_total_change),
+            signed_pct(t.dram_read_change),
+            signed_pct(t.dram_write_change),
+            signed_pct(t.ideal_total_change),
+            t.ideal_share
+                .map(|x| format!(", {} of the ideal saving", pct(x)))
+                .unwrap_or_default(),
+            signed_pct(t.dram_total_change_vs_dram),
             signed_pct(p.dram_traffic_change)
         );
         for s in &t.software {
@@ -91,6 +100,105 @@ pub fn text(r: &BenchReport) -> String {
 
 /// A whole-replay figure: the median and, in brackets, the lowest and highest pair and how many
 /// pairs had the allocator dearer; where the pairs show no cost, "not measurable here" first.
+/// A trace's traffic rows: each mode, then the ideal.
+fn traffic_rows(t: &TraceResult) -> Vec<(String, crate::traffic::Traffic)> {
+    let mut rows: Vec<_> = [&t.hw_on, &t.hw_off, &t.hw_off_dram]
+        .iter()
+        .map(|h| (h.mode.clone(), h.traffic.clone()))
+        .collect();
+    rows.push(("ideal".into(), t.hw_on.ideal.clone()));
+    rows
+}
+
+/// One stacked bar per (trace, row): the DRAM lines of each kind, reads and writes together.
+pub fn stacked_traffic(r: &BenchReport) -> Result<String> {
+    use crate::traffic::Kind;
+    let rows: Vec<Vec<(String, crate::traffic::Traffic)>> =
+        r.traces.iter().map(traffic_rows).collect();
+    let per = rows.first().map_or(1, |r| r.len());
+    let n = (rows.len() * (per + 1)) as f64;
+    let hi = rows
+        .iter()
+        .flatten()
+        .map(|(_, t)| t.total())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64
+        * 1.25;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (860, 400)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let labels: Vec<String> = rows
+            .iter()
+            .zip(&r.traces)
+            .flat_map(|(rs, t)| {
+                rs.iter()
+                    .map(|(m, _)| format!("{} {m}", t.trace.trim_end_matches("_fn")))
+                    .chain(std::iter::once(String::new()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                "DRAM lines by kind: bypass on, the two baselines, and the ideal",
+                ("sans-serif", 18),
+            )
+            .margin(12)
+            .x_label_area_size(60)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..n, 0.0..hi)?;
+        let names = labels.clone();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(labels.len() * 2 + 1)
+            .x_label_style(("sans-serif", 10))
+            .x_label_formatter(&move |x| {
+                let i = (*x - 0.5).round();
+                if (*x - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+                    names[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc("64-byte lines")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .draw()?;
+        for (j, k) in Kind::ALL.into_iter().enumerate() {
+            let c = COLORS[j % COLORS.len()];
+            let bars: Vec<Rectangle<(f64, f64)>> = rows
+                .iter()
+                .enumerate()
+                .flat_map(|(g, rs)| {
+                    rs.iter().enumerate().map(move |(i, (_, t))| {
+                        let below: u64 = Kind::ALL[..j]
+                            .iter()
+                            .map(|&b| t.reads_of(b) + t.writes_of(b))
+                            .sum();
+                        let x0 = (g * (per + 1) + i) as f64 + 0.1;
+                        let y0 = below as f64;
+                        let y1 = y0 + (t.reads_of(k) + t.writes_of(k)) as f64;
+                        Rectangle::new([(x0, y0), (x0 + 0.8, y1)], c.filled())
+                    })
+                })
+                .collect();
+            chart
+                .draw_series(bars)?
+                .label(k.name())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
 fn whole_text(w: &crate::swbench::Whole) -> String {
     let spread = format!(
         "[{:.1}..{:.1}, dearer in {} of {} pairs]",
@@ -416,63 +524,50 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         &groups,
         &series,
     )?);
-    o.push_str("<h2>DRAM traffic with and without the bypass</h2><table><tr><th>trace</th><th>reads on / off</th><th>writes on / off</th><th>total change</th><th>reads bypassed</th><th>writebacks dropped</th><th>zero lines</th></tr>");
+    o.push_str(
+        "<h2>DRAM traffic</h2><p>Every access the hardware causes goes through one last-level cache \
+         model to DRAM (object data, header lines, page-table entries, bypass metadata). <b>off</b> is \
+         the headline baseline: the OS zeroes each mapped page with 64 full-line stores through the \
+         cache. <b>off-dram</b> zeroes pages straight in DRAM. <b>ideal</b> is what no bypass could \
+         avoid of the bypass-on run's cache traffic: no zeroing, no fill of a line never written \
+         since its frame was mapped, no writeback to a reclaimed frame.</p>\
+         <table><tr><th>trace</th><th>mode</th>",
+    );
+    for k in crate::traffic::Kind::ALL {
+        let _ = write!(o, "<th>{} r / w</th>", k.name());
+    }
+    o.push_str("<th>total</th><th>against off</th></tr>");
     for t in &r.traces {
-        let (a, b) = (&t.hw_on, &t.hw_off);
+        for (m, tr) in traffic_rows(t) {
+            let _ = write!(o, "<tr><td>{}</td><td>{m}</td>", esc(&t.trace));
+            for k in crate::traffic::Kind::ALL {
+                let _ = write!(o, "<td>{} / {}</td>", tr.reads_of(k), tr.writes_of(k));
+            }
+            let _ = write!(
+                o,
+                "<td>{}</td><td>{}</td></tr>",
+                tr.total(),
+                signed_pct(crate::bench::change(tr.total(), t.hw_off.traffic.total()))
+            );
+        }
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{} / {} ({})</td><td>{} / {} ({})</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td colspan=\"8\">bypass on: {} reads bypassed, {} writebacks dropped, {} zero lines; {}</td></tr>",
             esc(&t.trace),
-            a.dram_reads,
-            b.dram_reads,
-            signed_pct(t.dram_read_change),
-            a.dram_writes,
-            b.dram_writes,
-            signed_pct(t.dram_write_change),
-            signed_pct(t.dram_total_change),
-            a.reads_bypassed,
-            a.writebacks_dropped,
-            a.zero_lines
+            t.hw_on.reads_bypassed,
+            t.hw_on.writebacks_dropped,
+            t.hw_on.zero_lines,
+            t.ideal_share
+                .map(|x| format!("{} of the ideal saving against off", pct(x)))
+                .unwrap_or_else(|| "the ideal saves nothing against off".into())
         );
     }
     let _ = write!(
         o,
-        "<tr><td>paper</td><td></td><td></td><td>{}</td><td></td><td></td><td></td></tr></table>",
+        "<tr><td>paper</td><td colspan=\"8\">main-memory traffic {}</td></tr></table>",
         signed_pct(p.dram_traffic_change)
     );
-    let dram_series = vec![
-        (
-            "reads, bypass off".to_string(),
-            r.traces
-                .iter()
-                .map(|t| t.hw_off.dram_reads as f64)
-                .collect(),
-        ),
-        (
-            "reads, bypass on".to_string(),
-            r.traces.iter().map(|t| t.hw_on.dram_reads as f64).collect(),
-        ),
-        (
-            "writes, bypass off".to_string(),
-            r.traces
-                .iter()
-                .map(|t| t.hw_off.dram_writes as f64)
-                .collect(),
-        ),
-        (
-            "writes, bypass on".to_string(),
-            r.traces
-                .iter()
-                .map(|t| t.hw_on.dram_writes as f64)
-                .collect(),
-        ),
-    ];
-    o.push_str(&grouped_bars(
-        "DRAM lines moved",
-        "lines (log)",
-        &groups,
-        &dram_series,
-    )?);
+    o.push_str(&stacked_traffic(r)?);
     o.push_str("<h2>Latency per op</h2>");
     for t in &r.traces {
         o.push_str(&latency_histogram(t, 40)?);
@@ -794,6 +889,9 @@ mod tests {
             reads_bypassed: 1,
             writebacks_dropped: 1,
             zero_lines: 1,
+            mode: "on".into(),
+            traffic: Default::default(),
+            ideal: Default::default(),
         }
     }
 

@@ -335,6 +335,13 @@ pub fn run(
         if let Some(f) = evt_map.filter(|_| dut.peek(p::MAP_READY) == 1) {
             model.map(f);
             guarantee.map(f);
+            if !params.bypass_on && !params.dram_zero {
+                // The `off` baseline: the OS zeroes the page through the cache above the unit,
+                // which passes the zero lines on; here they are in DRAM at once.
+                for l in 0..64 {
+                    dram.preload((f << 12) | (l << 6), [0; 64]);
+                }
+            }
             mapped.push(f);
             dead.retain(|&d| d != f);
             evt_map = None;

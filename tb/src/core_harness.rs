@@ -18,7 +18,7 @@ use crate::env::EnvTiming;
 use crate::env::{chance, HeaderMemory, OsSupply, OsTiming, RefillWatch, TableMemory};
 use crate::harness::{fmt_op, fmt_rsp, fmt_write, Mismatch, Next, Stimulus, TraceWindow};
 use crate::line::{bytes, words};
-use crate::mem_path::{MemPath, MemStats};
+use crate::mem_path::{Kind, MemPath, MemStats};
 use crate::model::object_alloc::{
     Geometry, HeaderWrite, ObjectAllocModel, Op, Path, Response, Status,
 };
@@ -60,6 +60,8 @@ pub struct CoreRunConfig {
     pub first_frame: u64,
     /// DRAM read latency in cycles, uniform in this range (memento_top only).
     pub dram_latency: (u64, u64),
+    /// The last-level cache above the bypass (`memento_top` only).
+    pub llc: crate::llc::LlcConfig,
     /// The pool's `(LOW, HIGH)`, written on the config port after reset (after `MRS` and the
     /// root); `None`: the parameters' reset values.
     pub watermarks: Option<(u64, u64)>,
@@ -103,6 +105,7 @@ impl CoreRunConfig {
             first_frame: 0x1000,
             watermarks: None,
             dram_latency: if stressed { (20, 100) } else { (100, 100) },
+            llc: crate::llc::LlcConfig::default(),
         }
     }
 }
@@ -431,9 +434,10 @@ pub fn run(
         dead_frame: pt_port(vt, "dead_evt_frame"),
     });
     let mut dut = Model::new(vt);
-    let mut mp = MemPath::of(vt, &cfg.params, cfg.seed);
+    let mut mp = MemPath::of(vt, &cfg.params, cfg.llc.clone(), cfg.seed);
     if let Some(m) = mp.as_mut() {
         m.dram_latency = cfg.dram_latency;
+        m.os_table(cfg.root);
     }
     let mut walk_since: Option<u64> = None;
     let mut hdr_wait: Option<u64> = None;
@@ -561,11 +565,16 @@ pub fn run(
                     }
                 }
                 None => {
-                    if let (Some(m), false) = (mp.as_mut(), flushed) {
+                    // The cache is flushed once the exit's reclaim is over (every event taken by
+                    // the bypass): the dirty lines left are written back after the function.
+                    let reclaimed = hpa.expected_accesses.is_empty()
+                        && hpa_starts.is_empty()
+                        && hpa.bypass_events.is_empty();
+                    if let (Some(m), false, true) = (mp.as_mut(), flushed, reclaimed) {
                         m.flush();
                         flushed = true;
                     }
-                    if mp.as_ref().is_none_or(|m| m.settled(&mut dut))
+                    if mp.as_ref().is_none_or(|m| flushed && m.settled(&mut dut))
                         && hpa.expected_accesses.is_empty()
                         && hpa.expected_drains.is_empty()
                         && hpa_starts.is_empty()
@@ -617,10 +626,11 @@ pub fn run(
         dut.poke(pt.walk_rsp_ready, walk_rsp_ready as u64);
         let pte_req_ready = !chance(&mut rng, tp.pte_stall);
         dut.poke(pt.pte_req_ready, pte_req_ready as u64);
-        let pte_data = mem
-            .tables
-            .due(cycle)
-            .filter(|_| !chance(&mut rng, tp.pte_rsp_stall));
+        let pte_data = match mp.as_mut() {
+            Some(m) => m.table_answer(cycle).map_err(|(w, e, g)| fail(&w, e, g))?,
+            None => mem.tables.due(cycle),
+        }
+        .filter(|_| !chance(&mut rng, tp.pte_rsp_stall));
         dut.poke(pt.pte_rsp_valid, pte_data.is_some() as u64);
         dut.poke(pt.pte_rsp_rdata, pte_data.unwrap_or(0));
         let req_ready = !chance(&mut rng, tp.os_req_stall);
@@ -631,8 +641,7 @@ pub fn run(
         let drain_ready = !chance(&mut rng, tp.drain_stall);
         dut.poke(pt.drain_ready, drain_ready as u64);
         if let Some(m) = mp.as_mut() {
-            let hold = !hpa.expected_accesses.is_empty() || !hpa_starts.is_empty() || hpa.walking();
-            m.drive(&mut dut, &mut rng, cycle, tp.pte_stall, hold);
+            m.drive(&mut dut, &mut rng, cycle, tp.pte_stall);
         }
         let evt_ready = match &event_ports {
             Some(ev) => offer_event_ready(&mut dut, ev, &mut rng, tp.pte_stall),
@@ -693,7 +702,9 @@ pub fn run(
         }
         if let Some(m) = mp.as_mut() {
             let arch = |addr: u64| -> [u8; 64] {
-                std::array::from_fn(|i| mem.byte(addr >> 12, (addr & 4095) + i as u64))
+                mem.tables.line_bytes(addr).unwrap_or_else(|| {
+                    std::array::from_fn(|i| mem.byte(addr >> 12, (addr & 4095) + i as u64))
+                })
             };
             if m.observe(&mut dut, &mut rng, cycle, &mut hpa, &arch)
                 .map_err(|(w, e, g)| fail(&w, e, g))?
@@ -714,19 +725,30 @@ pub fn run(
                 .map_err(|(e, g)| fail("table access differs", e, g))?
             {
                 TableAccess::Write(addr, value) => {
+                    let old = mem.tables.read_now(addr);
                     mem.write_pte(addr, value);
-                    if let (Some(m), true) = (mp.as_mut(), value & 1 == 1) {
-                        m.frame_mapped((value >> 12) & ((1 << 40) - 1));
+                    if let Some(m) = mp.as_mut() {
+                        m.table_write(addr, old, value);
+                        if value & 1 == 1 {
+                            m.frame_mapped((value >> 12) & ((1 << 40) - 1));
+                        }
                     }
                 }
-                TableAccess::Read(addr) => mem
-                    .tables
-                    .start_read(addr, cycle + rng.gen_range(tp.pte_lat_min..=tp.pte_lat_max)),
+                TableAccess::Read(addr) => {
+                    let due = cycle + rng.gen_range(tp.pte_lat_min..=tp.pte_lat_max);
+                    match mp.as_mut() {
+                        Some(m) => m.table_read(addr, mem.tables.read_now(addr), due),
+                        None => mem.tables.start_read(addr, due),
+                    }
+                }
             }
             last_progress = cycle;
         }
         if pte_data.is_some() && dut.peek(pt.pte_rsp_ready) == 1 {
-            mem.tables.pop_read();
+            match mp.as_mut() {
+                Some(m) => m.table_answered(),
+                None => mem.tables.pop_read(),
+            }
         }
         if let Some(ev) = &event_ports {
             take_events(&mut dut, ev, evt_ready, &mut hpa).map_err(|(w, e, g)| fail(&w, e, g))?;
@@ -772,7 +794,7 @@ pub fn run(
                     mem.set_byte(frame, (va & 4095) + i as u64, *b);
                 }
                 if let Some(m) = mp.as_mut() {
-                    m.write_line((frame << 12) | (va & 4095), got.line);
+                    m.write_line((frame << 12) | (va & 4095), got.line, Kind::Header);
                 }
             } else {
                 stats.hoa.header_reads += 1;
@@ -1018,7 +1040,7 @@ pub fn run(
                     let lines = object_lines(&mem, *ptr, *len);
                     let mut all = true;
                     for (line, ..) in &lines {
-                        all &= m.present(*line);
+                        all &= m.present(*line, Kind::Data);
                     }
                     all.then_some(lines)
                 }
@@ -1059,7 +1081,7 @@ pub fn run(
                     other => phase = other,
                 }
             }
-            if let Some(pa) = hdr_wait.filter(|pa| m.present(*pa)) {
+            if let Some(pa) = hdr_wait.filter(|pa| m.present(*pa, Kind::Header)) {
                 let line = m.read(pa);
                 hdr_reads.start_read_data(
                     words(&line),
@@ -1092,7 +1114,10 @@ pub fn run(
                     "the refill stream: the pool is starved and the OS still owes {} frames",
                     os.owed()
                 )
-            } else if mem.tables.reads_in_flight() > 0 || dut.peek(pt.pte_req_valid) == 1 {
+            } else if mem.tables.reads_in_flight() > 0
+                || mp.as_ref().is_some_and(|m| m.table_reads_waiting() > 0)
+                || dut.peek(pt.pte_req_valid) == 1
+            {
                 "the table port (pte_req / pte_rsp)".into()
             } else if hdr_reads.reads_in_flight() > 0 || dut.peek(pt.hdr_req_valid) == 1 {
                 "the header port (hdr_req / hdr_rsp)".into()

@@ -194,6 +194,17 @@ impl TableMemory {
             .map_or(0, |f| f[((pa >> 3) & 511) as usize])
     }
 
+    /// The 64 bytes of the table line at `line`, if its frame holds a table (entries little-endian).
+    pub fn line_bytes(&self, line: u64) -> Option<[u8; 64]> {
+        let f = self.frames.get(&(line >> 12))?;
+        let first = ((line >> 3) & 511) as usize & !7;
+        let mut out = [0u8; 64];
+        for (k, w) in f[first..first + 8].iter().enumerate() {
+            out[8 * k..8 * k + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        Some(out)
+    }
+
     pub fn write(&mut self, pa: u64, value: u64) {
         self.frames
             .entry(pa >> 12)
@@ -365,6 +376,11 @@ impl Dram {
     pub fn write(&mut self, addr: u64, data: [u8; 64]) {
         self.lines.insert(addr, data);
         self.writes_done += 1;
+    }
+
+    /// What memory holds before the run starts (the OS's own setup; not an access).
+    pub fn preload(&mut self, addr: u64, data: [u8; 64]) {
+        self.lines.insert(addr, data);
     }
 
     pub fn start_read(&mut self, addr: u64, due: u64) {

@@ -27,4 +27,5 @@ pub mod synth;
 pub mod timing;
 pub mod timing_graph;
 pub mod trace;
+pub mod traffic;
 pub mod waves;

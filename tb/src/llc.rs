@@ -68,6 +68,11 @@ impl Llc {
         self.lines[self.set(addr)].contains_key(&addr)
     }
 
+    /// The line's data, if cached, without counting an access.
+    pub fn peek(&self, addr: u64) -> Option<&[u8; 64]> {
+        self.lines[self.set(addr)].get(&addr).map(|l| &l.data)
+    }
+
     /// The line's data, if cached (an access: it becomes most recently used).
     pub fn access(&mut self, addr: u64) -> Option<&mut [u8; 64]> {
         self.tick += 1;

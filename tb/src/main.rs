@@ -72,8 +72,10 @@ enum Cmd {
         /// Seed of the environment's randomness (default: MEMENTO_SEED, else random).
         #[arg(long)]
         seed: Option<String>,
-        /// The main-memory bypass: `on`, `off`, or `both` (two runs and the DRAM traffic saved).
-        #[arg(long, default_value = "both")]
+        /// Memory modes to run: `on` (the bypass), `off` (the OS zeroes pages through the cache),
+        /// `off-dram` (pages zeroed straight in DRAM), a comma-separated list, or `all`. With `on`
+        /// and `off` both run, the traffic saved against `off` and the ideal are printed.
+        #[arg(long, default_value = "all")]
         bypass: String,
     },
     /// Latency benchmark: HOT-hit latency and back-to-back throughput, header port at 4 cycles.
@@ -413,16 +415,17 @@ fn replay(
     log: Option<&std::path::Path>,
     stall: bool,
     s: Option<String>,
-    settings: &[bool],
+    modes: &[memento_tb::traffic::Mode],
 ) -> Result<()> {
     use memento_tb::core_harness::{run, CoreRunConfig};
+    use memento_tb::traffic::Mode;
     let seed = seed_arg(s)?;
     let t = memento_tb::trace::read(path)?;
-    let mut dram: Vec<(bool, memento_tb::model::bypass::BypassCounters)> = vec![];
-    for (k, &on) in settings.iter().enumerate() {
+    let mut runs: Vec<(Mode, memento_tb::mem_path::MemStats)> = vec![];
+    for (k, &mode) in modes.iter().enumerate() {
         let mut cfg = CoreRunConfig::new(seed, stall);
         cfg.design = Design::MementoTop;
-        cfg.params.bypass_on = on;
+        mode.apply(&mut cfg.params);
         let log = if k == 0 { log } else { None };
         let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
         let mut writer = match log {
@@ -447,8 +450,9 @@ fn replay(
             Ok(s) => s,
             Err(m) => {
                 let again = format!(
-                    "cargo run --release --bin memento -- replay {} --seed {seed}{}",
+                    "cargo run --release --bin memento -- replay {} --seed {seed} --bypass {}{}",
                     path.display(),
+                    mode.name(),
                     if stall { " --stall" } else { "" }
                 );
                 bail!(
@@ -460,8 +464,9 @@ fn replay(
         let stats = &core.hoa;
         let secs = started.elapsed().as_secs_f64();
         println!(
-            "replay {}: {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)",
+            "replay {} (bypass {}): {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)",
             path.display(),
+            mode.name(),
             t.ops.len(),
             stats.commands,
             stats.cycles,
@@ -487,7 +492,7 @@ fn replay(
         );
         let levels = memento_tb::timing::design_levels(
             &[(
-                format!("replay_{}", if on { "on" } else { "off" }),
+                format!("replay_{}", mode.name().replace('-', "_")),
                 Design::MementoTop,
                 cfg.params.clone(),
             )],
@@ -528,47 +533,47 @@ fn replay(
         if let Some(p) = log {
             println!("  command log: {}", p.display());
         }
-        dram.push((on, core.mem.bypass.clone()));
+        runs.push((mode, core.mem.clone()));
     }
-    println!("  DRAM traffic (LLC 2 MiB, 16 ways, 64 B lines; the cache is flushed at the end):");
-    println!(
-        "    {:<8} {:>12} {:>12} {:>12} {:>14} {:>16} {:>12}",
-        "bypass",
-        "DRAM reads",
-        "DRAM writes",
-        "total",
-        "reads bypassed",
-        "writebacks dropped",
-        "zero lines"
-    );
-    for (on, b) in &dram {
-        println!(
-            "    {:<8} {:>12} {:>12} {:>12} {:>14} {:>16} {:>12}",
-            if *on { "on" } else { "off" },
-            b.dram_reads,
-            b.dram_writes,
-            b.dram_reads + b.dram_writes,
-            b.reads_bypassed,
-            b.writebacks_dropped,
-            b.zero_lines
-        );
-    }
-    if let [(true, on), (false, off)] = dram.as_slice() {
-        let pct = |a: u64, b: u64| {
-            if b == 0 {
-                0.0
-            } else {
-                100.0 * (b as f64 - a as f64) / b as f64
-            }
-        };
-        println!(
-            "  reduction with the bypass: reads {:.1}%, writes {:.1}%, total {:.1}% (paper: main-memory traffic -30%)",
-            pct(on.dram_reads, off.dram_reads),
-            pct(on.dram_writes, off.dram_writes),
-            pct(on.dram_reads + on.dram_writes, off.dram_reads + off.dram_writes)
-        );
-    }
+    print_traffic(&runs);
     Ok(())
+}
+
+/// The DRAM traffic of each mode by kind, the ideal, and the savings against `off`.
+fn print_traffic(runs: &[(memento_tb::traffic::Mode, memento_tb::mem_path::MemStats)]) {
+    use memento_tb::traffic::{saving, table, Mode};
+    println!("  DRAM traffic in 64-byte lines, reads/writes by kind (LLC 2 MiB, 16 ways; flushed at the end):");
+    let mut rows: Vec<(String, memento_tb::traffic::Traffic)> = runs
+        .iter()
+        .map(|(m, s)| (m.name().to_string(), s.traffic.clone()))
+        .collect();
+    let on = runs.iter().find(|(m, _)| *m == Mode::On).map(|(_, s)| s);
+    if let Some(on) = on {
+        rows.push(("ideal".into(), on.ideal.clone()));
+    }
+    let off = runs
+        .iter()
+        .find(|(m, _)| *m == Mode::Off)
+        .map(|(_, s)| &s.traffic);
+    let base = off.cloned().unwrap_or_else(|| rows[0].1.clone());
+    print!("{}", table(&rows, &base, "    "));
+    for (m, s) in runs.iter().filter(|(m, _)| *m == Mode::On) {
+        let b = &s.bypass;
+        println!(
+            "  bypass {}: reads bypassed {}, writebacks dropped {}, zero lines {}, entries evicted with fresh lines {}",
+            m.name(), b.reads_bypassed, b.writebacks_dropped, b.zero_lines, s.evictions_with_fresh
+        );
+    }
+    if let (Some(on), Some(off)) = (on, off) {
+        let (got, ceiling) = (
+            saving(on.traffic.total(), off.total()),
+            saving(on.ideal.total(), off.total()),
+        );
+        println!(
+            "  saving against off (the OS zeroing through the cache): on {got:.1}%, ideal {ceiling:.1}%; on reaches {:.1}% of the ideal saving (paper: -30%)",
+            if ceiling > 0.0 { 100.0 * got / ceiling } else { 0.0 }
+        );
+    }
 }
 
 fn main() -> Result<()> {
@@ -652,13 +657,9 @@ fn main() -> Result<()> {
             seed: s,
             bypass,
         } => {
-            let settings: &[bool] = match bypass.as_str() {
-                "on" => &[true],
-                "off" => &[false],
-                "both" => &[true, false],
-                other => bail!("--bypass {other:?}: expected `on`, `off` or `both`"),
-            };
-            replay(&trace, log.as_deref(), stall, s, settings)?
+            let modes = memento_tb::traffic::Mode::parse_list(&bypass)
+                .map_err(|e| anyhow::anyhow!("--bypass {bypass:?}: {e}"))?;
+            replay(&trace, log.as_deref(), stall, s, &modes)?
         }
         Cmd::Latency {
             commands,

@@ -1,24 +1,33 @@
 //! The memory path below the core in `memento_top`: the last-level cache model, the bypass's
 //! cache port on the RTL, and DRAM behind it.
 //!
-//! The core's accesses (object bytes, header lines) go through the [`Llc`]. A miss queues a fill
-//! for the bypass, a dirty victim a writeback. Every fill's data is checked against the
-//! architectural memory (the last value the program wrote since the frame was mapped, or zero) and,
-//! when the bypass model says it was a fresh line, against zero. Every DRAM access is compared with
-//! the bypass model, which takes the page allocator's map and reclaim events in the order they
-//! happened. At the end the cache is flushed, so dead lines cost what they cost. The cache holds
-//! its requests while the page allocator has table work outstanding, so that the order of the
-//! allocator's events and the cache's requests at the bypass is plain.
+//! Everything the hardware touches in memory goes through the one [`Llc`]: object bytes and
+//! header lines from the core, and the page allocator's table entries (a read is answered from
+//! the cached line, a write is merged into it, allocating with a fill). A miss queues a fill for
+//! the bypass, a dirty victim a writeback. Every fill's data is checked against the architectural
+//! memory (the last value written since the frame was mapped, or zero) and, when the bypass model
+//! says it was a fresh line, against zero. Every DRAM access is compared with the bypass model,
+//! which takes the page allocator's map and reclaim events in the cycles the unit takes them
+//! (`memento_top`'s `evt_*` outputs). At the end the cache is flushed, so dead lines cost what
+//! they cost.
+//!
+//! With the bypass off and `dram_zero` clear (the `off` baseline, SPEC section 6) the OS zeroes
+//! each mapped page with 64 full-line stores through this cache: 64 dirty zero lines, installed
+//! without a fill, written back when evicted.
+//!
+//! Every DRAM access is counted by the kind of line it moves ([`Kind`]), and an [`Ideal`] ledger
+//! follows the cache's requests to count the traffic that no bypass can avoid.
 
 use crate::env::{chance, Dram};
 use crate::line::{bytes, short, words};
 use crate::llc::{Llc, LlcConfig};
 use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource};
 use crate::model::page_alloc::PageAllocModel;
+pub use crate::traffic::{Ideal, Kind, Traffic};
 use memento_sim::{Model, Port, VTable};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 struct MemPorts {
     req_valid: Port,
@@ -37,6 +46,9 @@ struct MemPorts {
     dram_rsp_valid: Port,
     dram_rsp_ready: Port,
     dram_rsp_rdata: Port,
+    evt_taken: Port,
+    evt_map: Port,
+    evt_frame: Port,
     cnt: [Port; 5],
 }
 
@@ -51,6 +63,30 @@ pub struct MemStats {
     /// Cycles in which a map or reclaim event met a cache request at the bypass's ports (the
     /// bypass harness's overlapping phases).
     pub events_meeting_requests: u64,
+    /// Table reads answered from the cache.
+    pub table_reads: u64,
+    /// Table writes merged into the cache.
+    pub table_writes: u64,
+    /// DRAM traffic of the run by kind.
+    pub traffic: Traffic,
+    /// What no bypass could have avoided of this run's cache traffic.
+    pub ideal: Traffic,
+}
+
+/// A table read waiting for its line: answered once the line is cached and `due` has come.
+struct TableRead {
+    line: u64,
+    word: usize,
+    /// The entry's value in the architectural table when the read was made.
+    want: u64,
+    due: u64,
+}
+
+/// A table write to a line not cached: merged into the line when its fill arrives.
+struct Merge {
+    off: usize,
+    old: [u8; 8],
+    new: [u8; 8],
 }
 
 pub struct MemPath {
@@ -58,9 +94,18 @@ pub struct MemPath {
     llc: Llc,
     dram: Dram,
     model: BypassModel,
-    /// Requests for the bypass's cache port: (write, line address, data).
-    out: VecDeque<(bool, u64, [u8; 64])>,
+    /// The kind of each DRAM access `model.expected_dram` holds, in the same order.
+    expected_kinds: VecDeque<Kind>,
+    /// The kind of each line the cache has seen.
+    kinds: HashMap<u64, Kind>,
+    ideal: Ideal,
+    /// The OS zeroes mapped pages through this cache (the `off` baseline).
+    os_zero: bool,
+    /// Requests for the bypass's cache port: (write, line address, data, kind).
+    out: VecDeque<(bool, u64, [u8; 64], Kind)>,
     pending: HashSet<u64>,
+    merges: HashMap<u64, Vec<Merge>>,
+    table_reads: VecDeque<TableRead>,
     fill_inflight: Option<(u64, FillSource)>,
     dram_data: Option<[u8; 64]>,
     ready: (bool, bool, bool),
@@ -74,9 +119,13 @@ pub struct MemPath {
 /// (what, expected, got) of a difference.
 pub type Diff = (String, String, String);
 
+fn line_of(pa: u64) -> u64 {
+    pa & !63
+}
+
 impl MemPath {
     /// The memory path of `vt`, if the design has the bypass's ports.
-    pub fn of(vt: &VTable, params: &memento_hw::Params, seed: u64) -> Option<Self> {
+    pub fn of(vt: &VTable, params: &memento_hw::Params, llc: LlcConfig, seed: u64) -> Option<Self> {
         let port = |n: &str| vt.port(n);
         let ports = MemPorts {
             req_valid: port("mem_req_valid")?,
@@ -95,6 +144,9 @@ impl MemPath {
             dram_rsp_valid: port("dram_rsp_valid")?,
             dram_rsp_ready: port("dram_rsp_ready")?,
             dram_rsp_rdata: port("dram_rsp_rdata")?,
+            evt_taken: port("evt_taken")?,
+            evt_map: port("evt_map")?,
+            evt_frame: port("evt_frame")?,
             cnt: [
                 port("cnt_reads_bypassed")?,
                 port("cnt_writebacks_dropped")?,
@@ -105,11 +157,17 @@ impl MemPath {
         };
         Some(MemPath {
             ports,
-            llc: Llc::new(LlcConfig::default()),
+            llc: Llc::new(llc),
             dram: Dram::new(seed),
             model: BypassModel::new(params),
+            expected_kinds: VecDeque::new(),
+            kinds: HashMap::new(),
+            ideal: Ideal::default(),
+            os_zero: !params.bypass_on && !params.dram_zero,
             out: VecDeque::new(),
             pending: HashSet::new(),
+            merges: HashMap::new(),
+            table_reads: VecDeque::new(),
             fill_inflight: None,
             dram_data: None,
             ready: (false, false, false),
@@ -119,15 +177,41 @@ impl MemPath {
         })
     }
 
-    /// The line is in the cache; if not, a fill is queued.
-    pub fn present(&mut self, line: u64) -> bool {
+    /// The OS set up `frame` as a zeroed table before the run (the page-table root).
+    pub fn os_table(&mut self, frame: u64) {
+        for l in 0..64 {
+            self.dram.preload((frame << 12) | (l << 6), [0; 64]);
+            self.kinds.insert((frame << 12) | (l << 6), Kind::Table);
+        }
+    }
+
+    fn kind_of(&self, line: u64) -> Kind {
+        self.kinds.get(&line).copied().unwrap_or(Kind::Data)
+    }
+
+    /// Queues a fill of `line` unless one is on its way.
+    fn miss(&mut self, line: u64) {
+        if self.pending.insert(line) {
+            self.stats.llc_misses += 1;
+            self.out
+                .push_back((false, line, [0; 64], self.kind_of(line)));
+        }
+    }
+
+    /// Installs a line; a dirty victim is queued for writeback.
+    fn install(&mut self, line: u64, data: [u8; 64], dirty: bool) {
+        if let Some((a, d)) = self.llc.install(line, data, dirty) {
+            self.out.push_back((true, a, d, self.kind_of(a)));
+        }
+    }
+
+    /// The line is in the cache; if not, a fill is queued. `kind` is what the access is for.
+    pub fn present(&mut self, line: u64, kind: Kind) -> bool {
+        self.kinds.insert(line, kind);
         if self.llc.contains(line) {
             return true;
         }
-        if self.pending.insert(line) {
-            self.stats.llc_misses += 1;
-            self.out.push_back((false, line, [0; 64]));
-        }
+        self.miss(line);
         false
     }
 
@@ -143,29 +227,111 @@ impl MemPath {
     }
 
     /// Writes a whole line (no fill needed).
-    pub fn write_line(&mut self, line: u64, data: [u8; 64]) {
-        if let Some((a, d)) = self.llc.install(line, data, true) {
-            self.out.push_back((true, a, d));
+    pub fn write_line(&mut self, line: u64, data: [u8; 64], kind: Kind) {
+        self.kinds.insert(line, kind);
+        self.install(line, data, true);
+    }
+
+    /// The page allocator reads the table entry at `pa`, whose value in the architectural table
+    /// is `want`; it is answered from the cached line no earlier than cycle `due`.
+    pub fn table_read(&mut self, pa: u64, want: u64, due: u64) {
+        let line = line_of(pa);
+        self.kinds.insert(line, Kind::Table);
+        if !self.llc.contains(line) {
+            self.miss(line);
+        }
+        self.table_reads.push_back(TableRead {
+            line,
+            word: (pa & 63) as usize,
+            want,
+            due,
+        });
+    }
+
+    /// The page allocator writes `new` over `old` at `pa`: merged into the cached line, or into
+    /// the line when its fill arrives.
+    pub fn table_write(&mut self, pa: u64, old: u64, new: u64) {
+        self.stats.table_writes += 1;
+        let (line, off) = (line_of(pa), (pa & 63) as usize);
+        self.kinds.insert(line, Kind::Table);
+        if self.llc.contains(line) {
+            self.write(line, off, &new.to_le_bytes());
+        } else {
+            self.miss(line);
+            self.merges.entry(line).or_default().push(Merge {
+                off,
+                old: old.to_le_bytes(),
+                new: new.to_le_bytes(),
+            });
         }
     }
 
-    /// The page allocator mapped `frame`: its cached lines, and writebacks still queued for it,
-    /// are dead.
+    /// The answer to the oldest table read, if it can be given in `cycle`.
+    pub fn table_answer(&mut self, cycle: u64) -> Result<Option<u64>, Diff> {
+        let Some(r) = self.table_reads.front() else {
+            return Ok(None);
+        };
+        let line = r.line;
+        let Some(data) = self.llc.peek(line) else {
+            // Evicted since it came in: fetch it again.
+            self.miss(line);
+            return Ok(None);
+        };
+        if r.due > cycle {
+            return Ok(None);
+        }
+        let got = u64::from_le_bytes(data[r.word..r.word + 8].try_into().unwrap());
+        if got != r.want {
+            return Err((
+                format!(
+                    "table entry {:x} read from the cache",
+                    r.line + r.word as u64
+                ),
+                format!("{:x}", r.want),
+                format!("{got:x}"),
+            ));
+        }
+        Ok(Some(got))
+    }
+
+    /// The page allocator took the oldest table read's answer.
+    pub fn table_answered(&mut self) {
+        let r = self.table_reads.pop_front().expect("a table read answered");
+        self.stats.table_reads += 1;
+        self.llc.access(r.line);
+    }
+
+    /// Table reads not yet answered.
+    pub fn table_reads_waiting(&self) -> usize {
+        self.table_reads.len()
+    }
+
+    /// The page allocator mapped `frame` (its table entry was written): its cached lines, and
+    /// writebacks still queued for it, are dead. In the `off` baseline the OS then zeroes it
+    /// through the cache.
     pub fn frame_mapped(&mut self, frame: u64) {
         self.llc.drop_frame(frame);
-        self.out.retain(|(w, a, _)| !(*w && a >> 12 == frame));
+        self.out.retain(|(w, a, _, _)| !(*w && a >> 12 == frame));
+        if self.os_zero {
+            for l in 0..64 {
+                self.write_line((frame << 12) | (l << 6), [0; 64], Kind::Zeroing);
+            }
+        }
     }
 
     /// Writes every dirty line back (the end of a run).
     pub fn flush(&mut self) {
         for (a, d) in self.llc.flush() {
-            self.out.push_back((true, a, d));
+            self.out.push_back((true, a, d, self.kind_of(a)));
         }
     }
 
     /// Nothing queued, in flight or expected.
     pub fn idle(&self) -> bool {
-        self.out.is_empty() && self.fill_inflight.is_none() && self.model.expected_dram.is_empty()
+        self.out.is_empty()
+            && self.fill_inflight.is_none()
+            && self.model.expected_dram.is_empty()
+            && self.table_reads.is_empty()
     }
 
     /// Idle, and the bypass has finished its last request: it takes a new one (`mem_req_ready`
@@ -174,34 +340,53 @@ impl MemPath {
         self.idle() && dut.peek(self.ports.req_ready) == 1
     }
 
-    /// The page allocator's events so far, into the bypass model, in order.
-    fn catch_up(&mut self, hpa: &mut PageAllocModel) {
-        while let Some((map, f)) = hpa.bypass_events.pop_front() {
-            if map {
-                self.model.map(f);
-            } else {
-                self.model.dead(f);
-            }
+    /// Tags the DRAM accesses the model added since it held `before` with `kind`.
+    fn tag(&mut self, before: usize, kind: Kind) {
+        for _ in before..self.model.expected_dram.len() {
+            self.expected_kinds.push_back(kind);
         }
     }
 
-    /// Drives this cycle's inputs of the cache and DRAM ports (before `settle`). With `hold`, the
-    /// cache offers nothing: the page allocator is mapping or reclaiming, and its events reach the
-    /// bypass first.
-    pub fn drive(
-        &mut self,
-        dut: &mut Model,
-        rng: &mut ChaCha8Rng,
-        cycle: u64,
-        stall: f64,
-        hold: bool,
-    ) {
+    /// The event the bypass takes in this cycle, if any, into the bypass model and the ledger.
+    fn event(&mut self, dut: &mut Model, hpa: &mut PageAllocModel) -> Result<bool, Diff> {
+        if dut.peek(self.ports.evt_taken) == 0 {
+            return Ok(false);
+        }
+        let got = (
+            dut.peek(self.ports.evt_map) == 1,
+            dut.peek(self.ports.evt_frame),
+        );
+        let show = |(map, f): (bool, u64)| format!("{} {f:x}", if map { "map" } else { "dead" });
+        match hpa.bypass_events.pop_front() {
+            Some(e) if e == got => {}
+            e => {
+                return Err((
+                    "event taken by the bypass differs".into(),
+                    e.map_or("no event".into(), show),
+                    show(got),
+                ))
+            }
+        }
+        let before = self.model.expected_dram.len();
+        if got.0 {
+            self.model.map(got.1);
+            self.ideal.map(got.1);
+        } else {
+            self.model.dead(got.1);
+            self.ideal.dead(got.1);
+        }
+        self.tag(before, Kind::Zeroing);
+        Ok(true)
+    }
+
+    /// Drives this cycle's inputs of the cache and DRAM ports (before `settle`).
+    pub fn drive(&mut self, dut: &mut Model, rng: &mut ChaCha8Rng, cycle: u64, stall: f64) {
         let p = &self.ports;
         let req = self
             .out
             .front()
-            .filter(|_| self.fill_inflight.is_none() && !hold)
-            .copied();
+            .filter(|_| self.fill_inflight.is_none())
+            .map(|&(w, a, d, _)| (w, a, d));
         let (write, addr, data) = req.unwrap_or((false, 0, [0; 64]));
         dut.poke(p.req_valid, req.is_some() as u64);
         dut.poke(p.req_write, write as u64);
@@ -215,6 +400,121 @@ impl MemPath {
         dut.poke_wide(p.dram_rsp_rdata, &words(&self.dram_data.unwrap_or([0; 64])));
     }
 
+    /// The cache's request the bypass takes in this cycle, if any.
+    fn request(&mut self, dut: &mut Model) -> bool {
+        if self.fill_inflight.is_some()
+            || dut.peek(self.ports.req_valid) == 0
+            || dut.peek(self.ports.req_ready) == 0
+        {
+            return false;
+        }
+        let (write, addr, data, kind) = self.out.pop_front().unwrap();
+        let before = self.model.expected_dram.len();
+        if write {
+            self.model.writeback(addr, data);
+            self.ideal.writeback(addr, kind);
+        } else {
+            let src = self.model.fill(addr);
+            self.ideal.fill(addr, kind);
+            self.fill_inflight = Some((addr, src));
+        }
+        self.tag(before, kind);
+        true
+    }
+
+    /// The DRAM access the unit makes in this cycle, against the model's next one.
+    fn dram_access(
+        &mut self,
+        dut: &mut Model,
+        rng: &mut ChaCha8Rng,
+        cycle: u64,
+    ) -> Result<bool, Diff> {
+        if dut.peek(self.ports.dram_req_valid) == 0 || !self.ready.1 {
+            return Ok(false);
+        }
+        let mut wide = [0u32; 16];
+        let a = dut.peek(self.ports.dram_req_addr);
+        let got = if dut.peek(self.ports.dram_req_write) == 1 {
+            dut.peek_wide(self.ports.dram_req_wdata, &mut wide);
+            DramAccess::Write(a, bytes(&wide))
+        } else {
+            DramAccess::Read(a)
+        };
+        match self.model.expected_dram.pop_front() {
+            Some(e) if e == got => {}
+            e => {
+                return Err((
+                    "DRAM access differs".into(),
+                    e.map_or("no access".into(), |e| e.to_string()),
+                    got.to_string(),
+                ))
+            }
+        }
+        let kind = self.expected_kinds.pop_front().expect("a kind per access");
+        match got {
+            DramAccess::Write(a, d) => {
+                self.stats.traffic.write(kind);
+                self.dram.write(a, d)
+            }
+            DramAccess::Read(a) => {
+                self.stats.traffic.read(kind);
+                let (lo, hi) = self.dram_latency;
+                self.dram.start_read(a, cycle + rng.gen_range(lo..=hi))
+            }
+        }
+        Ok(true)
+    }
+
+    /// A fill answered in this cycle: checked, installed, and the table writes that waited for
+    /// it merged in. `arch` gives the line's architectural value now.
+    fn fill_answer(
+        &mut self,
+        dut: &mut Model,
+        arch: &dyn Fn(u64) -> [u8; 64],
+    ) -> Result<bool, Diff> {
+        if dut.peek(self.ports.rsp_valid) == 0 || !self.ready.0 {
+            return Ok(false);
+        }
+        let mut wide = [0u32; 16];
+        dut.peek_wide(self.ports.rsp_rdata, &mut wide);
+        let got = bytes(&wide);
+        let Some((addr, src)) = self.fill_inflight.take() else {
+            return Err((
+                "fill answer with no fill outstanding".into(),
+                "none".into(),
+                short(&got),
+            ));
+        };
+        if src == FillSource::Zero && got != [0; 64] {
+            return Err((
+                format!("bypassed fill of {addr:x} is not zero"),
+                "zero line".into(),
+                short(&got),
+            ));
+        }
+        // What the line held before the table writes that wait for it.
+        let merges = self.merges.remove(&addr).unwrap_or_default();
+        let mut want = arch(addr);
+        for m in merges.iter().rev() {
+            want[m.off..m.off + 8].copy_from_slice(&m.old);
+        }
+        if got != want {
+            return Err((
+                format!("fill of {addr:x} breaks the guarantee (last write since mapped, or zero)"),
+                short(&want),
+                short(&got),
+            ));
+        }
+        self.stats.fills_checked += 1;
+        self.pending.remove(&addr);
+        let mut line = got;
+        for m in &merges {
+            line[m.off..m.off + 8].copy_from_slice(&m.new);
+        }
+        self.install(addr, line, !merges.is_empty());
+        Ok(true)
+    }
+
     /// This cycle's handshakes (after `settle`). `arch` gives the value the program last wrote to a
     /// line since its frame was mapped (zero if none).
     pub fn observe(
@@ -225,93 +525,29 @@ impl MemPath {
         hpa: &mut PageAllocModel,
         arch: &dyn Fn(u64) -> [u8; 64],
     ) -> Result<bool, Diff> {
-        let mut progress = false;
-        let mut wide = [0u32; 16];
-        if self.fill_inflight.is_none()
-            && dut.peek(self.ports.req_valid) == 1
-            && dut.peek(self.ports.req_ready) == 1
-        {
-            self.catch_up(hpa);
-            let (write, addr, data) = self.out.pop_front().unwrap();
-            if write {
-                self.model.writeback(addr, data);
-            } else {
-                let src = self.model.fill(addr);
-                self.fill_inflight = Some((addr, src));
-            }
-            progress = true;
-        }
-        if dut.peek(self.ports.dram_req_valid) == 1 && self.ready.1 {
-            self.catch_up(hpa);
-            let a = dut.peek(self.ports.dram_req_addr);
-            let got = if dut.peek(self.ports.dram_req_write) == 1 {
-                dut.peek_wide(self.ports.dram_req_wdata, &mut wide);
-                DramAccess::Write(a, bytes(&wide))
-            } else {
-                DramAccess::Read(a)
-            };
-            match self.model.expected_dram.pop_front() {
-                Some(e) if e == got => {}
-                e => {
-                    return Err((
-                        "DRAM access differs".into(),
-                        e.map_or("no access".into(), |e| e.to_string()),
-                        got.to_string(),
-                    ))
-                }
-            }
-            match got {
-                DramAccess::Write(a, d) => self.dram.write(a, d),
-                DramAccess::Read(a) => {
-                    let (lo, hi) = self.dram_latency;
-                    self.dram.start_read(a, cycle + rng.gen_range(lo..=hi))
-                }
-            }
-            progress = true;
-        }
+        let mut progress = self.event(dut, hpa)?;
+        progress |= self.request(dut);
+        progress |= self.dram_access(dut, rng, cycle)?;
         if self.dram_data.is_some() && dut.peek(self.ports.dram_rsp_ready) == 1 {
             self.dram.pop_read();
         }
-        if dut.peek(self.ports.rsp_valid) == 1 && self.ready.0 {
-            dut.peek_wide(self.ports.rsp_rdata, &mut wide);
-            let got = bytes(&wide);
-            let Some((addr, src)) = self.fill_inflight.take() else {
-                return Err((
-                    "fill answer with no fill outstanding".into(),
-                    "none".into(),
-                    short(&got),
-                ));
-            };
-            if src == FillSource::Zero && got != [0; 64] {
-                return Err((
-                    format!("bypassed fill of {addr:x} is not zero"),
-                    "zero line".into(),
-                    short(&got),
-                ));
-            }
-            let want = arch(addr);
-            if got != want {
-                return Err((
-                    format!(
-                        "fill of {addr:x} breaks the guarantee (last write since mapped, or zero)"
-                    ),
-                    short(&want),
-                    short(&got),
-                ));
-            }
-            self.stats.fills_checked += 1;
-            self.pending.remove(&addr);
-            if let Some((a, d)) = self.llc.install(addr, got, false) {
-                self.out.push_back((true, a, d));
-            }
-            progress = true;
-        }
+        progress |= self.fill_answer(dut, arch)?;
         Ok(progress)
     }
 
     /// At the end: the hardware's counters against the model's and the DRAM's.
     pub fn finish(&mut self, dut: &mut Model, hpa: &mut PageAllocModel) -> Result<MemStats, Diff> {
-        self.catch_up(hpa);
+        if let Some(&(map, f)) = hpa.bypass_events.front() {
+            return Err((
+                "events the bypass never took".into(),
+                "none".into(),
+                format!(
+                    "{} events, the first {} {f:x}",
+                    hpa.bypass_events.len(),
+                    if map { "map" } else { "dead" }
+                ),
+            ));
+        }
         let c = &self.ports.cnt;
         let got = BypassCounters {
             reads_bypassed: dut.peek(c[0]),
@@ -336,6 +572,7 @@ impl MemPath {
         self.stats.llc_hits = self.llc.hits;
         self.stats.evictions_with_fresh = self.model.evictions_with_fresh;
         self.stats.bypass = self.model.counters.clone();
+        self.stats.ideal = self.ideal.traffic.clone();
         Ok(self.stats.clone())
     }
 }

@@ -7,6 +7,7 @@
 //! the design's modules, cached under `build/sweep/synth/` by the Verilog's hash.
 
 use crate::bench::{hw_replay, parallel, progress_bar, read_traces, HwRun, Profile};
+use crate::traffic::Mode;
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::{variant_verilog, Design, Variant};
 use memento_hw::sweep_list::SweepList;
@@ -168,9 +169,16 @@ pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
             Job::Replay(i, t) => {
                 let (name, trace) = &traces[t];
                 bar.set_message(format!("{name}: {}", distinct[i].summary()));
-                hw_replay(trace, name, &plan.profile, &distinct[i], true, plan.seed)
-                    .map(|st| Done::Run(Box::new(HwRun::of(true, &st))))
-                    .map_err(|e| e.context(format!("sweep point {}", distinct[i].summary())))
+                hw_replay(
+                    trace,
+                    name,
+                    &plan.profile,
+                    &distinct[i],
+                    Mode::On,
+                    plan.seed,
+                )
+                .map(|st| Done::Run(Box::new(HwRun::of(Mode::On, &st))))
+                .map_err(|e| e.context(format!("sweep point {}", distinct[i].summary())))
             }
         };
         failed.fetch_or(r.is_err(), Ordering::Relaxed);

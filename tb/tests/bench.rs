@@ -71,10 +71,18 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
         t.hw_on.pages_mapped > 0 && t.hw_on.walker_faults > 0,
         "seed {s}"
     );
+    assert_eq!(t.hw_on.commands, t.hw_off_dram.commands, "seed {s}");
+    let (on, off, dram) = (&t.hw_on.traffic, &t.hw_off.traffic, &t.hw_off_dram.traffic);
     assert!(
-        t.hw_on.dram_reads < t.hw_off.dram_reads,
-        "seed {s}: the bypass saved no reads"
+        on.total_reads() < dram.total_reads(),
+        "seed {s}: the bypass saved no reads against zeroing in DRAM"
     );
+    let ideal = t.hw_on.ideal.total();
+    assert!(
+        ideal <= on.total() && ideal <= off.total(),
+        "seed {s}: the ideal is a floor: {ideal}, on {on:?}, off {off:?}"
+    );
+    assert_eq!(on.total(), t.hw_on.dram_reads + t.hw_on.dram_writes);
     assert_eq!(t.software.len(), 3);
     for sw in &t.software {
         assert_eq!(sw.warm.ops, ops as u64, "{}", sw.allocator);
@@ -100,7 +108,7 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
     assert_eq!(
         html.matches("<svg").count(),
         3,
-        "two bar charts and one histogram"
+        "a bar chart, the stacked traffic and one histogram"
     );
     assert!(html.contains("fresh.trace") && html.contains("jemalloc"));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -56,6 +56,7 @@ fn off_zeroes_every_mapped_page_in_dram() {
     let s = seed::seed();
     let params = Params {
         bypass_on: false,
+        dram_zero: true,
         ..Params::default()
     };
     let st = run(&params, s, 10_000, 40, &Knobs::default()).unwrap_or_else(|m| {
@@ -69,5 +70,32 @@ fn off_zeroes_every_mapped_page_in_dram() {
     assert!(
         c.zero_lines > 0 && c.zero_lines.is_multiple_of(64),
         "seed {s}: whole pages are zeroed: {st:?}"
+    );
+}
+
+/// The `off` baseline: the unit passes every fill and writeback to DRAM and does nothing on a map
+/// or a reclaim (the OS zeroes through the cache above it).
+#[test]
+fn off_without_dram_zero_only_passes_through() {
+    let s = seed::seed();
+    let params = Params {
+        bypass_on: false,
+        ..Params::default()
+    };
+    let st = run(&params, s, 10_000, 40, &Knobs::default()).unwrap_or_else(|m| {
+        panic!(
+            "seed {s}: {m}\n{}",
+            replay_hint("off_without_dram_zero_only_passes_through", s)
+        )
+    });
+    let c = &st.counters;
+    assert_eq!(
+        (c.reads_bypassed, c.writebacks_dropped, c.zero_lines),
+        (0, 0, 0),
+        "seed {s}"
+    );
+    assert!(
+        c.dram_reads > 1000 && c.dram_writes > 1000,
+        "seed {s}: {st:?}"
     );
 }

@@ -8,6 +8,7 @@ use memento_tb::core_harness::{run, CoreRunConfig, CoreRunStats};
 use memento_tb::model::object_alloc::Geometry;
 use memento_tb::seed;
 use memento_tb::stimulus::{Mix, RandomStream};
+use memento_tb::traffic::{Kind, Mode};
 use std::path::PathBuf;
 
 fn replay_hint(test: &str, seed: u64) -> String {
@@ -16,18 +17,24 @@ fn replay_hint(test: &str, seed: u64) -> String {
     )
 }
 
-fn top(s: u64, bypass_on: bool) -> CoreRunConfig {
+fn top(s: u64, mode: Mode) -> CoreRunConfig {
     let mut cfg = CoreRunConfig::new(s, true);
     cfg.design = Design::MementoTop;
-    cfg.params.bypass_on = bypass_on;
+    mode.apply(&mut cfg.params);
     cfg
 }
 
 #[test]
 fn full_path_with_exits_keeps_every_read_fresh_or_last_written() {
     let s = seed::seed();
-    for on in [true, false] {
-        let cfg = top(s, on);
+    for mode in Mode::ALL {
+        let mut cfg = top(s, mode);
+        // A 64 KiB cache, so that lines of every kind are evicted and fetched again all the time.
+        cfg.llc = memento_tb::llc::LlcConfig {
+            bytes: 64 << 10,
+            ways: 8,
+            line: 64,
+        };
         let mix = Mix {
             exit_every: 8_000,
             ..Mix::default()
@@ -35,7 +42,8 @@ fn full_path_with_exits_keeps_every_read_fresh_or_last_written() {
         let mut stim = RandomStream::new(s, 25_000, Geometry::from(&cfg.params), cfg.mrs, mix);
         let st: CoreRunStats = run(&cfg, &mut stim, None).unwrap_or_else(|m| {
             panic!(
-                "seed {s} (bypass {on}): {m}\n{}",
+                "seed {s} (bypass {}): {m}\n{}",
+                mode.name(),
                 replay_hint(
                     "full_path_with_exits_keeps_every_read_fresh_or_last_written",
                     s
@@ -47,18 +55,35 @@ fn full_path_with_exits_keeps_every_read_fresh_or_last_written() {
             st.mem.fills_checked > 100 && st.pages.exits >= 3,
             "seed {s}: {st:?}"
         );
-        if on {
-            assert!(
+        let mem = &st.mem;
+        assert!(
+            mem.table_reads > 100 && mem.table_writes > 100,
+            "seed {s}: table entries go through the cache: {mem:?}"
+        );
+        assert!(
+            mem.traffic.reads_of(Kind::Table) + mem.traffic.writes_of(Kind::Table) > 0,
+            "seed {s}: table lines reach DRAM: {mem:?}"
+        );
+        match mode {
+            Mode::On => assert!(
                 b.reads_bypassed > 0 && b.writebacks_dropped > 0,
                 "seed {s}: {st:?}"
-            );
-        } else {
-            assert_eq!(
+            ),
+            Mode::OffDram => assert_eq!(
                 b.zero_lines,
                 64 * (st.pages.pages_mapped + st.pages.tables_allocated),
                 "seed {s}"
-            );
+            ),
+            Mode::Off => assert!(
+                b.zero_lines == 0 && mem.traffic.writes_of(Kind::Zeroing) > 0,
+                "seed {s}: the OS's zero lines are written back from the cache: {mem:?}"
+            ),
         }
+        assert_eq!(
+            mem.traffic.total(),
+            b.dram_reads + b.dram_writes,
+            "seed {s}: every DRAM access has a kind"
+        );
     }
 }
 
@@ -67,20 +92,29 @@ fn trace_through_the_full_path_with_the_bypass_on_and_off() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../traces/perl_fn.rep.gz");
     let t = memento_tb::trace::read(&path).unwrap();
     let mut dram = vec![];
-    for on in [true, false] {
+    let mut ideal = 0;
+    for mode in Mode::ALL {
         let mut cfg = CoreRunConfig::new(1, false);
         cfg.design = Design::MementoTop;
-        cfg.params.bypass_on = on;
+        mode.apply(&mut cfg.params);
         let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
-        let st =
-            run(&cfg, &mut stim, None).unwrap_or_else(|m| panic!("perl_fn (bypass {on}): {m}"));
-        dram.push(st.mem.bypass.dram_reads + st.mem.bypass.dram_writes);
+        let st = run(&cfg, &mut stim, None)
+            .unwrap_or_else(|m| panic!("perl_fn (bypass {}): {m}", mode.name()));
+        dram.push(st.mem.traffic.total());
+        if mode == Mode::On {
+            ideal = st.mem.ideal.total();
+        }
     }
+    // The table bypass (a 32-entry table whose evicted entries write their fresh lines as zeros)
+    // saves traffic against zeroing in DRAM, not against the OS zeroing through the cache: on
+    // perl it moves more lines than `off` (docs/design.md, the memory path).
     assert!(
-        dram[0] < dram[1],
-        "the bypass saves DRAM traffic: on {} off {}",
+        ideal <= dram[0] && ideal <= dram[1] && dram[0] < dram[2],
+        "the bypass saves DRAM traffic against off-dram, no more than the ideal: ideal {ideal}, \
+         on {}, off {}, off-dram {}",
         dram[0],
-        dram[1]
+        dram[1],
+        dram[2]
     );
 }
 
@@ -92,7 +126,7 @@ fn same_seed_gives_identical_logs_and_waveforms() {
     let s = seed::seed();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../build/waves");
     let once = |k: u32| {
-        let mut cfg = top(s, true);
+        let mut cfg = top(s, Mode::On);
         let path = dir.join(format!("determinism-{s}-{k}.fst"));
         cfg.trace = Some(TraceWindow {
             from: 0,

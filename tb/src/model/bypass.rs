@@ -96,6 +96,8 @@ struct Entry {
 
 pub struct BypassModel {
     on: bool,
+    /// Off: a mapped frame is zeroed in DRAM (`DRAM_ZERO`); else mapping costs nothing here.
+    dram_zero: bool,
     entries: Vec<Option<Entry>>,
     rr: usize,
     pub counters: BypassCounters,
@@ -113,6 +115,7 @@ impl BypassModel {
     pub fn new(params: &memento_hw::Params) -> Self {
         BypassModel {
             on: params.bypass_on,
+            dram_zero: params.dram_zero,
             entries: vec![None; params.bypass as usize],
             rr: 0,
             counters: BypassCounters::default(),
@@ -164,7 +167,7 @@ impl BypassModel {
                 dead: false,
                 fresh: u64::MAX,
             });
-        } else {
+        } else if self.dram_zero {
             for line in 0..64 {
                 self.write_zero(frame, line);
             }
@@ -284,6 +287,7 @@ mod tests {
         BypassModel::new(&memento_hw::Params {
             bypass: entries,
             bypass_on: on,
+            dram_zero: !on,
             ..Default::default()
         })
     }
@@ -334,6 +338,24 @@ mod tests {
         m.writeback(line_addr(5, 0), [1; 64]);
         assert_eq!(m.counters.writebacks_dropped, 1);
         assert!(m.expected_dram.is_empty());
+    }
+
+    #[test]
+    fn off_without_dram_zero_passes_everything_through() {
+        let mut m = BypassModel::new(&memento_hw::Params {
+            bypass_on: false,
+            ..Default::default()
+        });
+        m.map(5);
+        m.dead(5);
+        assert!(
+            m.expected_dram.is_empty(),
+            "the OS zeroes through the cache"
+        );
+        m.writeback(line_addr(5, 0), [1; 64]);
+        assert_eq!(m.fill(line_addr(5, 1)), FillSource::Dram);
+        assert_eq!(m.counters.dram_writes, 1);
+        assert_eq!(m.counters.zero_lines, 0);
     }
 
     #[test]
