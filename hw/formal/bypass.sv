@@ -4,27 +4,29 @@
 // invariants (BypassTableUniqueFrame_A: no frame in two valid entries; BypassTableRrInRange_A)
 // are asserted inside the table, under `ifdef FORMAL`; this wrapper checks the ports.
 //
-// Assumptions (the page allocator's, the cache's and DRAM's side): reset in the first cycle; a
-// map, a dead event and a cache request, once offered, stay offered with the same payload until
-// taken; cache requests are line aligned; DRAM answers only a read it took, one at a time, and
-// answers a line with what was last written to it (when anything was).
+// Assumptions (the page allocator's, the cache's, DRAM's and the record memory's side): reset in
+// the first cycle; a map, a dead event and a cache request, once offered, stay offered with the
+// same payload until taken; cache requests are line aligned; DRAM answers only a read it took,
+// one at a time, and answers a line with what was last written to it (when anything was); the
+// metadata port answers only a record read it took, and a read of L's frame's record with what
+// was last written to it (zero, the OS's setup, when nothing was). Other frames' records are
+// anything.
 //
 // A reference model that follows one line L chosen by the solver (`anyconst`): the value the
 // program must read from it (zeros once its frame is mapped, then what it last wrote; nothing
 // promised while its frame is reclaimed), whether it is fresh (mapped, not written since),
-// whether its frame is dead, how many map and dead events of other frames came since the last
-// event of L's frame (fewer than BYPASS, and the frame's entry is certainly still in the table,
-// which replaces round-robin), and what DRAM holds at L. What the assertions say:
+// whether its frame is dead, what DRAM holds at L and what the record memory holds for L's frame.
+// What the assertions say:
 // - BypassReadsLastWrite_A: a read of L returns the value the program must read (the stale-data
 //   guarantee of SPEC section 6; a fresh line reads as zeros).
-// - BypassFreshNoDramRead_A: while L is fresh and its frame's entry is in the table, no DRAM read
-//   of L is issued (the read is answered from the table, with zeros).
-// - BypassDeadWriteDropped_A: while L's frame is dead and its entry in the table, no DRAM write
-//   of L is issued (the writeback is dropped).
+// - BypassFreshNoDramRead_A: while L is fresh no DRAM read of L is issued (the read is answered
+//   with zeros, from the table or from the frame's record).
+// - BypassDeadWriteDropped_A: while L's frame is dead no DRAM write of L is issued (the
+//   writeback is dropped, from the table or the record).
 // - BypassRspOnlyForRead_A: a response is given only for a read taken and not yet answered
 //   (each read answered once).
-// - BypassRspHeld_A, BypassDramReqHeld_A: an offered response and an offered DRAM request keep
-//   their payload until taken.
+// - BypassRspHeld_A, BypassDramReqHeld_A, BypassMetaReqHeld_A: an offered response, DRAM request
+//   and metadata request keep their payload until taken.
 module bypass_fpv (
     input clock,
     input rst,
@@ -39,8 +41,14 @@ module bypass_fpv (
     input mem_rsp_ready,
     input dram_req_ready,
     input dram_rsp_valid,
-    input [511:0] dram_rsp_rdata
+    input [511:0] dram_rsp_rdata,
+    input meta_req_ready,
+    input meta_rsp_valid,
+    input [64:0] meta_rsp_rdata
 );
+    wire meta_req_valid, meta_req_write, meta_rsp_ready;
+    wire [39:0] meta_req_frame;
+    wire [64:0] meta_req_wdata;
     wire map_ready, dead_ready, mem_req_ready, mem_rsp_valid, dram_req_valid, dram_req_write;
     wire dram_rsp_ready;
     wire [511:0] mem_rsp_rdata, dram_req_wdata;
@@ -60,7 +68,11 @@ module bypass_fpv (
         .dram_rsp_ready(dram_rsp_ready), .dram_rsp_rdata(dram_rsp_rdata),
         .cnt_reads_bypassed(cnt_reads_bypassed), .cnt_writebacks_dropped(cnt_writebacks_dropped),
         .cnt_zero_lines(cnt_zero_lines), .cnt_dram_reads(cnt_dram_reads),
-        .cnt_dram_writes(cnt_dram_writes)
+        .cnt_dram_writes(cnt_dram_writes), .meta_req_valid(meta_req_valid),
+        .meta_req_ready(meta_req_ready), .meta_req_write(meta_req_write),
+        .meta_req_frame(meta_req_frame), .meta_req_wdata(meta_req_wdata),
+        .meta_rsp_valid(meta_rsp_valid), .meta_rsp_ready(meta_rsp_ready),
+        .meta_rsp_rdata(meta_rsp_rdata)
     );
 
     reg init = 1'b1;
@@ -75,6 +87,8 @@ module bypass_fpv (
     wire rsp = mem_rsp_valid && mem_rsp_ready;
     wire dram_req = dram_req_valid && dram_req_ready;
     wire dram_rsp = dram_rsp_valid && dram_rsp_ready;
+    wire meta_req = meta_req_valid && meta_req_ready;
+    wire meta_rsp = meta_rsp_valid && meta_rsp_ready;
 
     // What the environment did last cycle, for the holding rules.
     reg map_wait = 1'b0, dead_wait = 1'b0, req_wait = 1'b0;
@@ -87,7 +101,17 @@ module bypass_fpv (
     reg [511:0] dram_l;
     reg dram_pending = 1'b0;
     reg [51:0] dram_pending_addr;
+    // The record memory at L's frame, and the record read it owes.
+    reg [64:0] rec_l = 65'd0;
+    reg meta_pending = 1'b0;
+    reg [39:0] meta_pending_frame;
     always @(posedge clock) begin
+        if (meta_req && meta_req_write && meta_req_frame == l_frame) rec_l <= meta_req_wdata;
+        if (rst) meta_pending <= 1'b0;
+        else if (meta_req && !meta_req_write) begin
+            meta_pending <= 1'b1;
+            meta_pending_frame <= meta_req_frame;
+        end else if (meta_rsp) meta_pending <= 1'b0;
         map_wait <= !rst && map_valid && !map_ready;
         dead_wait <= !rst && dead_valid && !dead_ready;
         req_wait <= !rst && mem_req_valid && !mem_req_ready;
@@ -120,6 +144,8 @@ module bypass_fpv (
         if (dram_rsp_valid) assume (dram_pending);
         if (dram_rsp_valid && dram_pending_addr == l && dram_known)
             assume (dram_rsp_rdata == dram_l);
+        if (meta_rsp_valid) assume (meta_pending);
+        if (meta_rsp_valid && meta_pending_frame == l_frame) assume (meta_rsp_rdata == rec_l);
     end
 
     // The reference model of L.
@@ -127,7 +153,6 @@ module bypass_fpv (
     reg [511:0] exp_l;
     reg fresh = 1'b0;
     reg is_dead = 1'b0;
-    reg [3:0] since = 4'd15;
     reg rd_pending = 1'b0;
     reg rd_is_l = 1'b0;
     reg rd_known = 1'b0;
@@ -139,7 +164,6 @@ module bypass_fpv (
             exp_known <= 1'b0;
             fresh <= 1'b0;
             is_dead <= 1'b0;
-            since <= 4'd15;
             rd_pending <= 1'b0;
         end else begin
             if (l_map) begin
@@ -147,13 +171,11 @@ module bypass_fpv (
                 exp_l <= 512'd0;
                 fresh <= 1'b1;
                 is_dead <= 1'b0;
-                since <= 4'd0;
             end else if (l_dead) begin
                 exp_known <= 1'b0;
                 fresh <= 1'b0;
                 is_dead <= 1'b1;
-                since <= 4'd0;
-            end else if ((map || dead) && since != 4'd15) since <= since + 4'd1;
+            end
             if (req && mem_req_write && mem_req_addr == l) begin
                 exp_known <= !is_dead;
                 exp_l <= mem_req_wdata;
@@ -168,11 +190,17 @@ module bypass_fpv (
         end
     end
 
-    reg rsp_wait = 1'b0, dram_wait = 1'b0;
+    reg rsp_wait = 1'b0, dram_wait = 1'b0, meta_wait = 1'b0;
     reg [511:0] rsp_data_q, dram_wdata_q;
     reg [51:0] dram_addr_q;
-    reg dram_write_q;
+    reg dram_write_q, meta_write_q;
+    reg [39:0] meta_frame_q;
+    reg [64:0] meta_wdata_q;
     always @(posedge clock) begin
+        meta_wait <= !rst && meta_req_valid && !meta_req_ready;
+        meta_write_q <= meta_req_write;
+        meta_frame_q <= meta_req_frame;
+        meta_wdata_q <= meta_req_wdata;
         rsp_wait <= !rst && mem_rsp_valid && !mem_rsp_ready;
         dram_wait <= !rst && dram_req_valid && !dram_req_ready;
         rsp_data_q <= mem_rsp_rdata;
@@ -190,10 +218,14 @@ module bypass_fpv (
             if (dram_wait)
                 BypassDramReqHeld_A: assert (dram_req_valid && dram_req_write == dram_write_q
                     && dram_req_addr == dram_addr_q && dram_req_wdata == dram_wdata_q);
+            if (meta_wait)
+                BypassMetaReqHeld_A: assert (meta_req_valid && meta_req_write == meta_write_q
+                    && meta_req_frame == meta_frame_q
+                    && (!meta_req_write || meta_req_wdata == meta_wdata_q));
 `ifndef BYPASS_OFF
-            if (fresh && since < `BYPASS && dram_req_valid && !dram_req_write)
+            if (fresh && dram_req_valid && !dram_req_write)
                 BypassFreshNoDramRead_A: assert (dram_req_addr != l);
-            if (is_dead && since < `BYPASS && dram_req_valid && dram_req_write)
+            if (is_dead && dram_req_valid && dram_req_write)
                 BypassDeadWriteDropped_A: assert (dram_req_addr != l);
 `endif
         end

@@ -3,35 +3,40 @@
 //!
 //! ```text
 //!                  +---------------------------+
-//!  map_* --------->|                           |
-//!  dead_* -------->|  bypass_table (BYPASS x   |----> dram_req_valid / write / addr / wdata
-//!  mem_req_* ----->|  frame, fresh[64], dead)  |<---- dram_req_ready
-//!  mem_rsp_* <-----|                           |<---- dram_rsp_valid / rdata
-//!                  |  control FSM, counters    |----> cnt_* (status)
-//!                  +---------------------------+
+//!  map_* --------->|                           |----> dram_req_valid / write / addr / wdata
+//!  dead_* -------->|  bypass_table (BYPASS x   |<---- dram_req_ready
+//!  mem_req_* ----->|  frame, fresh[64], dead)  |<---- dram_rsp_valid / rdata
+//!  mem_rsp_* <-----|                           |----> meta_req_valid / write / frame / wdata
+//!                  |  control FSM, counters    |<---> meta_rsp_*  (records, through the cache)
+//!                  +---------------------------+----> cnt_* (status)
 //! ```
 //!
-//! - `map_frame`: the page allocator mapped a frame; it enters the table with all 64 lines fresh
-//!   (a frame already in the table is refreshed in place). A full table evicts round-robin; an
-//!   evicted entry that still has fresh lines first writes a zero line to DRAM for each of them,
-//!   so the frame reads as zero without the table.
-//! - `dead_frame`: the frame was reclaimed at exit. Its entry (or a new one) is marked dead, with
-//!   no fresh lines; a writeback to it is dropped.
-//! - `mem_req_*` from the cache: a fill (`write` = 0) of a fresh line is answered with zeros and no
-//!   DRAM read; otherwise DRAM is read and its data returned on `mem_rsp_*`. A writeback
-//!   (`write` = 1, posted) clears the line's fresh bit and goes to DRAM, unless the frame is dead.
-//! - With the bypass off (`bypass_on` = false) there is no table: every fill reads DRAM and every
-//!   writeback is written. With `dram_zero` a mapped frame is also zeroed with 64 line writes to
-//!   DRAM (the `off-dram` baseline); without it nothing else happens (the `off` baseline: the OS
-//!   zeroes the page with stores through the cache above).
+//! Every frame has a **record** in memory: its 64-bit fresh mask and a dead bit (16 bytes in a
+//! region the OS sets up, reached through the cache above on the `meta_*` port, by frame number;
+//! a frame never written reads as {no fresh line, live}). The table caches `BYPASS` records.
+//! - `map_frame`: the page allocator mapped a frame; its entry gets all 64 lines fresh (a frame
+//!   already in the table is updated in place, else it takes the round-robin victim's slot).
+//! - `dead_frame`: the frame was reclaimed at exit: its entry is marked dead with no fresh line.
+//! - Evicting an entry writes its record (one metadata write, whatever its fresh lines).
+//! - `mem_req_*` from the cache for a frame not in the table first reads the frame's record into
+//!   the table (evicting the victim). Then a fill (`write` = 0) of a fresh line is answered with
+//!   zeros and no DRAM read; otherwise DRAM is read and its data returned on `mem_rsp_*`. A
+//!   writeback (`write` = 1, posted) clears the line's fresh bit and goes to DRAM, unless the
+//!   frame is dead: then it is dropped.
+//! - With the bypass off (`bypass_on` = false) there is no table and no record: every fill reads
+//!   DRAM and every writeback is written. With `dram_zero` a mapped frame is also zeroed with 64
+//!   line writes to DRAM (the `off-dram` baseline); without it nothing else happens (the `off`
+//!   baseline: the OS zeroes the page with stores through the cache above).
 //!
 //! One request at a time, map and dead events first (they come from the page allocator before the
 //! program can touch the frame). A request is taken into registers in `Idle`, looked up in the
 //! table the next cycle (`Lookup`) with its frame from a register, and the answer, registered,
 //! decides in the cycle after (`Decide`): ports, CAM and decision are three cycles, each within
-//! `STAGE_LEVELS` (SPEC section 10; docs/timing.md). Addresses are physical byte addresses of a
-//! 64-byte line: a request's low six address bits are not looked at, and DRAM gets zeros there.
-//! Counters: reads bypassed, writebacks dropped, zero lines written, DRAM reads, DRAM writes.
+//! `STAGE_LEVELS` (SPEC section 10; docs/timing.md). A request that misses the table goes through
+//! `VictimWrite` (if the victim slot is valid), `MetaRead`, `MetaWait` and `Install`, then
+//! `Lookup` again, which now hits. Addresses are physical byte addresses of a 64-byte line: a
+//! request's low six address bits are not looked at, and DRAM gets zeros there. Counters: reads
+//! bypassed, writebacks dropped, zero lines written, DRAM reads, DRAM writes.
 
 use crate::bypass_table::BypassTable;
 use crate::params::{ParamError, Params};
@@ -42,7 +47,10 @@ pub enum BypassState {
     Idle,
     Lookup,
     Decide,
-    EvictZero,
+    VictimWrite,
+    MetaRead,
+    MetaWait,
+    Install,
     OffZero,
     DramRead,
     DramWait,
@@ -81,6 +89,16 @@ pub struct Bypass {
     pub cnt_zero_lines: Signal<Out, Bits<32>>,
     pub cnt_dram_reads: Signal<Out, Bits<32>>,
     pub cnt_dram_writes: Signal<Out, Bits<32>>,
+    /// The metadata port: a frame's record read (`write` = 0) or written, through the cache.
+    /// Records are {dead (bit 64), fresh mask (bits 63..0)}.
+    pub meta_req_valid: Signal<Out, Bit>,
+    pub meta_req_ready: Signal<In, Bit>,
+    pub meta_req_write: Signal<Out, Bit>,
+    pub meta_req_frame: Signal<Out, Bits<40>>,
+    pub meta_req_wdata: Signal<Out, Bits<65>>,
+    pub meta_rsp_valid: Signal<In, Bit>,
+    pub meta_rsp_ready: Signal<Out, Bit>,
+    pub meta_rsp_rdata: Signal<In, Bits<65>>,
 
     entries: BypassTable,
     state: DFF<BypassState>,
@@ -96,7 +114,9 @@ pub struct Bypass {
     line_fresh_q: DFF<Bit>,
     new_dead: DFF<Bit>,
     victim_frame: DFF<Bits<40>>,
+    /// The victim's fresh mask for its record; in `MetaWait`, the fetched record's.
     victim_fresh: DFF<Bits<64>>,
+    victim_dead: DFF<Bit>,
     line: DFF<Bits<6>>,
     /// The request's line address (its physical address over 64).
     req_addr: DFF<Bits<46>>,
@@ -116,7 +136,6 @@ pub struct Bypass {
     all_fresh: Constant<Bits<64>>,
 
     req_line: Signal<Local, Bits<6>>,
-    victim_dirty: Signal<Local, Bit>,
     /// The fresh mask an event writes: every line of a mapped frame, none of a dead one.
     new_fresh: Signal<Local, Bits<64>>,
     line_addr: Signal<Local, Bits<52>>,
@@ -155,6 +174,14 @@ impl Bypass {
             cnt_zero_lines: Default::default(),
             cnt_dram_reads: Default::default(),
             cnt_dram_writes: Default::default(),
+            meta_req_valid: Default::default(),
+            meta_req_ready: Default::default(),
+            meta_req_write: Default::default(),
+            meta_req_frame: Default::default(),
+            meta_req_wdata: Default::default(),
+            meta_rsp_valid: Default::default(),
+            meta_rsp_ready: Default::default(),
+            meta_rsp_rdata: Default::default(),
             entries: BypassTable::new(p.bypass as usize),
             state: Default::default(),
             frame_q: Default::default(),
@@ -169,6 +196,7 @@ impl Bypass {
             new_fresh: Default::default(),
             victim_frame: Default::default(),
             victim_fresh: Default::default(),
+            victim_dead: Default::default(),
             line: Default::default(),
             req_addr: Default::default(),
             data_q: Default::default(),
@@ -182,7 +210,6 @@ impl Bypass {
             cnt_kept: Constant::new((((1u64 << p.cnt_bits) - 1) as u32).to_bits()),
             all_fresh: Constant::new(Bits::<64>::mask()),
             req_line: Default::default(),
-            victim_dirty: Default::default(),
             line_addr: Default::default(),
         })
     }
@@ -206,6 +233,7 @@ impl Logic for Bypass {
             new_dead,
             victim_frame,
             victim_fresh,
+            victim_dead,
             line,
             req_addr,
             data_q,
@@ -237,6 +265,12 @@ impl Logic for Bypass {
         self.dram_req_addr.next = bit_cast::<52, 46>(self.req_addr.q.val()) << 6;
         self.dram_req_wdata.next = self.data_q.q.val();
         self.dram_rsp_ready.next = false;
+        self.meta_req_valid.next = false;
+        self.meta_req_write.next = false;
+        self.meta_req_frame.next = self.frame_q.q.val();
+        self.meta_req_wdata.next = (bit_cast::<65, 1>(self.victim_dead.q.val().into()) << 64)
+            | bit_cast::<65, 64>(self.victim_fresh.q.val());
+        self.meta_rsp_ready.next = false;
         self.cnt_reads_bypassed.next = self.n_bypassed.q.val();
         self.cnt_writebacks_dropped.next = self.n_dropped.q.val();
         self.cnt_zero_lines.next = self.n_zero.q.val();
@@ -244,19 +278,12 @@ impl Logic for Bypass {
         self.cnt_dram_writes.next = self.n_writes.q.val();
 
         self.req_line.next = self.req_addr.q.val().get_bits::<6>(0);
-        // A dead entry has no fresh line (a dead event writes none, and a dead frame's
-        // writebacks are dropped before they touch the mask), so validity and the mask decide.
-        self.victim_dirty.next = self.entries.rr_valid.val() & (self.entries.rr_fresh.val() != 0);
         self.new_fresh.next = 0.into();
         if !self.new_dead.q.val() {
             self.new_fresh.next = self.all_fresh.val();
         }
-        self.line_addr.next = (bit_cast::<52, 40>(self.victim_frame.q.val()) << 12)
+        self.line_addr.next = (bit_cast::<52, 40>(self.frame_q.q.val()) << 12)
             | (bit_cast::<52, 6>(self.line.q.val()) << 6);
-        if !self.enabled.val() & (self.state.q.val() == BypassState::OffZero) {
-            self.line_addr.next = (bit_cast::<52, 40>(self.frame_q.q.val()) << 12)
-                | (bit_cast::<52, 6>(self.line.q.val()) << 6);
-        }
 
         match self.state.q.val() {
             BypassState::Idle => {
@@ -303,10 +330,11 @@ impl Logic for Bypass {
                 if !self.write_q.q.val() {
                     self.data_q.d.next = 0.into();
                 }
-                // The round-robin victim is taken whatever happens: only EvictZero reads it, and
-                // only after a decision that goes there.
+                // The round-robin victim is taken whatever happens: only VictimWrite reads it,
+                // and only after a decision that goes there.
                 self.victim_frame.d.next = self.entries.rr_frame.val();
                 self.victim_fresh.d.next = self.entries.rr_fresh.val();
+                self.victim_dead.d.next = self.entries.rr_dead.val();
                 if self.event_q.q.val() {
                     // A frame (re)enters the table: fresh when mapped, dead when reclaimed.
                     if !self.enabled.val() {
@@ -318,9 +346,8 @@ impl Logic for Bypass {
                         self.entries.wr_en.next = true;
                         self.entries.wr_dead.next = self.new_dead.q.val();
                         self.entries.wr_fresh.next = self.new_fresh.val();
-                    } else if self.victim_dirty.val() {
-                        self.line.d.next = 0.into();
-                        self.state.d.next = BypassState::EvictZero;
+                    } else if self.entries.rr_valid.val() {
+                        self.state.d.next = BypassState::VictimWrite;
                     } else {
                         self.entries.wr_en.next = true;
                         self.entries.wr_index.next = self.entries.rr_index.val();
@@ -328,70 +355,83 @@ impl Logic for Bypass {
                         self.entries.wr_fresh.next = self.new_fresh.val();
                         self.entries.advance_rr.next = true;
                     }
+                } else if self.enabled.val() & !self.hit_q.q.val() {
+                    // The frame's record comes into the table first (after the victim's goes
+                    // out); the request is then looked up again.
+                    self.state.d.next = BypassState::MetaRead;
+                    if self.entries.rr_valid.val() {
+                        self.state.d.next = BypassState::VictimWrite;
+                    }
                 } else if self.write_q.q.val() {
-                    if self.enabled.val() & self.hit_q.q.val() & self.hit_dead_q.q.val() {
+                    if self.enabled.val() & self.hit_dead_q.q.val() {
                         self.n_dropped.d.next = (self.n_dropped.q.val() + 1) & self.cnt_kept.val();
                     } else {
-                        // The written line is no longer fresh; the entry is written only when
-                        // the frame is in the table (the data needs no such condition).
+                        // The written line is no longer fresh (with the bypass on, the frame is
+                        // in the table here; the data needs no condition).
                         self.entries.wr_fresh.next = self
                             .hit_fresh_q
                             .q
                             .val()
                             .replace_bit(self.req_line.val().index(), false);
-                        if self.enabled.val() & self.hit_q.q.val() {
-                            self.entries.wr_en.next = true;
-                        }
+                        self.entries.wr_en.next = self.enabled.val();
                         self.state.d.next = BypassState::DramWrite;
                     }
                 } else {
                     self.state.d.next = BypassState::DramRead;
-                    if self.enabled.val()
-                        & self.hit_q.q.val()
-                        & !self.hit_dead_q.q.val()
-                        & self.line_fresh_q.q.val()
-                    {
+                    if self.enabled.val() & !self.hit_dead_q.q.val() & self.line_fresh_q.q.val() {
                         self.n_bypassed.d.next =
                             (self.n_bypassed.q.val() + 1) & self.cnt_kept.val();
                         self.state.d.next = BypassState::Respond;
                     }
                 }
             }
-            BypassState::EvictZero => {
-                // The victim's fresh lines become real zeros in DRAM before its slot is reused.
-                // Only the valid bit depends on the line being fresh: what the request carries
-                // while it is not valid is nobody's.
-                // The new entry takes the victim's slot after the last line; what the table's
-                // write port carries before that is nobody's (the write is not enabled).
-                self.entries.wr_index.next = self.entries.rr_index.val();
-                self.entries.wr_dead.next = self.new_dead.q.val();
-                self.entries.wr_frame.next = self.frame_q.q.val();
-                self.entries.wr_fresh.next = self.new_fresh.val();
-                self.dram_req_write.next = true;
-                self.dram_req_addr.next = self.line_addr.val();
-                self.dram_req_wdata.next = 0.into();
-                if self.victim_fresh.q.val().get_bit(self.line.q.val().index()) {
-                    self.dram_req_valid.next = true;
+            BypassState::VictimWrite => {
+                // The victim's record goes to memory before its slot is reused; the data is
+                // {dead, fresh} of the victim whatever the state (the port's default).
+                self.meta_req_valid.next = true;
+                self.meta_req_write.next = true;
+                self.meta_req_frame.next = self.victim_frame.q.val();
+                if self.meta_req_ready.val() {
+                    self.state.d.next = BypassState::MetaRead;
+                    if self.event_q.q.val() {
+                        self.state.d.next = BypassState::Install;
+                    }
                 }
-                if !self.victim_fresh.q.val().get_bit(self.line.q.val().index())
-                    | self.dram_req_ready.val()
-                {
-                    if self.victim_fresh.q.val().get_bit(self.line.q.val().index()) {
-                        self.n_zero.d.next = (self.n_zero.q.val() + 1) & self.cnt_kept.val();
-                        self.n_writes.d.next = (self.n_writes.q.val() + 1) & self.cnt_kept.val();
-                    }
-                    self.line.d.next = self.line.q.val() + 1;
-                    if self.line.q.val() == 63 {
-                        self.entries.wr_en.next = true;
-                        self.entries.advance_rr.next = true;
-                        self.state.d.next = BypassState::Idle;
-                    }
+            }
+            BypassState::MetaRead => {
+                self.meta_req_valid.next = true;
+                if self.meta_req_ready.val() {
+                    self.state.d.next = BypassState::MetaWait;
+                }
+            }
+            BypassState::MetaWait => {
+                // Loaded every waiting cycle: nothing reads them before the record arrives.
+                self.meta_rsp_ready.next = true;
+                self.victim_fresh.d.next = self.meta_rsp_rdata.val().get_bits::<64>(0);
+                self.new_dead.d.next = self.meta_rsp_rdata.val().get_bit(64);
+                if self.meta_rsp_valid.val() {
+                    self.state.d.next = BypassState::Install;
+                }
+            }
+            BypassState::Install => {
+                // The event's entry, or the fetched record, takes the victim's slot; a request
+                // is then looked up again (it hits).
+                self.entries.wr_en.next = true;
+                self.entries.wr_index.next = self.entries.rr_index.val();
+                self.entries.wr_frame.next = self.frame_q.q.val();
+                self.entries.wr_dead.next = self.new_dead.q.val();
+                self.entries.wr_fresh.next = self.victim_fresh.q.val();
+                self.entries.advance_rr.next = true;
+                self.state.d.next = BypassState::Lookup;
+                if self.event_q.q.val() {
+                    self.entries.wr_fresh.next = self.new_fresh.val();
+                    self.state.d.next = BypassState::Idle;
                 }
             }
             BypassState::OffZero => {
                 // No bypass: the mapped frame is zeroed in DRAM, line by line. (Only reached
-                // with the bypass off: with it on, the arm is folded away.)
-                if !self.enabled.val() {
+                // off-dram: otherwise the arm is folded away.)
+                if !self.enabled.val() & self.dram_zero.val() {
                     self.dram_req_valid.next = true;
                     self.dram_req_write.next = true;
                     self.dram_req_addr.next = self.line_addr.val();

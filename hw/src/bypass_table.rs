@@ -5,7 +5,7 @@
 //!                 +--------------+
 //!  lk_frame ----->| bypass_table |----> lk_hit, lk_index, lk_dead, lk_fresh   (combinational)
 //!  wr_* --------->|  BYPASS x    |----> rr_index, rr_valid,                   (next victim)
-//!  advance_rr --->|  106 bits    |      rr_frame, rr_fresh
+//!  advance_rr --->|  106 bits    |      rr_dead, rr_frame, rr_fresh
 //!                 +--------------+
 //! ```
 //!
@@ -29,6 +29,7 @@ pub struct BypassTable {
     pub lk_fresh: Signal<Out, Bits<64>>,
     pub rr_index: Signal<Out, Bits<6>>,
     pub rr_valid: Signal<Out, Bit>,
+    pub rr_dead: Signal<Out, Bit>,
     pub rr_frame: Signal<Out, Bits<40>>,
     pub rr_fresh: Signal<Out, Bits<64>>,
     pub wr_en: Signal<In, Bit>,
@@ -55,6 +56,7 @@ impl BypassTable {
             lk_fresh: Default::default(),
             rr_index: Default::default(),
             rr_valid: Default::default(),
+            rr_dead: Default::default(),
             rr_frame: Default::default(),
             rr_fresh: Default::default(),
             wr_en: Default::default(),
@@ -105,6 +107,7 @@ impl Logic for BypassTable {
         let victim = self._sim[self._rr];
         self.rr_index.next = (self._rr as u64).to_bits();
         self.rr_valid.next = victim.is_some();
+        self.rr_dead.next = victim.is_some_and(|(d, _, _)| d);
         self.rr_frame.next = victim.map_or(0, |(_, f, _)| f).to_bits();
         self.rr_fresh.next = victim.map_or(0, |(_, _, m)| m).to_bits();
     }
@@ -116,6 +119,7 @@ impl Logic for BypassTable {
         self.lk_fresh.connect();
         self.rr_index.connect();
         self.rr_valid.connect();
+        self.rr_dead.connect();
         self.rr_frame.connect();
         self.rr_fresh.connect();
     }
@@ -167,6 +171,7 @@ always @(*) begin
    lk_index = {lk_ext};
    rr_index = {rr_ext};
    rr_valid = valid[rr];
+   rr_dead = dead[rr];
    rr_frame = frame[rr];
    rr_fresh = fresh[rr];
 end
@@ -193,7 +198,8 @@ always @(posedge clock) begin
          for (j = i + 1; j < {depth}; j = j + 1)
             if (valid[i] && valid[j] && frame[i] == frame[j])
                $error(\"bypass_unique_frame: frame %0h in entries %0d and %0d\", frame[i], i, j);
-      // The bypass decides a victim's dirtiness from its fresh mask alone.
+      // A dead frame has no fresh line: a reclaim writes none, and a writeback to a dead frame
+      // is dropped before it touches the mask.
       for (i = 0; i < {depth}; i = i + 1)
          if (valid[i] && dead[i] && fresh[i] != 64'h0)
             $error(\"bypass_dead_has_no_fresh: entry %0d is dead with fresh lines %0h\", i, fresh[i]);

@@ -4,6 +4,7 @@
 //!  cmd_*, rsp_*, hdr_* <--> object_alloc --arena, exit--> page_alloc <--> walk_*, pte_*, refill_*, drain_*
 //!                                                             | map_evt, dead_evt
 //!  mem_* (from the last-level cache) <-------------------> bypass <--> dram_*
+//!  meta_* (frame records, through the last-level cache) <-->
 //! ```
 //!
 //! Every frame the page allocator maps reaches the bypass fresh before its table entry is written;
@@ -88,6 +89,14 @@ pub struct MementoTop {
     pub cnt_dram_writes: Signal<Out, Bits<32>>,
     /// Observation only: the bypass takes a map (`evt_map`) or dead event of `evt_frame` in this
     /// cycle. The memory path's model follows the events in the order the unit takes them.
+    pub meta_req_valid: Signal<Out, Bit>,
+    pub meta_req_ready: Signal<In, Bit>,
+    pub meta_req_write: Signal<Out, Bit>,
+    pub meta_req_frame: Signal<Out, Bits<40>>,
+    pub meta_req_wdata: Signal<Out, Bits<65>>,
+    pub meta_rsp_valid: Signal<In, Bit>,
+    pub meta_rsp_ready: Signal<Out, Bit>,
+    pub meta_rsp_rdata: Signal<In, Bits<65>>,
     pub evt_taken: Signal<Out, Bit>,
     pub evt_map: Signal<Out, Bit>,
     pub evt_frame: Signal<Out, Bits<40>>,
@@ -167,6 +176,14 @@ impl MementoTop {
             cnt_zero_lines: Default::default(),
             cnt_dram_reads: Default::default(),
             cnt_dram_writes: Default::default(),
+            meta_req_valid: Default::default(),
+            meta_req_ready: Default::default(),
+            meta_req_write: Default::default(),
+            meta_req_frame: Default::default(),
+            meta_req_wdata: Default::default(),
+            meta_rsp_valid: Default::default(),
+            meta_rsp_ready: Default::default(),
+            meta_rsp_rdata: Default::default(),
             evt_taken: Default::default(),
             evt_map: Default::default(),
             evt_frame: Default::default(),
@@ -194,6 +211,9 @@ impl Logic for MementoTop {
         self.byp.dram_req_ready.next = self.dram_req_ready.val();
         self.byp.dram_rsp_valid.next = self.dram_rsp_valid.val();
         self.byp.dram_rsp_rdata.next = self.dram_rsp_rdata.val();
+        self.byp.meta_req_ready.next = self.meta_req_ready.val();
+        self.byp.meta_rsp_valid.next = self.meta_rsp_valid.val();
+        self.byp.meta_rsp_rdata.next = self.meta_rsp_rdata.val();
         self.core.rst.next = self.rst.val();
         self.core.cfg_valid.next = self.cfg_valid.val();
         self.core.cfg_sel.next = self.cfg_sel.val();
@@ -255,6 +275,11 @@ impl Logic for MementoTop {
         self.cnt_zero_lines.next = self.byp.cnt_zero_lines.val();
         self.cnt_dram_reads.next = self.byp.cnt_dram_reads.val();
         self.cnt_dram_writes.next = self.byp.cnt_dram_writes.val();
+        self.meta_req_valid.next = self.byp.meta_req_valid.val();
+        self.meta_req_write.next = self.byp.meta_req_write.val();
+        self.meta_req_frame.next = self.byp.meta_req_frame.val();
+        self.meta_req_wdata.next = self.byp.meta_req_wdata.val();
+        self.meta_rsp_ready.next = self.byp.meta_rsp_ready.val();
         self.evt_map.next = self.core.map_evt_valid.val() & self.byp.map_ready.val();
         self.evt_taken.next = (self.core.map_evt_valid.val() & self.byp.map_ready.val())
             | (self.core.dead_evt_valid.val() & self.byp.dead_ready.val());

@@ -7,7 +7,9 @@
 use crate::env::{chance, Dram};
 use crate::harness::Mismatch;
 use crate::line::{bytes, short, words};
-use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource, Guarantee};
+use crate::model::bypass::{
+    BypassCounters, BypassModel, DramAccess, FillSource, Guarantee, MetaAccess,
+};
 use crate::seed;
 use memento_hw::emit::Design;
 use memento_hw::Params;
@@ -74,6 +76,9 @@ pub struct BypassRunStats {
     /// Cycles in which a map or reclaim event and a cache request were on offer together.
     pub events_meeting_requests: u64,
     pub counters: BypassCounters,
+    /// Records read and written on the metadata port.
+    pub record_reads: u64,
+    pub record_writes: u64,
 }
 
 /// `n` distinct frame numbers below `2^(PA_BITS-12)`, none zero: a random frame and its
@@ -108,7 +113,7 @@ fn frame_set(params: &Params, n: u64, rng: &mut impl Rng) -> Vec<u64> {
     all
 }
 
-/// Cycles from a map or reclaim event taken in Idle to Idle again when it zeroes no line: the
+/// Cycles from a map or reclaim event taken in Idle to Idle again when it writes no record: the
 /// table is looked up (`Lookup`), the entry written (`Decide`), and the bypass is back.
 const EVENT_CYCLES: u64 = 3;
 
@@ -145,8 +150,8 @@ impl Default for Knobs {
 }
 
 /// An episode: every line of a frame in the table but one is written back, frames not in the
-/// table are mapped until it is evicted (its one fresh line must become a zero line in DRAM), and
-/// that line is read. A random stream almost never leaves exactly one fresh line in an entry.
+/// table are mapped until it is evicted (its record, with one fresh line, goes to memory), and
+/// that line is read (the record comes back, and the line must read as zero). A random stream almost never leaves exactly one fresh line in an entry.
 /// Empty when no mapped frame is in the table or too few frames are outside it.
 fn lone_fresh(
     model: &BypassModel,
@@ -208,6 +213,10 @@ pub fn run(
     let mut model = BypassModel::new(params);
     let mut guarantee = Guarantee::default();
     let mut dram = Dram::new(seed);
+    // The records in memory (the cache above would hold them), and the record read in flight:
+    // (due cycle, the record).
+    let mut records: std::collections::HashMap<u64, (u64, bool)> = Default::default();
+    let mut meta_read: Option<(u64, (u64, bool))> = None;
     let mut stats = BypassRunStats::default();
     let all = frame_set(params, frames, &mut rng);
     let mut mapped: Vec<u64> = vec![];
@@ -235,6 +244,8 @@ pub fn run(
             && evt_mem.is_none()
             && pending_fill.is_none()
             && model.expected_dram.is_empty()
+            && model.expected_meta.is_empty()
+            && meta_read.is_none()
             && dut.peek(p::MEM_REQ_READY) == 1;
         if quiet && issued >= events {
             // The bypass is back in Idle (ready for a request): its counters are final.
@@ -298,6 +309,18 @@ pub fn run(
         dut.poke(p::MEM_RSP_READY, mem_rsp_ready as u64);
         let dram_req_ready = !chance(&mut rng, 0.3);
         dut.poke(p::DRAM_REQ_READY, dram_req_ready as u64);
+        let meta_req_ready = !chance(&mut rng, 0.3);
+        dut.poke(p::META_REQ_READY, meta_req_ready as u64);
+        let meta_data = meta_read
+            .filter(|(due, _)| *due <= cycle)
+            .filter(|_| !chance(&mut rng, 0.2))
+            .map(|(_, r)| r);
+        dut.poke(p::META_RSP_VALID, meta_data.is_some() as u64);
+        let (m_fresh, m_dead) = meta_data.unwrap_or((0, false));
+        dut.poke_wide(
+            p::META_RSP_RDATA,
+            &[m_fresh as u32, (m_fresh >> 32) as u32, m_dead as u32],
+        );
         let dram_data = dram.due(cycle).filter(|_| !chance(&mut rng, 0.2));
         dut.poke(p::DRAM_RSP_VALID, dram_data.is_some() as u64);
         dut.poke_wide(p::DRAM_RSP_RDATA, &words(&dram_data.unwrap_or([0; 64])));
@@ -323,13 +346,13 @@ pub fn run(
                     "event latency",
                     format!(
                         "back in Idle {EVENT_CYCLES} cycles after a map or reclaim event that \
-                         zeroes no line (Lookup, Decide)"
+                         writes no record and zeroes no line (Lookup, Decide)"
                     ),
                     "busy".into(),
                 ));
             }
         }
-        let zero_before = model.counters.zero_lines;
+        let writes_before = (model.record_writes, model.counters.zero_lines);
         let event_taken = (evt_map.is_some() && dut.peek(p::MAP_READY) == 1)
             || (evt_dead.is_some() && dut.peek(p::DEAD_READY) == 1);
         if let Some(f) = evt_map.filter(|_| dut.peek(p::MAP_READY) == 1) {
@@ -355,7 +378,7 @@ pub fn run(
             evt_dead = None;
             last_progress = cycle;
         }
-        if event_taken && model.counters.zero_lines == zero_before {
+        if event_taken && (model.record_writes, model.counters.zero_lines) == writes_before {
             idle_due = Some(cycle + EVENT_CYCLES);
         }
         if mem_valid && dut.peek(p::MEM_REQ_READY) == 1 {
@@ -395,6 +418,41 @@ pub fn run(
         }
         if dram_data.is_some() && dut.peek(p::DRAM_RSP_READY) == 1 {
             dram.pop_read();
+        }
+        if dut.peek(p::META_REQ_VALID) == 1 && meta_req_ready {
+            let f = dut.peek(p::META_REQ_FRAME);
+            let got = if dut.peek(p::META_REQ_WRITE) == 1 {
+                let mut w = [0u32; 3];
+                dut.peek_wide(p::META_REQ_WDATA, &mut w);
+                MetaAccess::Write(f, w[0] as u64 | (w[1] as u64) << 32, w[2] & 1 == 1)
+            } else {
+                MetaAccess::Read(f)
+            };
+            match model.expected_meta.pop_front() {
+                Some(e) if e == got => {}
+                e => {
+                    return Err(fail(
+                        "metadata access differs",
+                        e.map_or("no access".into(), |e| e.to_string()),
+                        got.to_string(),
+                    ))
+                }
+            }
+            match got {
+                MetaAccess::Write(f, fresh, dead) => {
+                    records.insert(f, (fresh, dead));
+                    stats.record_writes += 1;
+                }
+                MetaAccess::Read(f) => {
+                    let r = records.get(&f).copied().unwrap_or((0, false));
+                    meta_read = Some((cycle + rng.gen_range(1..20), r));
+                    stats.record_reads += 1;
+                }
+            }
+            last_progress = cycle;
+        }
+        if meta_data.is_some() && dut.peek(p::META_RSP_READY) == 1 {
+            meta_read = None;
         }
         if dut.peek(p::MEM_RSP_VALID) == 1 && mem_rsp_ready {
             dut.peek_wide(p::MEM_RSP_RDATA, &mut wide);
@@ -437,7 +495,7 @@ pub fn run(
             return Err(fail(
                 "watchdog: no progress",
                 "progress within 10000 cycles".into(),
-                "waiting on the map/dead/mem/dram ports".into(),
+                "waiting on the map/dead/mem/dram/meta ports".into(),
             ));
         }
     }

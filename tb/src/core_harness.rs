@@ -437,6 +437,8 @@ pub fn run(
     let mut mp = MemPath::of(vt, &cfg.params, cfg.llc.clone(), cfg.seed);
     if let Some(m) = mp.as_mut() {
         m.dram_latency = cfg.dram_latency;
+        // A record is read through the cache like a table entry.
+        m.meta_latency = (cfg.page_timing.pte_lat_min, cfg.page_timing.pte_lat_max);
         m.os_table(cfg.root);
     }
     let mut walk_since: Option<u64> = None;

@@ -15,19 +15,48 @@
 //! each mapped page with 64 full-line stores through this cache: 64 dirty zero lines, installed
 //! without a fill, written back when evicted.
 //!
+//! The bypass keeps a record per frame (fresh mask, dead bit) in a region the OS sets up
+//! ([`META_BASE`], 16 bytes a frame); its metadata port reads and writes records through this
+//! cache too. The region's lines are outside every frame: their fills and writebacks go to DRAM
+//! on a channel of their own (the unit would pass them through unchanged, and this way it never
+//! waits on itself), and are counted as `meta` traffic.
+//!
 //! Every DRAM access is counted by the kind of line it moves ([`Kind`]), and an [`Ideal`] ledger
 //! follows the cache's requests to count the traffic that no bypass can avoid.
 
 use crate::env::{chance, Dram};
 use crate::line::{bytes, short, words};
 use crate::llc::{Llc, LlcConfig};
-use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource};
+use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource, MetaAccess};
 use crate::model::page_alloc::PageAllocModel;
 pub use crate::traffic::{Ideal, Kind, Traffic};
 use memento_sim::{Model, Port, VTable};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{HashMap, HashSet, VecDeque};
+
+/// Where the OS puts the bypass's records: frame `f`'s is the 16 bytes at `META_BASE + 16 f`
+/// (fresh mask little-endian, then a byte whose bit 0 is dead). Above every physical address.
+pub const META_BASE: u64 = 1 << 60;
+
+fn record_addr(frame: u64) -> u64 {
+    META_BASE + 16 * frame
+}
+
+fn is_meta(line: u64) -> bool {
+    line >= META_BASE
+}
+
+struct MetaPorts {
+    req_valid: Port,
+    req_ready: Port,
+    req_write: Port,
+    req_frame: Port,
+    req_wdata: Port,
+    rsp_valid: Port,
+    rsp_ready: Port,
+    rsp_rdata: Port,
+}
 
 struct MemPorts {
     req_valid: Port,
@@ -50,6 +79,7 @@ struct MemPorts {
     evt_map: Port,
     evt_frame: Port,
     cnt: [Port; 5],
+    meta: MetaPorts,
 }
 
 /// What the memory path did.
@@ -67,6 +97,9 @@ pub struct MemStats {
     pub table_reads: u64,
     /// Table writes merged into the cache.
     pub table_writes: u64,
+    /// Records the bypass read and wrote on its metadata port.
+    pub record_reads: u64,
+    pub record_writes: u64,
     /// DRAM traffic of the run by kind.
     pub traffic: Traffic,
     /// What no bypass could have avoided of this run's cache traffic.
@@ -82,11 +115,25 @@ struct TableRead {
     due: u64,
 }
 
-/// A table write to a line not cached: merged into the line when its fill arrives.
+/// A write of part of a line not cached: merged into the line when its fill arrives.
 struct Merge {
     off: usize,
-    old: [u8; 8],
-    new: [u8; 8],
+    old: Vec<u8>,
+    new: Vec<u8>,
+}
+
+/// A record read waiting for its line, answered no earlier than `due`.
+struct RecordRead {
+    frame: u64,
+    /// The record the bypass model says memory holds.
+    want: (u64, bool),
+    due: u64,
+}
+
+fn record_bytes(fresh: u64, dead: bool) -> Vec<u8> {
+    let mut b = fresh.to_le_bytes().to_vec();
+    b.push(dead as u8);
+    b
 }
 
 pub struct MemPath {
@@ -106,6 +153,18 @@ pub struct MemPath {
     pending: HashSet<u64>,
     merges: HashMap<u64, Vec<Merge>>,
     table_reads: VecDeque<TableRead>,
+    /// The record read in flight, and what the metadata port offers this cycle.
+    record_read: Option<RecordRead>,
+    record_offer: Option<(u64, bool)>,
+    meta_ready: bool,
+    /// The record region's lines in DRAM (zero until written), and their fills in flight:
+    /// (line, due cycle).
+    meta_mem: HashMap<u64, [u8; 64]>,
+    meta_fills: VecDeque<(u64, u64)>,
+    /// Latency of a cache hit on the metadata port, uniform in this range.
+    pub meta_latency: (u64, u64),
+    /// The cycle being driven.
+    now: u64,
     fill_inflight: Option<(u64, FillSource)>,
     dram_data: Option<[u8; 64]>,
     ready: (bool, bool, bool),
@@ -147,6 +206,16 @@ impl MemPath {
             evt_taken: port("evt_taken")?,
             evt_map: port("evt_map")?,
             evt_frame: port("evt_frame")?,
+            meta: MetaPorts {
+                req_valid: port("meta_req_valid")?,
+                req_ready: port("meta_req_ready")?,
+                req_write: port("meta_req_write")?,
+                req_frame: port("meta_req_frame")?,
+                req_wdata: port("meta_req_wdata")?,
+                rsp_valid: port("meta_rsp_valid")?,
+                rsp_ready: port("meta_rsp_ready")?,
+                rsp_rdata: port("meta_rsp_rdata")?,
+            },
             cnt: [
                 port("cnt_reads_bypassed")?,
                 port("cnt_writebacks_dropped")?,
@@ -168,6 +237,13 @@ impl MemPath {
             pending: HashSet::new(),
             merges: HashMap::new(),
             table_reads: VecDeque::new(),
+            record_read: None,
+            record_offer: None,
+            meta_ready: false,
+            meta_mem: HashMap::new(),
+            meta_fills: VecDeque::new(),
+            meta_latency: (10, 10),
+            now: 0,
             fill_inflight: None,
             dram_data: None,
             ready: (false, false, false),
@@ -189,19 +265,59 @@ impl MemPath {
         self.kinds.get(&line).copied().unwrap_or(Kind::Data)
     }
 
-    /// Queues a fill of `line` unless one is on its way.
+    /// Queues a fill of `line` unless one is on its way (a record line's on its own channel).
     fn miss(&mut self, line: u64) {
         if self.pending.insert(line) {
             self.stats.llc_misses += 1;
-            self.out
-                .push_back((false, line, [0; 64], self.kind_of(line)));
+            if is_meta(line) {
+                let (lo, hi) = self.dram_latency;
+                self.meta_fills
+                    .push_back((line, self.now + lo + (hi - lo) / 2));
+            } else {
+                self.out
+                    .push_back((false, line, [0; 64], self.kind_of(line)));
+            }
         }
     }
 
-    /// Installs a line; a dirty victim is queued for writeback.
+    /// A dirty line leaves the cache: a writeback at the bypass, or a record line to DRAM.
+    fn write_back(&mut self, a: u64, d: [u8; 64]) {
+        if is_meta(a) {
+            self.stats.traffic.write(Kind::Meta);
+            self.meta_mem.insert(a, d);
+        } else {
+            self.out.push_back((true, a, d, self.kind_of(a)));
+        }
+    }
+
+    /// Installs a line; a dirty victim is written back.
     fn install(&mut self, line: u64, data: [u8; 64], dirty: bool) {
         if let Some((a, d)) = self.llc.install(line, data, dirty) {
-            self.out.push_back((true, a, d, self.kind_of(a)));
+            self.write_back(a, d);
+        }
+    }
+
+    /// Installs a fetched line with the writes that waited for it merged in.
+    fn install_merged(&mut self, line: u64, data: [u8; 64], merges: &[Merge]) {
+        let mut l = data;
+        for m in merges {
+            l[m.off..m.off + m.new.len()].copy_from_slice(&m.new);
+        }
+        self.pending.remove(&line);
+        self.install(line, l, !merges.is_empty());
+    }
+
+    /// Writes `new` over `old` at byte `off` of `line`: into the cached line, or merged into it
+    /// when its fill arrives.
+    fn store(&mut self, line: u64, off: usize, old: Vec<u8>, new: Vec<u8>) {
+        if self.llc.contains(line) {
+            self.write(line, off, &new);
+        } else {
+            self.miss(line);
+            self.merges
+                .entry(line)
+                .or_default()
+                .push(Merge { off, old, new });
         }
     }
 
@@ -254,16 +370,12 @@ impl MemPath {
         self.stats.table_writes += 1;
         let (line, off) = (line_of(pa), (pa & 63) as usize);
         self.kinds.insert(line, Kind::Table);
-        if self.llc.contains(line) {
-            self.write(line, off, &new.to_le_bytes());
-        } else {
-            self.miss(line);
-            self.merges.entry(line).or_default().push(Merge {
-                off,
-                old: old.to_le_bytes(),
-                new: new.to_le_bytes(),
-            });
-        }
+        self.store(
+            line,
+            off,
+            old.to_le_bytes().to_vec(),
+            new.to_le_bytes().to_vec(),
+        );
     }
 
     /// The answer to the oldest table read, if it can be given in `cycle`.
@@ -322,7 +434,7 @@ impl MemPath {
     /// Writes every dirty line back (the end of a run).
     pub fn flush(&mut self) {
         for (a, d) in self.llc.flush() {
-            self.out.push_back((true, a, d, self.kind_of(a)));
+            self.write_back(a, d);
         }
     }
 
@@ -332,6 +444,9 @@ impl MemPath {
             && self.fill_inflight.is_none()
             && self.model.expected_dram.is_empty()
             && self.table_reads.is_empty()
+            && self.model.expected_meta.is_empty()
+            && self.record_read.is_none()
+            && self.meta_fills.is_empty()
     }
 
     /// Idle, and the bypass has finished its last request: it takes a new one (`mem_req_ready`
@@ -398,6 +513,115 @@ impl MemPath {
         self.dram_data = self.dram.due(cycle).filter(|_| !chance(rng, stall));
         dut.poke(p.dram_rsp_valid, self.dram_data.is_some() as u64);
         dut.poke_wide(p.dram_rsp_rdata, &words(&self.dram_data.unwrap_or([0; 64])));
+        self.now = cycle;
+        self.meta_ready = !chance(rng, stall);
+        dut.poke(self.ports.meta.req_ready, self.meta_ready as u64);
+        self.record_offer = self.record_answer(cycle).filter(|_| !chance(rng, stall));
+        let (fresh, dead) = self.record_offer.unwrap_or((0, false));
+        let m = &self.ports.meta;
+        dut.poke(m.rsp_valid, self.record_offer.is_some() as u64);
+        dut.poke_wide(
+            m.rsp_rdata,
+            &[fresh as u32, (fresh >> 32) as u32, dead as u32],
+        );
+        self.meta_fills_due(cycle);
+    }
+
+    /// Record lines whose fills are due come in from DRAM (the metadata channel).
+    fn meta_fills_due(&mut self, cycle: u64) {
+        while let Some(&(line, due)) = self.meta_fills.front() {
+            if due > cycle {
+                break;
+            }
+            self.meta_fills.pop_front();
+            self.stats.traffic.read(Kind::Meta);
+            let data = self.meta_mem.get(&line).copied().unwrap_or([0; 64]);
+            let merges = self.merges.remove(&line).unwrap_or_default();
+            self.install_merged(line, data, &merges);
+        }
+    }
+
+    /// The record the metadata port can answer with in `cycle`, if its line is in and it is due.
+    fn record_answer(&mut self, cycle: u64) -> Option<(u64, bool)> {
+        let r = self.record_read.as_ref()?;
+        let (addr, due) = (record_addr(r.frame), r.due);
+        let Some(data) = self.llc.peek(line_of(addr)) else {
+            self.miss(line_of(addr));
+            return None;
+        };
+        if due > cycle {
+            return None;
+        }
+        let off = (addr & 63) as usize;
+        let fresh = u64::from_le_bytes(data[off..off + 8].try_into().unwrap());
+        Some((fresh, data[off + 8] & 1 == 1))
+    }
+
+    /// The metadata port's handshakes in this cycle, against the bypass model.
+    fn record_access(&mut self, dut: &mut Model, cycle: u64) -> Result<bool, Diff> {
+        let m = &self.ports.meta;
+        let (rsp_valid, rsp_ready) = (m.rsp_valid, m.rsp_ready);
+        let mut progress = false;
+        if dut.peek(rsp_valid) == 1 && dut.peek(rsp_ready) == 1 {
+            let r = self.record_read.take().expect("a record read answered");
+            let got = self.record_offer.expect("offered");
+            if got != r.want {
+                return Err((
+                    format!("record of frame {:x} read through the cache", r.frame),
+                    format!("{:?}", r.want),
+                    format!("{got:?}"),
+                ));
+            }
+            self.llc.access(line_of(record_addr(r.frame)));
+            progress = true;
+        }
+        let m = &self.ports.meta;
+        if dut.peek(m.req_valid) == 0 || !self.meta_ready {
+            return Ok(progress);
+        }
+        let f = dut.peek(m.req_frame);
+        let got = if dut.peek(m.req_write) == 1 {
+            let mut w = [0u32; 3];
+            dut.peek_wide(m.req_wdata, &mut w);
+            MetaAccess::Write(f, w[0] as u64 | (w[1] as u64) << 32, w[2] & 1 == 1)
+        } else {
+            MetaAccess::Read(f)
+        };
+        match self.model.expected_meta.pop_front() {
+            Some(e) if e == got => {}
+            e => {
+                return Err((
+                    "metadata access differs".into(),
+                    e.map_or("no access".into(), |e| e.to_string()),
+                    got.to_string(),
+                ))
+            }
+        }
+        let addr = record_addr(f);
+        let (line, off) = (line_of(addr), (addr & 63) as usize);
+        self.kinds.insert(line, Kind::Meta);
+        match got {
+            MetaAccess::Write(_, fresh, dead) => {
+                self.stats.record_writes += 1;
+                // (A record line's fill is not checked against anything, so the bytes it
+                // held before the write do not matter.)
+                let new = record_bytes(fresh, dead);
+                self.store(line, off, new.clone(), new);
+            }
+            MetaAccess::Read(_) => {
+                self.stats.record_reads += 1;
+                if !self.llc.contains(line) {
+                    self.miss(line);
+                }
+                let (lo, hi) = self.meta_latency;
+                self.record_read = Some(RecordRead {
+                    frame: f,
+                    want: self.model.record(f),
+                    due: cycle + lo + (hi - lo) / 2,
+                });
+            }
+        }
+        Ok(true)
     }
 
     /// The cache's request the bypass takes in this cycle, if any.
@@ -496,7 +720,7 @@ impl MemPath {
         let merges = self.merges.remove(&addr).unwrap_or_default();
         let mut want = arch(addr);
         for m in merges.iter().rev() {
-            want[m.off..m.off + 8].copy_from_slice(&m.old);
+            want[m.off..m.off + m.old.len()].copy_from_slice(&m.old);
         }
         if got != want {
             return Err((
@@ -506,12 +730,7 @@ impl MemPath {
             ));
         }
         self.stats.fills_checked += 1;
-        self.pending.remove(&addr);
-        let mut line = got;
-        for m in &merges {
-            line[m.off..m.off + 8].copy_from_slice(&m.new);
-        }
-        self.install(addr, line, !merges.is_empty());
+        self.install_merged(addr, got, &merges);
         Ok(true)
     }
 
@@ -526,6 +745,7 @@ impl MemPath {
         arch: &dyn Fn(u64) -> [u8; 64],
     ) -> Result<bool, Diff> {
         let mut progress = self.event(dut, hpa)?;
+        progress |= self.record_access(dut, cycle)?;
         progress |= self.request(dut);
         progress |= self.dram_access(dut, rng, cycle)?;
         if self.dram_data.is_some() && dut.peek(self.ports.dram_rsp_ready) == 1 {

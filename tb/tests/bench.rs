@@ -3,6 +3,7 @@
 
 use memento_tb::bench::{bench, BenchPlan, Profile};
 use memento_tb::seed;
+use memento_tb::traffic::Kind;
 use rand::Rng;
 use std::fmt::Write;
 
@@ -82,7 +83,8 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
         ideal <= on.total() && ideal <= off.total(),
         "seed {s}: the ideal is a floor: {ideal}, on {on:?}, off {off:?}"
     );
-    assert_eq!(on.total(), t.hw_on.dram_reads + t.hw_on.dram_writes);
+    let meta = on.reads_of(Kind::Meta) + on.writes_of(Kind::Meta);
+    assert_eq!(on.total() - meta, t.hw_on.dram_reads + t.hw_on.dram_writes);
     assert_eq!(t.software.len(), 3);
     for sw in &t.software {
         assert_eq!(sw.warm.ops, ops as u64, "{}", sw.allocator);

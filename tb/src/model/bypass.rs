@@ -1,10 +1,12 @@
 //! Golden model of the main-memory bypass, and the guarantee it must keep.
 //!
-//! [`BypassModel`] follows the unit's rules (docs/design.md): a mapped frame enters the table with
-//! every line fresh, replacing round-robin; an evicted entry with fresh lines writes a zero line to
-//! DRAM for each; a fill of a fresh line is answered with zeros; a writeback clears the fresh bit,
-//! and is dropped when the frame was reclaimed. From the events in the order the unit takes them it
-//! predicts every DRAM access and whether each fill is answered by the bypass.
+//! [`BypassModel`] follows the unit's rules (docs/design.md): every frame has a record in memory
+//! (fresh mask, dead bit) and the table caches records, replacing round-robin; an evicted entry
+//! writes its record; a request for a frame not in the table reads the frame's record first; a
+//! mapped frame's entry gets every line fresh, a reclaimed one's is dead; a fill of a fresh line is
+//! answered with zeros; a writeback clears the fresh bit, and is dropped when the frame is dead.
+//! From the events in the order the unit takes them it predicts every DRAM access, every access
+//! of the metadata port, and whether each fill is answered by the bypass.
 //!
 //! [`Guarantee`] is independent of all that: a read of any mapped address returns the last value
 //! written since the frame was mapped, or zero.
@@ -29,6 +31,27 @@ impl std::fmt::Display for DramAccess {
                 f,
                 "DRAM write [{a:x}] = {:02x}{:02x}{:02x}{:02x}..",
                 d[0], d[1], d[2], d[3]
+            ),
+        }
+    }
+}
+
+/// An access of the unit's metadata port: a frame's record read, or written with its fresh mask
+/// and dead bit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetaAccess {
+    Read(u64),
+    Write(u64, u64, bool),
+}
+
+impl std::fmt::Display for MetaAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MetaAccess::Read(fr) => write!(f, "record read of frame {fr:x}"),
+            MetaAccess::Write(fr, m, d) => write!(
+                f,
+                "record write of frame {fr:x}: fresh {m:016x}{}",
+                if *d { ", dead" } else { "" }
             ),
         }
     }
@@ -105,6 +128,14 @@ pub struct BypassModel {
     pub evictions_with_fresh: u64,
     /// DRAM accesses the unit must make next, in order.
     pub expected_dram: VecDeque<DramAccess>,
+    /// Metadata-port accesses the unit must make next, in order.
+    pub expected_meta: VecDeque<MetaAccess>,
+    /// The records in memory as the unit last wrote them: (fresh, dead). A frame never written
+    /// reads as (0, live).
+    pub records: HashMap<u64, (u64, bool)>,
+    /// Record reads and writes made.
+    pub record_reads: u64,
+    pub record_writes: u64,
 }
 
 fn line_addr(frame: u64, line: u64) -> u64 {
@@ -121,7 +152,16 @@ impl BypassModel {
             counters: BypassCounters::default(),
             evictions_with_fresh: 0,
             expected_dram: VecDeque::new(),
+            expected_meta: VecDeque::new(),
+            records: HashMap::new(),
+            record_reads: 0,
+            record_writes: 0,
         }
+    }
+
+    /// The record a read of `frame`'s returns.
+    pub fn record(&self, frame: u64) -> (u64, bool) {
+        self.records.get(&frame).copied().unwrap_or((0, false))
     }
 
     /// `frame` has an entry in the table.
@@ -142,21 +182,52 @@ impl BypassModel {
             .push_back(DramAccess::Write(line_addr(frame, line), [0; 64]));
     }
 
-    /// Puts `e` in the table: in place if its frame is there, else over the round-robin victim,
-    /// whose fresh lines first become zeros in DRAM.
-    fn place(&mut self, e: Entry) {
-        if let Some(i) = self.find(e.frame) {
-            self.entries[i] = Some(e);
-            return;
+    /// The round-robin victim, if its slot is valid, writes its record.
+    fn evict(&mut self) {
+        if let Some(v) = self.entries[self.rr] {
+            if !v.dead && v.fresh != 0 {
+                self.evictions_with_fresh += 1;
+            }
+            self.records.insert(v.frame, (v.fresh, v.dead));
+            self.record_writes += 1;
+            self.expected_meta
+                .push_back(MetaAccess::Write(v.frame, v.fresh, v.dead));
         }
-        if let Some(v) = self.entries[self.rr].filter(|v| !v.dead && v.fresh != 0) {
-            self.evictions_with_fresh += 1;
-            for line in (0..64).filter(|l| v.fresh >> l & 1 == 1) {
-                self.write_zero(v.frame, line);
+    }
+
+    /// Puts `e` in the round-robin victim's slot (its record written first).
+    fn install(&mut self, e: Entry) -> usize {
+        self.evict();
+        let i = self.rr;
+        self.entries[i] = Some(e);
+        self.rr = (self.rr + 1) % self.entries.len();
+        i
+    }
+
+    /// Puts `e` in the table: in place if its frame is there, else in the victim's slot.
+    fn place(&mut self, e: Entry) {
+        match self.find(e.frame) {
+            Some(i) => self.entries[i] = Some(e),
+            None => {
+                self.install(e);
             }
         }
+    }
+
+    /// The entry of `frame`, its record read into the table first if it is not there.
+    fn load(&mut self, frame: u64) -> Entry {
+        if let Some(i) = self.find(frame) {
+            return self.entries[i].unwrap();
+        }
+        // The victim's record goes out before the frame's is read.
+        self.evict();
+        self.record_reads += 1;
+        self.expected_meta.push_back(MetaAccess::Read(frame));
+        let (fresh, dead) = self.record(frame);
+        let e = Entry { frame, dead, fresh };
         self.entries[self.rr] = Some(e);
         self.rr = (self.rr + 1) % self.entries.len();
+        e
     }
 
     /// The page allocator mapped `frame`.
@@ -188,11 +259,10 @@ impl BypassModel {
     /// A fill of the line at `addr`.
     pub fn fill(&mut self, addr: u64) -> FillSource {
         let line = (addr >> 6) & 63;
-        let fresh = self.on
-            && self
-                .find(addr >> 12)
-                .and_then(|i| self.entries[i])
-                .is_some_and(|e| !e.dead && e.fresh >> line & 1 == 1);
+        let fresh = self.on && {
+            let e = self.load(addr >> 12);
+            !e.dead && e.fresh >> line & 1 == 1
+        };
         if fresh {
             self.counters.reads_bypassed += 1;
             FillSource::Zero
@@ -206,14 +276,14 @@ impl BypassModel {
     /// A writeback of the line at `addr`.
     pub fn writeback(&mut self, addr: u64, data: [u8; 64]) {
         if self.on {
-            if let Some(i) = self.find(addr >> 12) {
-                let e = self.entries[i].as_mut().unwrap();
-                if e.dead {
-                    self.counters.writebacks_dropped += 1;
-                    return;
-                }
-                e.fresh &= !(1 << ((addr >> 6) & 63));
+            self.load(addr >> 12);
+            let i = self.find(addr >> 12).expect("loaded");
+            let e = self.entries[i].as_mut().unwrap();
+            if e.dead {
+                self.counters.writebacks_dropped += 1;
+                return;
             }
+            e.fresh &= !(1 << ((addr >> 6) & 63));
         }
         self.counters.dram_writes += 1;
         self.expected_dram.push_back(DramAccess::Write(addr, data));
@@ -311,23 +381,47 @@ mod tests {
     }
 
     #[test]
-    fn eviction_writes_zero_lines_for_fresh_lines_only() {
+    fn eviction_writes_the_record_and_a_miss_reads_it_back() {
         let mut m = model(2, true);
         m.map(1);
         m.writeback(line_addr(1, 0), [1; 64]);
         m.map(2);
-        m.expected_dram.clear();
-        m.map(3); // evicts frame 1: 63 lines still fresh
-        assert_eq!(m.expected_dram.len(), 63);
+        assert!(m.expected_meta.is_empty(), "two entries, no eviction yet");
+        m.map(3); // evicts frame 1: one record write, no DRAM access
         assert_eq!(
-            m.expected_dram[0],
-            DramAccess::Write(line_addr(1, 1), [0; 64])
+            m.expected_meta.pop_front(),
+            Some(MetaAccess::Write(1, u64::MAX - 1, false))
         );
+        assert_eq!(m.expected_dram.len(), 1, "only the writeback");
+        // Frame 1 again: frame 2's record goes out, frame 1's comes in, still fresh but line 0.
+        assert_eq!(m.fill(line_addr(1, 5)), FillSource::Zero);
         assert_eq!(
-            m.fill(line_addr(1, 5)),
-            FillSource::Dram,
-            "no longer tracked: DRAM holds the zero"
+            m.expected_meta.drain(..).collect::<Vec<_>>(),
+            vec![MetaAccess::Write(2, u64::MAX, false), MetaAccess::Read(1)]
         );
+        assert_eq!(m.fill(line_addr(1, 0)), FillSource::Dram);
+        assert_eq!(m.evictions_with_fresh, 2);
+        assert_eq!((m.record_reads, m.record_writes), (1, 2));
+    }
+
+    #[test]
+    fn a_frame_never_recorded_passes_through() {
+        let mut m = model(2, true);
+        assert_eq!(m.fill(line_addr(9, 0)), FillSource::Dram);
+        m.writeback(line_addr(9, 0), [3; 64]);
+        assert_eq!(m.counters.dram_writes, 1);
+        assert_eq!(m.expected_meta.len(), 1, "one record read");
+    }
+
+    #[test]
+    fn a_dead_frame_out_of_the_table_still_drops_its_writebacks() {
+        let mut m = model(1, true);
+        m.map(5);
+        m.dead(5);
+        m.map(6); // frame 5's dead record goes to memory
+        m.writeback(line_addr(5, 2), [1; 64]);
+        assert_eq!(m.counters.writebacks_dropped, 1);
+        assert!(m.expected_dram.is_empty());
     }
 
     #[test]
