@@ -696,7 +696,7 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
                 h.mean_with_faults,
                 h.all.p50,
                 h.header_reads + h.header_writes,
-                h.dram_reads + h.dram_writes
+                h.traffic.total()
             );
         }
         o.push_str("</tr>");
@@ -741,7 +741,7 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
             &format!("{axis}: DRAM lines (bypass on)"),
             "lines",
             &labels,
-            &per_trace(&|h| (h.dram_reads + h.dram_writes) as f64),
+            &per_trace(&|h| (h.traffic.total()) as f64),
         )?);
         o.push_str(&line_chart(
             &format!("{axis}: area (Yosys cells)"),
@@ -823,7 +823,7 @@ pub fn sweep_text(r: &SweepReport) -> String {
                 100.0 * h.free_hit_rate,
                 100.0 * h.alloc_hit_rate,
                 h.mean_with_faults,
-                h.dram_reads + h.dram_writes
+                h.traffic.total()
             );
         }
         o.push('\n');
