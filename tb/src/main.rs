@@ -113,8 +113,9 @@ enum Cmd {
         #[arg(long)]
         vcd: bool,
     },
-    /// Performance: traces through the Verilated memento_top (bypass on and off) and through
-    /// glibc, jemalloc and mimalloc; writes bench.json and bench.html.
+    /// Performance: traces through the Verilated memento_top (bypass on, off and off-dram, with
+    /// DRAM traffic by kind and the ideal) and through glibc, jemalloc and mimalloc; writes
+    /// bench.json and bench.html.
     Bench {
         /// Traces (malloc-lab format, gzip or plain).
         #[arg(required = true)]
@@ -130,8 +131,8 @@ enum Cmd {
         /// replays take at least 5); 0 skips software.
         #[arg(long, default_value_t = 15)]
         reps: usize,
-        /// The design's parameters: a set of tb/regressions.toml (`default`, `hdc0`, ...). Both
-        /// its bypass-on and bypass-off memento_top must be generated.
+        /// The design's parameters: a set of tb/regressions.toml (`default`, `hdc0`, ...). Its
+        /// memento_top must be generated in all three memory modes (on, off, off-dram).
         #[arg(long, default_value = "default")]
         params: String,
         /// Parallel hardware replays (default: all cores).
