@@ -79,6 +79,8 @@ pub struct BypassRunStats {
     /// Records read and written on the metadata port.
     pub record_reads: u64,
     pub record_writes: u64,
+    /// Resets in the middle of the run.
+    pub resets: u64,
 }
 
 /// `n` distinct frame numbers below `2^(PA_BITS-12)`, none zero: a random frame and its
@@ -136,6 +138,15 @@ pub struct Knobs {
     /// map or reclaim event meets a cache request on offer and the bypass's priority between
     /// them is exercised. The counters are checked between events in the one-at-a-time phases.
     pub overlap_every: u64,
+    /// The chance that a cycle in which an event could be issued stays empty, so that the unit
+    /// also sits in `Idle` with nothing offered (without gaps it never did, and a unit that left
+    /// `Idle` on no request at all passed every test).
+    pub gap: f64,
+    /// Every this many events (0: never), at a quiet point, the unit is reset: its table must be
+    /// empty after it, whatever the entries held (the environment starts over: no frame mapped,
+    /// the record region zeroed again). Without resets in the middle of a run, a reset that left
+    /// an entry valid, or a lookup that ignored an entry's valid bit, showed in no test.
+    pub reset_every: u64,
 }
 
 impl Default for Knobs {
@@ -145,6 +156,8 @@ impl Default for Knobs {
             dead_access: 21,
             lone_every: 500,
             overlap_every: 1000,
+            gap: 0.1,
+            reset_every: 2000,
         }
     }
 }
@@ -210,6 +223,8 @@ pub fn run(
     let mut dut = Model::new(vt);
     let mut rng = seed::rng(seed, 0xb7a5);
     let mut junk = seed::rng(seed, 0x7a11);
+    // Gaps come from their own stream, so that the events drawn are the same with or without them.
+    let mut gaps = seed::rng(seed, 0x6a95);
     let mut model = BypassModel::new(params);
     let mut guarantee = Guarantee::default();
     let mut dram = Dram::new(seed);
@@ -233,6 +248,8 @@ pub fn run(
     let mut wide = [0u32; 16];
     // The cycle by which the bypass must be back in Idle after an event that zeroes nothing.
     let mut idle_due: Option<u64> = None;
+    // The event count after which the next quiet point resets the unit.
+    let mut next_reset = knobs.reset_every;
 
     loop {
         let cycle = dut.cycle() - start;
@@ -261,6 +278,30 @@ pub fn run(
                 "between events",
                 params.cnt_bits,
             )?;
+            if knobs.reset_every > 0 && issued >= next_reset {
+                next_reset = issued + knobs.reset_every;
+                for v in [
+                    p::MAP_VALID,
+                    p::DEAD_VALID,
+                    p::MEM_REQ_VALID,
+                    p::META_RSP_VALID,
+                    p::DRAM_RSP_VALID,
+                ] {
+                    dut.poke(v, 0);
+                }
+                dut.reset();
+                model = BypassModel::new(params);
+                guarantee = Guarantee::default();
+                mapped.clear();
+                dead.clear();
+                records.clear();
+                plan.clear();
+                // The counters start from zero again; DRAM keeps its (now stale) contents.
+                dram.reads_done = 0;
+                dram.writes_done = 0;
+                stats.resets += 1;
+                continue;
+            }
         }
         // The page allocator and the cache each keep one event on offer: one at a time, or in
         // overlapping phases each whenever its port is free (a directed episode runs alone).
@@ -268,7 +309,7 @@ pub fn run(
         let all_free = page_free && evt_mem.is_none();
         let overlap =
             knobs.overlap_every > 0 && (issued / knobs.overlap_every) % 2 == 1 && plan.is_empty();
-        if issued < events && (all_free || overlap) {
+        if issued < events && (all_free || overlap) && !chance(&mut gaps, knobs.gap) {
             if all_free
                 && plan.is_empty()
                 && knobs.lone_every > 0

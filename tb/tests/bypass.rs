@@ -36,6 +36,10 @@ fn evicting_fresh_entries_exposes_no_stale_data() {
     );
     assert!(st.fills_checked > 1000, "seed {s}: {st:?}");
     assert!(
+        st.resets >= 2,
+        "seed {s}: resets in the middle of the run: {st:?}"
+    );
+    assert!(
         st.events_meeting_requests > 100,
         "seed {s}: map and reclaim events meet cache requests: {st:?}"
     );
@@ -99,8 +103,9 @@ fn off_without_dram_zero_only_passes_through() {
         (0, 0, 0),
         "seed {s}"
     );
+    // The counters count from the last reset in the middle of the run.
     assert!(
-        c.dram_reads > 1000 && c.dram_writes > 1000,
+        c.dram_reads > 0 && c.dram_writes > 0 && st.fills_checked > 1000,
         "seed {s}: {st:?}"
     );
 }
