@@ -212,7 +212,8 @@ pub fn table(rows: &[(String, Traffic)], base: &Traffic, indent: &str) -> String
             t.total_reads(),
             t.total_writes(),
             t.total(),
-            -saving(t.total(), base.total())
+            // The change against the base (+0.0 for the base itself, not -0.0).
+            0.0 - saving(t.total(), base.total())
         );
     }
     out
@@ -237,6 +238,28 @@ mod tests {
         assert_eq!(i.traffic.total_reads(), 1);
         assert_eq!(i.traffic.writes_of(Kind::Data), 1);
         assert_eq!(i.traffic.total(), 2);
+    }
+
+    #[test]
+    fn the_table_shows_each_kind_and_the_change_against_the_base() {
+        let mut off = Traffic::default();
+        off.write(Kind::Zeroing);
+        off.write(Kind::Data);
+        let mut on = Traffic::default();
+        on.write(Kind::Data);
+        let t = table(&[("on".into(), on), ("off".into(), off.clone())], &off, "");
+        for k in Kind::ALL {
+            assert!(t.contains(&format!("{} r/w", k.name())), "{t}");
+        }
+        let rows: Vec<&str> = t.lines().collect();
+        assert!(
+            rows[1].starts_with("on") && rows[1].ends_with("-50.0%"),
+            "{t}"
+        );
+        assert!(
+            rows[2].ends_with(" 0.0%"),
+            "the base is unchanged, not -0.0: {t}"
+        );
     }
 
     #[test]
