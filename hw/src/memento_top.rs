@@ -280,9 +280,11 @@ impl Logic for MementoTop {
         self.meta_req_frame.next = self.byp.meta_req_frame.val();
         self.meta_req_wdata.next = self.byp.meta_req_wdata.val();
         self.meta_rsp_ready.next = self.byp.meta_rsp_ready.val();
-        self.evt_map.next = self.core.map_evt_valid.val() & self.byp.map_ready.val();
-        self.evt_taken.next = (self.core.map_evt_valid.val() & self.byp.map_ready.val())
-            | (self.core.dead_evt_valid.val() & self.byp.dead_ready.val());
+        // The bypass raises map_ready only in Idle, with map_valid (its priority); dead_ready is
+        // up in Idle whenever no map is offered, so the dead event's own valid takes part.
+        self.evt_map.next = self.byp.map_ready.val();
+        self.evt_taken.next =
+            self.byp.map_ready.val() | (self.core.dead_evt_valid.val() & self.byp.dead_ready.val());
         self.evt_frame.next = self.core.dead_evt_frame.val();
         if self.core.map_evt_valid.val() {
             self.evt_frame.next = self.core.map_evt_frame.val();

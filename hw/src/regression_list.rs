@@ -143,6 +143,8 @@ struct RawTest {
     seeded_watermarks: bool,
     #[serde(default)]
     dead_access: Option<u32>,
+    #[serde(default)]
+    llc_kib: Option<u64>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -192,6 +194,9 @@ pub struct TestSpec {
     /// Bypass: one cache access in this many goes to a reclaimed frame; `None`: the harness's
     /// default.
     pub dead_access: Option<u32>,
+    /// memento_top: the last-level cache model's size in KiB (16 ways of 64-byte lines); `None`:
+    /// 2 MiB. A small cache sends lines of every kind to DRAM and back all the time.
+    pub llc_kib: Option<u64>,
 }
 
 /// The whole file, checked.
@@ -294,6 +299,20 @@ impl RegressionList {
                     t.name
                 ));
             }
+            if let Some(k) = t.llc_kib {
+                if design != Design::MementoTop {
+                    return Err(format!(
+                        "{file}: test {:?}: llc_kib sizes memento_top's cache model; the design is not memento_top",
+                        t.name
+                    ));
+                }
+                if !k.is_power_of_two() || k < 1 {
+                    return Err(format!(
+                        "{file}: test {:?}: llc_kib {k} must be a power of two (16 ways of 64-byte lines in a power-of-two number of sets)",
+                        t.name
+                    ));
+                }
+            }
             if t.dead_access == Some(0) {
                 return Err(format!(
                     "{file}: test {:?}: dead_access is one access in N: N must be at least 1",
@@ -324,6 +343,7 @@ impl RegressionList {
                 seeded_addresses: t.seeded_addresses,
                 seeded_watermarks: t.seeded_watermarks,
                 dead_access: t.dead_access,
+                llc_kib: t.llc_kib,
             });
         }
         for (list, names) in &raw.lists {
@@ -412,6 +432,10 @@ mod tests {
             )
         };
         assert!(test("mrs = 0x7fc000000000").is_ok());
+        assert_eq!(test("llc_kib = 64").unwrap().tests[0].llc_kib, Some(64));
+        assert!(test("llc_kib = 48")
+            .unwrap_err()
+            .contains("llc_kib 48 must be a power of two"));
         assert!(test("mrs = 0x7fc000001000")
             .unwrap_err()
             .contains("aligned to the region"));

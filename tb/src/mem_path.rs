@@ -465,6 +465,13 @@ impl MemPath {
     /// The event the bypass takes in this cycle, if any, into the bypass model and the ledger.
     fn event(&mut self, dut: &mut Model, hpa: &mut PageAllocModel) -> Result<bool, Diff> {
         if dut.peek(self.ports.evt_taken) == 0 {
+            if dut.peek(self.ports.evt_map) == 1 {
+                return Err((
+                    "evt_map without evt_taken".into(),
+                    "evt_map only in a cycle the bypass takes a map event".into(),
+                    "evt_map = 1, evt_taken = 0".into(),
+                ));
+            }
             return Ok(false);
         }
         let got = (

@@ -233,6 +233,9 @@ pub fn run_stimulus(
             cfg.first_frame = addr.first_frame.unwrap_or(cfg.first_frame);
             cfg.root = addr.root.unwrap_or(cfg.root);
             cfg.watermarks = watermarks(t, seed);
+            if let Some(k) = t.llc_kib {
+                cfg.llc.bytes = k << 10;
+            }
             cfg.params = t.params.clone();
             cfg.trace = trace;
             core_harness::run(&cfg, stim, None)
