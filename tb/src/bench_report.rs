@@ -154,14 +154,7 @@ pub fn stacked_traffic(r: &BenchReport) -> Result<String> {
             .disable_x_mesh()
             .x_labels(labels.len() * 2 + 1)
             .x_label_style(("sans-serif", 10))
-            .x_label_formatter(&move |x| {
-                let i = (*x - 0.5).round();
-                if (*x - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
-                    names[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&move |x| centre_label(&names, *x))
             .y_desc("64-byte lines")
             .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()?;
@@ -249,6 +242,16 @@ const COLORS: [RGBColor; 7] = [
 ];
 
 /// Grouped bars on a log scale: `groups` along x, one bar per series in each group.
+/// The name of the group whose centre is at `x` (group `i` spans `i..i + 1`), else nothing.
+fn centre_label(names: &[String], x: f64) -> String {
+    let i = (x - 0.5).round();
+    if (x - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+        names[i as usize].clone()
+    } else {
+        String::new()
+    }
+}
+
 pub fn grouped_bars(
     title: &str,
     y_desc: &str,
@@ -278,14 +281,7 @@ pub fn grouped_bars(
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(groups.len() * 2 + 1)
-            .x_label_formatter(&move |x| {
-                let i = (*x - 0.5).round();
-                if (*x - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
-                    names[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&move |x| centre_label(&names, *x))
             .y_desc(y_desc)
             .y_label_formatter(&|v| format!("{v:.0}"))
             .draw()?;

@@ -8,7 +8,8 @@ use crate::env::{chance, Dram};
 use crate::harness::Mismatch;
 use crate::line::{bytes, short, words};
 use crate::model::bypass::{
-    BypassCounters, BypassModel, DramAccess, FillSource, Guarantee, MetaAccess,
+    record_words, take_expected, BypassCounters, BypassModel, DramAccess, FillSource, Guarantee,
+    MetaAccess,
 };
 use crate::seed;
 use memento_hw::emit::Design;
@@ -358,10 +359,7 @@ pub fn run(
             .map(|(_, r)| r);
         dut.poke(p::META_RSP_VALID, meta_data.is_some() as u64);
         let (m_fresh, m_dead) = meta_data.unwrap_or((0, false));
-        dut.poke_wide(
-            p::META_RSP_RDATA,
-            &[m_fresh as u32, (m_fresh >> 32) as u32, m_dead as u32],
-        );
+        dut.poke_wide(p::META_RSP_RDATA, &record_words(m_fresh, m_dead));
         let dram_data = dram.due(cycle).filter(|_| !chance(&mut rng, 0.2));
         dut.poke(p::DRAM_RSP_VALID, dram_data.is_some() as u64);
         dut.poke_wide(p::DRAM_RSP_RDATA, &words(&dram_data.unwrap_or([0; 64])));
@@ -441,16 +439,8 @@ pub fn run(
             } else {
                 DramAccess::Read(a)
             };
-            match model.expected_dram.pop_front() {
-                Some(e) if e == got => {}
-                e => {
-                    return Err(fail(
-                        "DRAM access differs",
-                        e.map_or("no access".into(), |e| e.to_string()),
-                        got.to_string(),
-                    ))
-                }
-            }
+            take_expected(&mut model.expected_dram, &got)
+                .map_err(|(e, g)| fail("DRAM access differs", e, g))?;
             match got {
                 DramAccess::Write(a, d) => dram.write(a, d),
                 DramAccess::Read(a) => dram.start_read(a, cycle + rng.gen_range(2..30)),
@@ -462,23 +452,11 @@ pub fn run(
         }
         if dut.peek(p::META_REQ_VALID) == 1 && meta_req_ready {
             let f = dut.peek(p::META_REQ_FRAME);
-            let got = if dut.peek(p::META_REQ_WRITE) == 1 {
-                let mut w = [0u32; 3];
-                dut.peek_wide(p::META_REQ_WDATA, &mut w);
-                MetaAccess::Write(f, w[0] as u64 | (w[1] as u64) << 32, w[2] & 1 == 1)
-            } else {
-                MetaAccess::Read(f)
-            };
-            match model.expected_meta.pop_front() {
-                Some(e) if e == got => {}
-                e => {
-                    return Err(fail(
-                        "metadata access differs",
-                        e.map_or("no access".into(), |e| e.to_string()),
-                        got.to_string(),
-                    ))
-                }
-            }
+            let mut w = [0u32; 3];
+            dut.peek_wide(p::META_REQ_WDATA, &mut w);
+            let got = MetaAccess::of_port(f, dut.peek(p::META_REQ_WRITE) == 1, &w);
+            take_expected(&mut model.expected_meta, &got)
+                .map_err(|(e, g)| fail("metadata access differs", e, g))?;
             match got {
                 MetaAccess::Write(f, fresh, dead) => {
                     records.insert(f, (fresh, dead));

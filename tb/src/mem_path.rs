@@ -27,7 +27,9 @@
 use crate::env::{chance, Dram};
 use crate::line::{bytes, short, words};
 use crate::llc::{Llc, LlcConfig};
-use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource, MetaAccess};
+use crate::model::bypass::{
+    record_words, take_expected, BypassCounters, BypassModel, DramAccess, FillSource, MetaAccess,
+};
 use crate::model::page_alloc::PageAllocModel;
 pub use crate::traffic::{Ideal, Kind, Traffic};
 use memento_sim::{Model, Port, VTable};
@@ -527,10 +529,7 @@ impl MemPath {
         let (fresh, dead) = self.record_offer.unwrap_or((0, false));
         let m = &self.ports.meta;
         dut.poke(m.rsp_valid, self.record_offer.is_some() as u64);
-        dut.poke_wide(
-            m.rsp_rdata,
-            &[fresh as u32, (fresh >> 32) as u32, dead as u32],
-        );
+        dut.poke_wide(m.rsp_rdata, &record_words(fresh, dead));
         self.meta_fills_due(cycle);
     }
 
@@ -587,23 +586,11 @@ impl MemPath {
             return Ok(progress);
         }
         let f = dut.peek(m.req_frame);
-        let got = if dut.peek(m.req_write) == 1 {
-            let mut w = [0u32; 3];
-            dut.peek_wide(m.req_wdata, &mut w);
-            MetaAccess::Write(f, w[0] as u64 | (w[1] as u64) << 32, w[2] & 1 == 1)
-        } else {
-            MetaAccess::Read(f)
-        };
-        match self.model.expected_meta.pop_front() {
-            Some(e) if e == got => {}
-            e => {
-                return Err((
-                    "metadata access differs".into(),
-                    e.map_or("no access".into(), |e| e.to_string()),
-                    got.to_string(),
-                ))
-            }
-        }
+        let mut w = [0u32; 3];
+        dut.peek_wide(m.req_wdata, &mut w);
+        let got = MetaAccess::of_port(f, dut.peek(m.req_write) == 1, &w);
+        take_expected(&mut self.model.expected_meta, &got)
+            .map_err(|(e, g)| ("metadata access differs".to_string(), e, g))?;
         let addr = record_addr(f);
         let (line, off) = (line_of(addr), (addr & 63) as usize);
         self.kinds.insert(line, Kind::Meta);
@@ -671,16 +658,8 @@ impl MemPath {
         } else {
             DramAccess::Read(a)
         };
-        match self.model.expected_dram.pop_front() {
-            Some(e) if e == got => {}
-            e => {
-                return Err((
-                    "DRAM access differs".into(),
-                    e.map_or("no access".into(), |e| e.to_string()),
-                    got.to_string(),
-                ))
-            }
-        }
+        take_expected(&mut self.model.expected_dram, &got)
+            .map_err(|(e, g)| ("DRAM access differs".to_string(), e, g))?;
         let kind = self.expected_kinds.pop_front().expect("a kind per access");
         match got {
             DramAccess::Write(a, d) => {

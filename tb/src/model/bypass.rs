@@ -57,6 +57,38 @@ impl std::fmt::Display for MetaAccess {
     }
 }
 
+/// A record as the metadata port's 65-bit data carries it: fresh mask in bits 63..0, dead in 64.
+pub fn record_words(fresh: u64, dead: bool) -> [u32; 3] {
+    [fresh as u32, (fresh >> 32) as u32, dead as u32]
+}
+
+impl MetaAccess {
+    /// The access the port shows: a write of the record in `wdata`'s words, or a read.
+    pub fn of_port(frame: u64, write: bool, wdata: &[u32; 3]) -> Self {
+        if write {
+            let fresh = wdata[0] as u64 | (wdata[1] as u64) << 32;
+            MetaAccess::Write(frame, fresh, wdata[2] & 1 == 1)
+        } else {
+            MetaAccess::Read(frame)
+        }
+    }
+}
+
+/// Takes the next access `expected` holds and compares it with `got`; the difference as
+/// (expected, got), "no access" when none was expected.
+pub fn take_expected<T: PartialEq + std::fmt::Display>(
+    expected: &mut VecDeque<T>,
+    got: &T,
+) -> Result<(), (String, String)> {
+    match expected.pop_front() {
+        Some(e) if e == *got => Ok(()),
+        e => Err((
+            e.map_or("no access".into(), |e| e.to_string()),
+            got.to_string(),
+        )),
+    }
+}
+
 /// Who answers a fill.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum FillSource {
@@ -360,6 +392,22 @@ mod tests {
             dram_zero: !on,
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn a_record_goes_through_the_port_words_and_back() {
+        let w = record_words(0x8000_0000_0000_0001, true);
+        assert_eq!(
+            MetaAccess::of_port(7, true, &w),
+            MetaAccess::Write(7, 0x8000_0000_0000_0001, true)
+        );
+        assert_eq!(MetaAccess::of_port(7, false, &w), MetaAccess::Read(7));
+        let mut q: VecDeque<MetaAccess> = [MetaAccess::Read(1)].into();
+        assert_eq!(take_expected(&mut q, &MetaAccess::Read(1)), Ok(()));
+        assert_eq!(
+            take_expected(&mut q, &MetaAccess::Read(2)),
+            Err(("no access".into(), "record read of frame 2".into()))
+        );
     }
 
     #[test]
