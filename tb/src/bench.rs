@@ -8,8 +8,8 @@
 //! hit rates, the share of commands that needed arena-list work, pages mapped, and DRAM traffic by
 //! kind for each mode and for the ideal (`crate::traffic`).
 
-use crate::core_harness::{run, CoreRunConfig, CoreRunStats};
 use crate::env::{EnvTiming, OsTiming};
+use crate::envs::core::{run, CoreRunConfig, CoreRunStats};
 use crate::page_harness::PageTiming;
 use crate::swbench::{Summary, SwRun, Whole};
 use crate::trace::{Trace, TraceReplay};

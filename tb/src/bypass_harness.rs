@@ -4,13 +4,14 @@
 //! with the bypass model, and every fill's data with the guarantee: the last value written since
 //! the frame was mapped, or zero.
 
-use crate::env::{chance, Dram};
-use crate::harness::Mismatch;
+use crate::agents::chance;
+use crate::env::Dram;
 use crate::line::{bytes, short, words};
 use crate::model::bypass::{
-    record_words, take_expected, BypassCounters, BypassModel, DramAccess, FillSource, Guarantee,
-    MetaAccess,
+    record_words, BypassCounters, BypassModel, DramAccess, FillSource, Guarantee, MetaAccess,
 };
+use crate::scoreboard::take_expected;
+use crate::scoreboard::Mismatch;
 use crate::seed;
 use memento_hw::emit::Design;
 use memento_hw::Params;

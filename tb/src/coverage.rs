@@ -2,7 +2,7 @@
 //! runs did. A regression list is expected to hit every bin; `memento regress` fails on a bin at
 //! zero.
 
-use crate::core_harness::CoreRunStats;
+use crate::envs::core::CoreRunStats;
 use std::collections::BTreeMap;
 
 /// Every bin with its count. Which bins exist does not depend on the run: a bin never hit is there

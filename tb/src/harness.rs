@@ -2,11 +2,13 @@
 //! new-arena ports from the environment models, and checks every response and every header write
 //! against the golden model the cycle it happens.
 
-use crate::env::{chance, ArenaResponder, EnvTiming, HeaderMemory};
+use crate::agents::chance;
+use crate::env::{ArenaResponder, EnvTiming, HeaderMemory};
 use crate::line::bytes;
 use crate::model::object_alloc::{
     Effects, Geometry, HeaderWrite, ObjectAllocModel, Op, Response, Status,
 };
+use crate::scoreboard::Mismatch;
 use crate::seed;
 use crate::stats::RunStats;
 use memento_hw::object_alloc::{
@@ -75,28 +77,6 @@ impl RunConfig {
             watchdog: 20_000,
             reset_for_exit: 0,
         }
-    }
-}
-
-/// The first difference between the hardware and the model.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Mismatch {
-    pub cycle: u64,
-    /// Index of the command concerned (0-based, in issue order).
-    pub command: u64,
-    pub op: String,
-    pub what: String,
-    pub expected: String,
-    pub got: String,
-}
-
-impl std::fmt::Display for Mismatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} at cycle {}, command #{} ({})\n  expected: {}\n  got:      {}",
-            self.what, self.cycle, self.command, self.op, self.expected, self.got
-        )
     }
 }
 

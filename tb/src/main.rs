@@ -112,6 +112,9 @@ enum Cmd {
         /// Write VCD instead of FST.
         #[arg(long)]
         vcd: bool,
+        /// Also write the command log (`OP ARG STATUS PTR LATENCY`, one line per command).
+        #[arg(long)]
+        log: Option<PathBuf>,
     },
     /// Performance: traces through the Verilated memento_top (bypass on, off and off-dram, with
     /// DRAM traffic by kind and the ideal) and through glibc, jemalloc and mimalloc; writes
@@ -418,11 +421,11 @@ fn replay(
     s: Option<String>,
     modes: &[memento_tb::traffic::Mode],
 ) -> Result<()> {
-    use memento_tb::core_harness::{run, CoreRunConfig};
+    use memento_tb::envs::core::{run, CoreRunConfig};
     use memento_tb::traffic::Mode;
     let seed = seed_arg(s)?;
     let t = memento_tb::trace::read(path)?;
-    let mut runs: Vec<(Mode, memento_tb::mem_path::MemStats)> = vec![];
+    let mut runs: Vec<(Mode, memento_tb::env::mem_path::MemStats)> = vec![];
     for (k, &mode) in modes.iter().enumerate() {
         let mut cfg = CoreRunConfig::new(seed, stall);
         cfg.design = Design::MementoTop;
@@ -541,7 +544,12 @@ fn replay(
 }
 
 /// The DRAM traffic of each mode by kind, the ideal, and the savings against `off`.
-fn print_traffic(runs: &[(memento_tb::traffic::Mode, memento_tb::mem_path::MemStats)]) {
+fn print_traffic(
+    runs: &[(
+        memento_tb::traffic::Mode,
+        memento_tb::env::mem_path::MemStats,
+    )],
+) {
     use memento_tb::traffic::{saving, table, Mode};
     println!("  DRAM traffic in 64-byte lines, reads/writes by kind (LLC 2 MiB, 16 ways; flushed at the end):");
     let mut rows: Vec<(String, memento_tb::traffic::Traffic)> = runs
@@ -742,6 +750,7 @@ fn main() -> Result<()> {
             to,
             ops,
             vcd,
+            log,
         } => {
             let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
             let mut t = rl.test(&test).map_err(anyhow::Error::msg)?.clone();
@@ -763,7 +772,16 @@ fn main() -> Result<()> {
                 path: path.clone(),
                 format,
             };
-            let outcome = memento_tb::regress::run_seed(&t, seed, Some(window));
+            let outcome = match &log {
+                Some(p) => {
+                    let mut out = Vec::new();
+                    let o = memento_tb::regress::run_seed_logged(&t, seed, Some(window), &mut out);
+                    std::fs::write(p, out)
+                        .with_context(|| format!("writing the command log {}", p.display()))?;
+                    o
+                }
+                None => memento_tb::regress::run_seed(&t, seed, Some(window)),
+            };
             match &outcome {
                 Ok(st) => println!(
                     "{test} seed {seed}: passed, {} commands, {} cycles",

@@ -2,11 +2,13 @@
 //! through the Verilated `page_alloc`, with the table memory, the OS page supply and the
 //! requesters as environment models, checked against the golden model every cycle.
 
-use crate::env::{chance, OsSupply, OsTiming, RefillWatch, TableMemory};
-use crate::harness::{Mismatch, TraceWindow};
+use crate::agents::chance;
+use crate::env::{OsSupply, OsTiming, RefillWatch, TableMemory};
+use crate::harness::TraceWindow;
 use crate::model::page_alloc::{
     MapAnswer, PageAllocModel, PageStats, PoolGeometry, Requester, TableAccess,
 };
+use crate::scoreboard::Mismatch;
 use crate::seed;
 use memento_hw::Params;
 use memento_sim::page_alloc as p;

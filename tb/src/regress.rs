@@ -4,11 +4,13 @@
 //! a pass/fail table with each failure's replay command and waveform, and the coverage bins.
 
 use crate::bypass_harness;
-use crate::core_harness::{self, CoreRunConfig, CoreRunStats};
 use crate::coverage;
 use crate::env::EnvTiming;
-use crate::harness::{self, Mismatch, RunConfig, Stimulus, TraceWindow};
+use crate::envs;
+use crate::envs::core::{CoreRunConfig, CoreRunStats};
+use crate::harness::{self, RunConfig, Stimulus, TraceWindow};
 use crate::model::object_alloc::Geometry;
+use crate::scoreboard::Mismatch;
 use crate::shrink::{self, Cmd, Playback, Recording};
 use crate::stimulus::{Mix, RandomStream};
 use anyhow::Context as _;
@@ -171,12 +173,33 @@ pub fn run_seed(
     run_stimulus(t, seed, trace, &mut random_stream(t, seed))
 }
 
+/// Runs one seed of `t` like [`run_seed`], writing the command log (one line per command) to
+/// `log`; the bypass harness has no commands and writes nothing.
+pub fn run_seed_logged(
+    t: &TestSpec,
+    seed: u64,
+    trace: Option<TraceWindow>,
+    log: &mut dyn std::io::Write,
+) -> Result<CoreRunStats, Box<Mismatch>> {
+    run_logged(t, seed, trace, &mut random_stream(t, seed), Some(log))
+}
+
 /// Runs `stim` through `t`'s design and environment, the environment seeded with `seed`.
 pub fn run_stimulus(
     t: &TestSpec,
     seed: u64,
     trace: Option<TraceWindow>,
     stim: &mut dyn Stimulus,
+) -> Result<CoreRunStats, Box<Mismatch>> {
+    run_logged(t, seed, trace, stim, None)
+}
+
+fn run_logged(
+    t: &TestSpec,
+    seed: u64,
+    trace: Option<TraceWindow>,
+    stim: &mut dyn Stimulus,
+    log: Option<&mut dyn std::io::Write>,
 ) -> Result<CoreRunStats, Box<Mismatch>> {
     let addr = Addresses::of(t, seed);
     let mrs = addr.mrs;
@@ -193,7 +216,7 @@ pub fn run_stimulus(
             cfg.trace = trace;
             // Every other exit is played as a reset.
             cfg.reset_for_exit = 2;
-            let hoa = harness::run(&cfg, stim, None)?;
+            let hoa = harness::run(&cfg, stim, log)?;
             Ok(CoreRunStats {
                 hoa,
                 ..CoreRunStats::default()
@@ -217,7 +240,7 @@ pub fn run_stimulus(
                     cycles: st.cycles,
                     ..Default::default()
                 },
-                mem: crate::mem_path::MemStats {
+                mem: crate::env::mem_path::MemStats {
                     fills_checked: st.fills_checked,
                     events_meeting_requests: st.events_meeting_requests,
                     bypass: st.counters.clone(),
@@ -238,7 +261,7 @@ pub fn run_stimulus(
             }
             cfg.params = t.params.clone();
             cfg.trace = trace;
-            core_harness::run(&cfg, stim, None)
+            envs::core::run(&cfg, stim, log)
         }
     }
 }

@@ -2,7 +2,7 @@
 //! checking every object through its mapped frames. Seeds come from `MEMENTO_SEED` or are fresh
 //! and printed on failure.
 
-use memento_tb::core_harness::{run, CoreRunConfig, CoreRunStats};
+use memento_tb::envs::core::{run, CoreRunConfig, CoreRunStats};
 use memento_tb::model::object_alloc::Geometry;
 use memento_tb::seed;
 use memento_tb::stimulus::{Mix, RandomStream};

@@ -4,7 +4,7 @@
 //! written since its frame was mapped, or zero. Seeds come from `MEMENTO_SEED` or are fresh.
 
 use memento_hw::emit::Design;
-use memento_tb::core_harness::{run, CoreRunConfig, CoreRunStats};
+use memento_tb::envs::core::{run, CoreRunConfig, CoreRunStats};
 use memento_tb::model::object_alloc::Geometry;
 use memento_tb::seed;
 use memento_tb::stimulus::{Mix, RandomStream};
@@ -30,7 +30,7 @@ fn full_path_with_exits_keeps_every_read_fresh_or_last_written() {
     for mode in Mode::ALL {
         let mut cfg = top(s, mode);
         // A 64 KiB cache, so that lines of every kind are evicted and fetched again all the time.
-        cfg.llc = memento_tb::llc::LlcConfig {
+        cfg.llc = memento_tb::env::llc::LlcConfig {
             bytes: 64 << 10,
             ways: 8,
             line: 64,

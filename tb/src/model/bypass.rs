@@ -74,21 +74,6 @@ impl MetaAccess {
     }
 }
 
-/// Takes the next access `expected` holds and compares it with `got`; the difference as
-/// (expected, got), "no access" when none was expected.
-pub fn take_expected<T: PartialEq + std::fmt::Display>(
-    expected: &mut VecDeque<T>,
-    got: &T,
-) -> Result<(), (String, String)> {
-    match expected.pop_front() {
-        Some(e) if e == *got => Ok(()),
-        e => Err((
-            e.map_or("no access".into(), |e| e.to_string()),
-            got.to_string(),
-        )),
-    }
-}
-
 /// Who answers a fill.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum FillSource {
@@ -363,6 +348,7 @@ impl Guarantee {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scoreboard::take_expected;
 
     /// Counters of `bits` bits show each count modulo 2^bits; 32-bit ones a count below 2^32.
     #[test]

@@ -24,13 +24,15 @@
 //! Every DRAM access is counted by the kind of line it moves ([`Kind`]), and an [`Ideal`] ledger
 //! follows the cache's requests to count the traffic that no bypass can avoid.
 
-use crate::env::{chance, Dram};
+use crate::agents::chance;
+use crate::env::llc::{Llc, LlcConfig};
+use crate::env::Dram;
 use crate::line::{bytes, short, words};
-use crate::llc::{Llc, LlcConfig};
 use crate::model::bypass::{
-    record_words, take_expected, BypassCounters, BypassModel, DramAccess, FillSource, MetaAccess,
+    record_words, BypassCounters, BypassModel, DramAccess, FillSource, MetaAccess,
 };
 use crate::model::page_alloc::PageAllocModel;
+use crate::scoreboard::{take_expected, Diff};
 pub use crate::traffic::{Ideal, Kind, Traffic};
 use memento_sim::{Model, Port, VTable};
 use rand::Rng;
@@ -176,9 +178,6 @@ pub struct MemPath {
     cnt_bits: u32,
     pub stats: MemStats,
 }
-
-/// (what, expected, got) of a difference.
-pub type Diff = (String, String, String);
 
 fn line_of(pa: u64) -> u64 {
     pa & !63
