@@ -3,7 +3,6 @@
 pub mod agents;
 pub mod bench;
 pub mod bench_report;
-pub mod bypass_harness;
 pub mod code_coverage;
 pub mod coverage;
 pub mod env;

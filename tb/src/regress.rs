@@ -3,7 +3,6 @@
 //! re-run with a waveform of its last cycles. The report is JSON for machines and HTML for people:
 //! a pass/fail table with each failure's replay command and waveform, and the coverage bins.
 
-use crate::bypass_harness;
 use crate::coverage;
 use crate::env::EnvTiming;
 use crate::envs;
@@ -227,13 +226,13 @@ fn run_logged(
             // `ops` events over six frames per table entry, so that entries with fresh lines
             // are evicted all the time (its own cargo test's shape).
             let frames = 6 * u64::from(t.params.bypass.max(1));
-            let d = bypass_harness::Knobs::default();
-            let knobs = bypass_harness::Knobs {
+            let d = envs::bypass::Knobs::default();
+            let knobs = envs::bypass::Knobs {
                 mix: t.mix.unwrap_or(d.mix),
                 dead_access: t.dead_access.unwrap_or(d.dead_access),
                 ..d
             };
-            let st = bypass_harness::run(&t.params, seed, t.ops, frames, &knobs)?;
+            let st = envs::bypass::run(&t.params, seed, t.ops, frames, &knobs)?;
             Ok(CoreRunStats {
                 hoa: crate::stats::RunStats {
                     commands: st.events,

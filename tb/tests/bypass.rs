@@ -2,7 +2,7 @@
 //! Seeds come from `MEMENTO_SEED` or are fresh and printed on failure.
 
 use memento_hw::Params;
-use memento_tb::bypass_harness::{run, Knobs};
+use memento_tb::envs::bypass::{run, Knobs};
 use memento_tb::seed;
 
 fn replay_hint(test: &str, seed: u64) -> String {

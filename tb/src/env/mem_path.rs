@@ -24,17 +24,15 @@
 //! Every DRAM access is counted by the kind of line it moves ([`Kind`]), and an [`Ideal`] ledger
 //! follows the cache's requests to count the traffic that no bypass can avoid.
 
-use crate::agents::chance;
+use crate::agents::bypass::{CacheAgent, Counters, DramAgent, EventTap, LineReq, MetaAgent};
 use crate::env::llc::{Llc, LlcConfig};
 use crate::env::Dram;
-use crate::line::{bytes, short, words};
-use crate::model::bypass::{
-    record_words, BypassCounters, BypassModel, DramAccess, FillSource, MetaAccess,
-};
+use crate::line::short;
+use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource, MetaAccess};
 use crate::model::page_alloc::PageAllocModel;
 use crate::scoreboard::{take_expected, Diff};
 pub use crate::traffic::{Ideal, Kind, Traffic};
-use memento_sim::{Model, Port, VTable};
+use memento_sim::{Model, VTable};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -51,39 +49,13 @@ fn is_meta(line: u64) -> bool {
     line >= META_BASE
 }
 
-struct MetaPorts {
-    req_valid: Port,
-    req_ready: Port,
-    req_write: Port,
-    req_frame: Port,
-    req_wdata: Port,
-    rsp_valid: Port,
-    rsp_ready: Port,
-    rsp_rdata: Port,
-}
-
+/// The bypass's interfaces, as the memory path drives and watches them.
 struct MemPorts {
-    req_valid: Port,
-    req_ready: Port,
-    req_write: Port,
-    req_addr: Port,
-    req_wdata: Port,
-    rsp_valid: Port,
-    rsp_ready: Port,
-    rsp_rdata: Port,
-    dram_req_valid: Port,
-    dram_req_ready: Port,
-    dram_req_write: Port,
-    dram_req_addr: Port,
-    dram_req_wdata: Port,
-    dram_rsp_valid: Port,
-    dram_rsp_ready: Port,
-    dram_rsp_rdata: Port,
-    evt_taken: Port,
-    evt_map: Port,
-    evt_frame: Port,
-    cnt: [Port; 5],
-    meta: MetaPorts,
+    cache: CacheAgent,
+    dram: DramAgent,
+    meta: MetaAgent,
+    evt: EventTap,
+    cnt: Counters,
 }
 
 /// What the memory path did.
@@ -160,7 +132,6 @@ pub struct MemPath {
     /// The record read in flight, and what the metadata port offers this cycle.
     record_read: Option<RecordRead>,
     record_offer: Option<(u64, bool)>,
-    meta_ready: bool,
     /// The record region's lines in DRAM (zero until written), and their fills in flight:
     /// (line, due cycle).
     meta_mem: HashMap<u64, [u8; 64]>,
@@ -170,8 +141,6 @@ pub struct MemPath {
     /// The cycle being driven.
     now: u64,
     fill_inflight: Option<(u64, FillSource)>,
-    dram_data: Option<[u8; 64]>,
-    ready: (bool, bool, bool),
     /// DRAM read latency in cycles, uniform in this range.
     pub dram_latency: (u64, u64),
     /// The bypass's counter width (`CNT_BITS`).
@@ -184,46 +153,21 @@ fn line_of(pa: u64) -> u64 {
 }
 
 impl MemPath {
-    /// The memory path of `vt`, if the design has the bypass's ports.
-    pub fn of(vt: &VTable, params: &memento_hw::Params, llc: LlcConfig, seed: u64) -> Option<Self> {
-        let port = |n: &str| vt.port(n);
+    /// The memory path of `vt`, if the design has the bypass's ports; every port refuses or
+    /// holds back a transfer in a cycle with chance `stall`.
+    pub fn of(
+        vt: &VTable,
+        params: &memento_hw::Params,
+        llc: LlcConfig,
+        seed: u64,
+        stall: f64,
+    ) -> Option<Self> {
         let ports = MemPorts {
-            req_valid: port("mem_req_valid")?,
-            req_ready: port("mem_req_ready")?,
-            req_write: port("mem_req_write")?,
-            req_addr: port("mem_req_addr")?,
-            req_wdata: port("mem_req_wdata")?,
-            rsp_valid: port("mem_rsp_valid")?,
-            rsp_ready: port("mem_rsp_ready")?,
-            rsp_rdata: port("mem_rsp_rdata")?,
-            dram_req_valid: port("dram_req_valid")?,
-            dram_req_ready: port("dram_req_ready")?,
-            dram_req_write: port("dram_req_write")?,
-            dram_req_addr: port("dram_req_addr")?,
-            dram_req_wdata: port("dram_req_wdata")?,
-            dram_rsp_valid: port("dram_rsp_valid")?,
-            dram_rsp_ready: port("dram_rsp_ready")?,
-            dram_rsp_rdata: port("dram_rsp_rdata")?,
-            evt_taken: port("evt_taken")?,
-            evt_map: port("evt_map")?,
-            evt_frame: port("evt_frame")?,
-            meta: MetaPorts {
-                req_valid: port("meta_req_valid")?,
-                req_ready: port("meta_req_ready")?,
-                req_write: port("meta_req_write")?,
-                req_frame: port("meta_req_frame")?,
-                req_wdata: port("meta_req_wdata")?,
-                rsp_valid: port("meta_rsp_valid")?,
-                rsp_ready: port("meta_rsp_ready")?,
-                rsp_rdata: port("meta_rsp_rdata")?,
-            },
-            cnt: [
-                port("cnt_reads_bypassed")?,
-                port("cnt_writebacks_dropped")?,
-                port("cnt_zero_lines")?,
-                port("cnt_dram_reads")?,
-                port("cnt_dram_writes")?,
-            ],
+            cache: CacheAgent::of(vt, stall)?,
+            dram: DramAgent::of(vt, stall, stall),
+            meta: MetaAgent::of(vt, stall, stall),
+            evt: EventTap::of(vt),
+            cnt: Counters::of(vt),
         };
         Some(MemPath {
             ports,
@@ -240,14 +184,11 @@ impl MemPath {
             table_reads: VecDeque::new(),
             record_read: None,
             record_offer: None,
-            meta_ready: false,
             meta_mem: HashMap::new(),
             meta_fills: VecDeque::new(),
             meta_latency: (10, 10),
             now: 0,
             fill_inflight: None,
-            dram_data: None,
-            ready: (false, false, false),
             dram_latency: (20, 100),
             cnt_bits: params.cnt_bits,
             stats: MemStats::default(),
@@ -453,7 +394,7 @@ impl MemPath {
     /// Idle, and the bypass has finished its last request: it takes a new one (`mem_req_ready`
     /// is high only in its `Idle` state), so its counters are final.
     pub fn settled(&self, dut: &mut Model) -> bool {
-        self.idle() && dut.peek(self.ports.req_ready) == 1
+        self.idle() && self.ports.cache.ready(dut)
     }
 
     /// Tags the DRAM accesses the model added since it held `before` with `kind`.
@@ -465,20 +406,9 @@ impl MemPath {
 
     /// The event the bypass takes in this cycle, if any, into the bypass model and the ledger.
     fn event(&mut self, dut: &mut Model, hpa: &mut PageAllocModel) -> Result<bool, Diff> {
-        if dut.peek(self.ports.evt_taken) == 0 {
-            if dut.peek(self.ports.evt_map) == 1 {
-                return Err((
-                    "evt_map without evt_taken".into(),
-                    "evt_map only in a cycle the bypass takes a map event".into(),
-                    "evt_map = 1, evt_taken = 0".into(),
-                ));
-            }
+        let Some(got) = self.ports.evt.taken(dut)? else {
             return Ok(false);
-        }
-        let got = (
-            dut.peek(self.ports.evt_map) == 1,
-            dut.peek(self.ports.evt_frame),
-        );
+        };
         let show = |(map, f): (bool, u64)| format!("{} {f:x}", if map { "map" } else { "dead" });
         match hpa.bypass_events.pop_front() {
             Some(e) if e == got => {}
@@ -502,33 +432,22 @@ impl MemPath {
         Ok(true)
     }
 
-    /// Drives this cycle's inputs of the cache and DRAM ports (before `settle`).
-    pub fn drive(&mut self, dut: &mut Model, rng: &mut ChaCha8Rng, cycle: u64, stall: f64) {
-        let p = &self.ports;
+    /// Drives this cycle's inputs of the cache, DRAM and metadata ports (before `settle`).
+    pub fn drive(&mut self, dut: &mut Model, rng: &mut ChaCha8Rng, cycle: u64) {
         let req = self
             .out
             .front()
             .filter(|_| self.fill_inflight.is_none())
-            .map(|&(w, a, d, _)| (w, a, d));
-        let (write, addr, data) = req.unwrap_or((false, 0, [0; 64]));
-        dut.poke(p.req_valid, req.is_some() as u64);
-        dut.poke(p.req_write, write as u64);
-        dut.poke(p.req_addr, addr);
-        dut.poke_wide(p.req_wdata, &words(&data));
-        self.ready = (!chance(rng, stall), !chance(rng, stall), false);
-        dut.poke(p.rsp_ready, self.ready.0 as u64);
-        dut.poke(p.dram_req_ready, self.ready.1 as u64);
-        self.dram_data = self.dram.due(cycle).filter(|_| !chance(rng, stall));
-        dut.poke(p.dram_rsp_valid, self.dram_data.is_some() as u64);
-        dut.poke_wide(p.dram_rsp_rdata, &words(&self.dram_data.unwrap_or([0; 64])));
+            .map(|&(write, addr, data, _)| LineReq { write, addr, data });
+        let p = &mut self.ports;
+        p.cache.drive_req(dut, rng, req);
+        p.cache.drive_rsp(dut, rng);
+        p.dram.drive_req(dut, rng);
+        p.dram.drive_rsp(dut, rng, self.dram.due(cycle));
         self.now = cycle;
-        self.meta_ready = !chance(rng, stall);
-        dut.poke(self.ports.meta.req_ready, self.meta_ready as u64);
-        self.record_offer = self.record_answer(cycle).filter(|_| !chance(rng, stall));
-        let (fresh, dead) = self.record_offer.unwrap_or((0, false));
-        let m = &self.ports.meta;
-        dut.poke(m.rsp_valid, self.record_offer.is_some() as u64);
-        dut.poke_wide(m.rsp_rdata, &record_words(fresh, dead));
+        self.ports.meta.drive_req(dut, rng);
+        let due = self.record_answer(cycle);
+        self.record_offer = self.ports.meta.drive_rsp(dut, rng, due);
         self.meta_fills_due(cycle);
     }
 
@@ -564,10 +483,8 @@ impl MemPath {
 
     /// The metadata port's handshakes in this cycle, against the bypass model.
     fn record_access(&mut self, dut: &mut Model, cycle: u64) -> Result<bool, Diff> {
-        let m = &self.ports.meta;
-        let (rsp_valid, rsp_ready) = (m.rsp_valid, m.rsp_ready);
         let mut progress = false;
-        if dut.peek(rsp_valid) == 1 && dut.peek(rsp_ready) == 1 {
+        if self.ports.meta.answered(dut) {
             let r = self.record_read.take().expect("a record read answered");
             let got = self.record_offer.expect("offered");
             if got != r.want {
@@ -580,14 +497,10 @@ impl MemPath {
             self.llc.access(line_of(record_addr(r.frame)));
             progress = true;
         }
-        let m = &self.ports.meta;
-        if dut.peek(m.req_valid) == 0 || !self.meta_ready {
+        let Some(got) = self.ports.meta.request(dut) else {
             return Ok(progress);
-        }
-        let f = dut.peek(m.req_frame);
-        let mut w = [0u32; 3];
-        dut.peek_wide(m.req_wdata, &mut w);
-        let got = MetaAccess::of_port(f, dut.peek(m.req_write) == 1, &w);
+        };
+        let f = got.frame();
         take_expected(&mut self.model.expected_meta, &got)
             .map_err(|(e, g)| ("metadata access differs".to_string(), e, g))?;
         let addr = record_addr(f);
@@ -619,10 +532,7 @@ impl MemPath {
 
     /// The cache's request the bypass takes in this cycle, if any.
     fn request(&mut self, dut: &mut Model) -> bool {
-        if self.fill_inflight.is_some()
-            || dut.peek(self.ports.req_valid) == 0
-            || dut.peek(self.ports.req_ready) == 0
-        {
+        if !self.ports.cache.taken(dut) {
             return false;
         }
         let (write, addr, data, kind) = self.out.pop_front().unwrap();
@@ -646,16 +556,8 @@ impl MemPath {
         rng: &mut ChaCha8Rng,
         cycle: u64,
     ) -> Result<bool, Diff> {
-        if dut.peek(self.ports.dram_req_valid) == 0 || !self.ready.1 {
+        let Some(got) = self.ports.dram.request(dut) else {
             return Ok(false);
-        }
-        let mut wide = [0u32; 16];
-        let a = dut.peek(self.ports.dram_req_addr);
-        let got = if dut.peek(self.ports.dram_req_write) == 1 {
-            dut.peek_wide(self.ports.dram_req_wdata, &mut wide);
-            DramAccess::Write(a, bytes(&wide))
-        } else {
-            DramAccess::Read(a)
         };
         take_expected(&mut self.model.expected_dram, &got)
             .map_err(|(e, g)| ("DRAM access differs".to_string(), e, g))?;
@@ -681,12 +583,9 @@ impl MemPath {
         dut: &mut Model,
         arch: &dyn Fn(u64) -> [u8; 64],
     ) -> Result<bool, Diff> {
-        if dut.peek(self.ports.rsp_valid) == 0 || !self.ready.0 {
+        let Some(got) = self.ports.cache.fill(dut) else {
             return Ok(false);
-        }
-        let mut wide = [0u32; 16];
-        dut.peek_wide(self.ports.rsp_rdata, &mut wide);
-        let got = bytes(&wide);
+        };
         let Some((addr, src)) = self.fill_inflight.take() else {
             return Err((
                 "fill answer with no fill outstanding".into(),
@@ -733,7 +632,7 @@ impl MemPath {
         progress |= self.record_access(dut, cycle)?;
         progress |= self.request(dut);
         progress |= self.dram_access(dut, rng, cycle)?;
-        if self.dram_data.is_some() && dut.peek(self.ports.dram_rsp_ready) == 1 {
+        if self.ports.dram.answered(dut) {
             self.dram.pop_read();
         }
         progress |= self.fill_answer(dut, arch)?;
@@ -753,14 +652,7 @@ impl MemPath {
                 ),
             ));
         }
-        let c = &self.ports.cnt;
-        let got = BypassCounters {
-            reads_bypassed: dut.peek(c[0]),
-            writebacks_dropped: dut.peek(c[1]),
-            zero_lines: dut.peek(c[2]),
-            dram_reads: dut.peek(c[3]),
-            dram_writes: dut.peek(c[4]),
-        };
+        let got = self.ports.cnt.read(dut);
         let expected = self.model.counters.wrapped(self.cnt_bits);
         let (reads, writes) = (self.dram.reads_done, self.dram.writes_done);
         if !self

@@ -2,4 +2,5 @@
 //! them and a scoreboard against the golden models, with a short cycle loop that steps every
 //! part once. A test is a stimulus plus an env's configuration.
 
+pub mod bypass;
 pub mod core;

@@ -63,6 +63,13 @@ pub fn record_words(fresh: u64, dead: bool) -> [u32; 3] {
 }
 
 impl MetaAccess {
+    /// The frame whose record is accessed.
+    pub fn frame(&self) -> u64 {
+        match *self {
+            MetaAccess::Read(f) | MetaAccess::Write(f, ..) => f,
+        }
+    }
+
     /// The access the port shows: a write of the record in `wdata`'s words, or a read.
     pub fn of_port(frame: u64, write: bool, wdata: &[u32; 3]) -> Self {
         if write {

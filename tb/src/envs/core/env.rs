@@ -70,7 +70,7 @@ impl<'c> CoreEnv<'c> {
             )
         });
         let mut dut = Model::new(vt);
-        let mut mp = MemPath::of(vt, &cfg.params, cfg.llc.clone(), cfg.seed);
+        let mut mp = MemPath::of(vt, &cfg.params, cfg.llc.clone(), cfg.seed, tp.pte_stall);
         if let Some(m) = mp.as_mut() {
             m.dram_latency = cfg.dram_latency;
             // A record is read through the cache like a table entry.
@@ -237,7 +237,7 @@ impl<'c> CoreEnv<'c> {
         self.offer = self.os.offer(cycle);
         self.pool.drive(dut, rng, self.offer);
         if let Some(m) = self.mp.as_mut() {
-            m.drive(dut, rng, cycle, self.cfg.page_timing.pte_stall);
+            m.drive(dut, rng, cycle);
         }
         if let Some(ev) = self.events.as_mut() {
             ev.drive(dut, rng);
