@@ -10,7 +10,7 @@
 
 use crate::env::{EnvTiming, OsTiming};
 use crate::envs::core::{run, CoreRunConfig, CoreRunStats};
-use crate::page_harness::PageTiming;
+use crate::envs::page_alloc::PageTiming;
 use crate::swbench::{Summary, SwRun, Whole};
 use crate::trace::{Trace, TraceReplay};
 use crate::traffic::{Mode, Traffic};

@@ -13,7 +13,6 @@ pub mod latency;
 pub mod line;
 pub mod model;
 pub mod mutate;
-pub mod page_harness;
 pub mod regress;
 pub mod scoreboard;
 pub mod seed;

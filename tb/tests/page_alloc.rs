@@ -1,7 +1,7 @@
 //! The page allocator's RTL (Verilated) against its golden model, with random stalls on every
 //! port. Seeds come from `MEMENTO_SEED` or are fresh and printed on failure.
 
-use memento_tb::page_harness::{run, PageRunConfig, PageStream, PageTiming};
+use memento_tb::envs::page_alloc::{run, PageRunConfig, PageStream, PageTiming};
 use memento_tb::seed;
 
 fn replay_hint(test: &str, seed: u64) -> String {
@@ -16,7 +16,7 @@ fn check(
     requests: u64,
     exit_every: u64,
     starve: bool,
-) -> memento_tb::page_harness::PageRunStats {
+) -> memento_tb::envs::page_alloc::PageRunStats {
     let cfg = PageRunConfig::new(s, PageTiming::stressed(starve));
     let mut stream = PageStream::new(s, requests, &cfg.params, cfg.mrs, exit_every);
     run(&cfg, &mut stream).unwrap_or_else(|m| panic!("seed {s}: {m}\n{}", replay_hint(test, s)))
@@ -73,7 +73,7 @@ fn starved_pool_stalls_and_recovers() {
 /// frames are back.
 #[test]
 fn second_function_sees_none_of_the_first_ones_mappings() {
-    use memento_tb::page_harness::PageReq;
+    use memento_tb::envs::page_alloc::PageReq;
     let s = seed::seed();
     let cfg = PageRunConfig::new(s, PageTiming::stressed(false));
     let vas: Vec<u64> = (0..40u64)

@@ -8,6 +8,7 @@
 //! Every driver draws its stalls from the env's one random stream, in the order the env calls
 //! them; that order is part of what a seed means, so an env drives its agents in a fixed order.
 
+pub mod arena;
 pub mod bypass;
 pub mod command;
 pub mod events;

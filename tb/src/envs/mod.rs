@@ -4,3 +4,4 @@
 
 pub mod bypass;
 pub mod core;
+pub mod page_alloc;

@@ -9,12 +9,12 @@ use super::{CoreRunConfig, CoreRunStats};
 use crate::agents::command::CommandAgent;
 use crate::agents::events::EventAgent;
 use crate::agents::header::HeaderAgent;
-use crate::agents::pool::PoolAgent;
 use crate::agents::table::TableAgent;
 use crate::agents::walker::WalkerAgent;
 use crate::env::mem_path::{Kind, MemPath};
 use crate::env::mmu::PhysMem;
-use crate::env::{HeaderMemory, OsSupply, RefillWatch};
+use crate::env::HeaderMemory;
+use crate::envs::page_alloc::os_side::OsSide;
 use crate::harness::Stimulus;
 use crate::line::words;
 use crate::model::object_alloc::{HeaderWrite, Status};
@@ -38,16 +38,12 @@ pub struct CoreEnv<'c> {
     hdr: HeaderAgent,
     walker: WalkerAgent,
     table: TableAgent,
-    pool: PoolAgent,
     events: Option<EventAgent>,
     mem: PhysMem,
     hdr_reads: HeaderMemory,
     /// A header read waiting for its line in the cache (`memento_top`).
     hdr_wait: Option<u64>,
-    os: OsSupply,
-    /// The frame the OS offers this cycle.
-    offer: Option<u64>,
-    refill_watch: RefillWatch,
+    os: OsSide,
     /// The cache, the bypass's memory ports and DRAM (`memento_top` only).
     mp: Option<MemPath>,
     flushed: bool,
@@ -89,15 +85,12 @@ impl<'c> CoreEnv<'c> {
             hdr: HeaderAgent::of(vt, th.hdr_stall, th.hdr_rsp_stall),
             walker: WalkerAgent::of(vt, tp.rsp_stall),
             table: TableAgent::of(vt, tp.pte_stall, tp.pte_rsp_stall),
-            pool: PoolAgent::of(vt, tp.os_req_stall, tp.drain_stall),
             events: EventAgent::of(vt, tp.pte_stall),
             rng: seed::rng(cfg.seed, 0xc0e),
             mem: PhysMem::new(cfg.root),
             hdr_reads: HeaderMemory::default(),
             hdr_wait: None,
-            os: OsSupply::new(cfg.first_frame, tp.os.clone()),
-            offer: None,
-            refill_watch: RefillWatch::new(cfg.params.low as u64, start),
+            os: OsSide::new(vt, tp, cfg.first_frame, cfg.params.low as u64, start),
             mp,
             flushed: false,
             watermarks: cfg.watermarks,
@@ -124,7 +117,7 @@ impl<'c> CoreEnv<'c> {
         let cycle = self.cycle();
         self.trace_window(cycle);
         let (index, what) = (self.program.index, self.program.describe());
-        self.sb.place.at(cycle, index, what);
+        self.sb.pages.place.at(cycle, index, what);
         if self.program.idle() {
             if self.write_watermarks() {
                 return Ok(false);
@@ -135,12 +128,19 @@ impl<'c> CoreEnv<'c> {
         }
         self.drive(cycle)?;
         self.dut.settle();
-        self.check_pool()?;
-        self.observe_os(cycle)?;
+        let dut = &mut self.dut;
+        let place = &self.sb.pages.place;
+        self.os.check(dut, place, &mut self.stats.starved_cycles)?;
+        if self
+            .os
+            .observe(dut, &mut self.rng, cycle, &mut self.sb.pages)?
+        {
+            self.last_progress = cycle;
+        }
         self.observe_memory(cycle)?;
         self.observe_table(cycle)?;
         if let Some(ev) = &self.events {
-            self.sb.events(ev.taken(&mut self.dut))?;
+            self.sb.pages.events(ev.taken(&mut self.dut))?;
         }
         self.observe_header(cycle)?;
         self.observe_walker(cycle)?;
@@ -150,10 +150,10 @@ impl<'c> CoreEnv<'c> {
         self.program
             .touch(&mut self.mem, &mut self.rng, &cfg.params, cfg.mrs);
         self.through_cache(cycle)?;
-        self.sb.end_of_cycle()?;
+        self.sb.pages.end_of_cycle()?;
         self.dut.step();
         if self.dut.rtl_errors() > 0 {
-            return Err(self.sb.place.fail(
+            return Err(self.sb.pages.place.fail(
                 "RTL assertion failed (its message is printed above)",
                 "no $error".into(),
                 format!("{} errors", self.dut.rtl_errors()),
@@ -183,15 +183,18 @@ impl<'c> CoreEnv<'c> {
         let Some((low, high)) = self.watermarks else {
             return false;
         };
-        if !self.sb.hpa.refills_settled() || self.pool.draining(&mut self.dut) {
+        if !self.sb.pages.hpa.refills_settled() || self.os.pool.draining(&mut self.dut) {
             return false;
         }
-        self.pool.quiet(&mut self.dut);
+        self.os.pool.quiet(&mut self.dut);
         self.dut.configure(&[(3, high), (2, low)]);
-        self.refill_watch.set_low(low, self.dut.cycle());
-        self.sb.hpa.set_watermarks(low as usize, high as usize);
+        self.os.set_low(low, self.dut.cycle());
+        self.sb
+            .pages
+            .hpa
+            .set_watermarks(low as usize, high as usize);
         // The writes' cycles were idle ones: a HIGH below the count drains from now on.
-        self.sb.hpa.end_of_cycle();
+        self.sb.pages.hpa.end_of_cycle();
         self.watermarks = None;
         true
     }
@@ -203,7 +206,7 @@ impl<'c> CoreEnv<'c> {
             stim,
             &self.mem,
             &mut self.stats.objects_checked,
-            &self.sb.place,
+            &self.sb.pages.place,
         )?;
         if let Idle::Busy = idle {
             return Ok(false);
@@ -219,7 +222,7 @@ impl<'c> CoreEnv<'c> {
         Ok(self.mp.as_ref().is_none_or(|m| flushed && m.settled(dut))
             && self.sb.settled()
             && !self.table.requesting(&mut self.dut)
-            && !self.pool.draining(&mut self.dut))
+            && !self.os.pool.draining(&mut self.dut))
     }
 
     /// Every agent drives its side of the pins for this cycle.
@@ -230,56 +233,18 @@ impl<'c> CoreEnv<'c> {
         self.walker.drive(dut, rng, self.program.fault(cycle));
         self.table.drive_req(dut, rng);
         let answer = match self.mp.as_mut() {
-            Some(m) => m.table_answer(cycle).map_err(|d| self.sb.place.diff(d))?,
+            Some(m) => m
+                .table_answer(cycle)
+                .map_err(|d| self.sb.pages.place.diff(d))?,
             None => self.mem.tables.due(cycle),
         };
         self.table.drive_rsp(dut, rng, answer);
-        self.offer = self.os.offer(cycle);
-        self.pool.drive(dut, rng, self.offer);
+        self.os.drive(dut, rng, cycle);
         if let Some(m) = self.mp.as_mut() {
             m.drive(dut, rng, cycle);
         }
         if let Some(ev) = self.events.as_mut() {
             ev.drive(dut, rng);
-        }
-        Ok(())
-    }
-
-    /// The pool's promises at its ports: starved only while empty, a refill request below LOW.
-    fn check_pool(&mut self) -> Check {
-        let dut = &mut self.dut;
-        let starved = self.pool.starved(dut);
-        self.stats.starved_cycles += starved as u64;
-        let count = self.pool.count(dut);
-        if starved && count != 0 {
-            return Err(self.sb.place.fail(
-                "starved with frames in the pool",
-                "starved only while the pool is empty".into(),
-                format!("starved with {count} frames"),
-            ));
-        }
-        let requesting = self.pool.requesting(dut);
-        self.refill_watch
-            .check(dut.cycle(), count, requesting, self.os.owed())
-            .map_err(|d| self.sb.place.diff(d))
-    }
-
-    /// The OS side: refill requests, frames handed in, frames drained.
-    fn observe_os(&mut self, cycle: u64) -> Check {
-        let dut = &mut self.dut;
-        if let Some(count) = self.pool.request(dut) {
-            self.sb.refill_request(count)?;
-            self.os.request(count, cycle, &mut self.rng);
-        }
-        if let Some(f) = self.offer.filter(|_| self.pool.refilled(dut)) {
-            self.os.delivered(cycle, &mut self.rng);
-            self.sb.refill(f)?;
-            self.last_progress = cycle;
-        }
-        if let Some(f) = self.pool.drained(dut) {
-            self.sb.drained(f)?;
-            self.os.take_back(f);
-            self.last_progress = cycle;
         }
         Ok(())
     }
@@ -291,8 +256,14 @@ impl<'c> CoreEnv<'c> {
         };
         let mem = &self.mem;
         let arch = |addr: u64| mem.line(addr);
-        if m.observe(&mut self.dut, &mut self.rng, cycle, &mut self.sb.hpa, &arch)
-            .map_err(|d| self.sb.place.diff(d))?
+        if m.observe(
+            &mut self.dut,
+            &mut self.rng,
+            cycle,
+            &mut self.sb.pages.hpa,
+            &arch,
+        )
+        .map_err(|d| self.sb.pages.place.diff(d))?
         {
             self.last_progress = cycle;
         }
@@ -341,7 +312,7 @@ impl<'c> CoreEnv<'c> {
         if let Some(req) = self.hdr.request(&mut self.dut) {
             let va = req.va;
             let Some(frame) = self.mem.translate(va) else {
-                return Err(self.sb.place.fail(
+                return Err(self.sb.pages.place.fail(
                     "header access to an unmapped page",
                     "a mapped arena header".into(),
                     format!("{va:x}"),
@@ -390,18 +361,18 @@ impl<'c> CoreEnv<'c> {
     fn observe_walker(&mut self, cycle: u64) -> Check {
         if self.walker.sent(&mut self.dut) {
             if let Some(va) = self.program.fault_sent() {
-                self.sb.hpa.start_map(va, Requester::Walker);
+                self.sb.pages.hpa.start_map(va, Requester::Walker);
                 self.stats.walker_faults += 1;
                 self.last_progress = cycle;
             }
         }
         if let Some(rsp) = self.walker.answer(&mut self.dut) {
-            let got = self.sb.walk_answer(rsp)?;
+            let got = self.sb.pages.walk_answer(rsp)?;
             self.program.fault_answered(
                 cycle,
                 got,
                 &mut self.stats.walk_latency,
-                &self.sb.place,
+                &self.sb.pages.place,
             )?;
             self.last_progress = cycle;
         }
@@ -437,7 +408,7 @@ impl<'c> CoreEnv<'c> {
             return Ok(());
         };
         let Some(a) = self.program.take_answer(cycle) else {
-            return Err(self.sb.place.fail(
+            return Err(self.sb.pages.place.fail(
                 "response with no command outstanding",
                 "nothing".into(),
                 crate::harness::fmt_rsp(got),
@@ -468,12 +439,12 @@ impl<'c> CoreEnv<'c> {
     /// and a header read is answered once its line is in.
     fn through_cache(&mut self, cycle: u64) -> Check {
         let Some(m) = self.mp.as_mut() else {
-            self.sb.hpa.bypass_events.clear();
+            self.sb.pages.hpa.bypass_events.clear();
             return Ok(());
         };
         if self
             .program
-            .through_cache(m, &mut self.mem, &mut self.rng, &self.sb.place)?
+            .through_cache(m, &mut self.mem, &mut self.rng, &self.sb.pages.place)?
         {
             self.stats.objects_checked += 1;
         }
@@ -488,11 +459,8 @@ impl<'c> CoreEnv<'c> {
     /// The port the run waits on when the watchdog fires.
     fn watchdog(&mut self) -> Box<Mismatch> {
         let dut = &mut self.dut;
-        let port = if self.pool.starved(dut) {
-            format!(
-                "the refill stream: the pool is starved and the OS still owes {} frames",
-                self.os.owed()
-            )
+        let port = if let Some(s) = self.os.starved_wait(dut) {
+            s
         } else if self.mem.tables.reads_in_flight() > 0
             || self
                 .mp
@@ -505,7 +473,7 @@ impl<'c> CoreEnv<'c> {
             "the header port (hdr_req / hdr_rsp)".into()
         } else if self.events.as_ref().is_some_and(|ev| ev.offering(dut)) {
             "the bypass event ports (map_evt / dead_evt)".into()
-        } else if self.pool.draining(dut) {
+        } else if self.os.pool.draining(dut) {
             "the drain stream (drain_ready)".into()
         } else if self.mp.as_ref().is_some_and(|m| !m.idle()) {
             "the cache and DRAM ports (mem_req / mem_rsp / dram_req / dram_rsp)".into()
@@ -518,13 +486,13 @@ impl<'c> CoreEnv<'c> {
         let (low, high) = cfg
             .watermarks
             .unwrap_or((cfg.params.low.into(), cfg.params.high.into()));
-        self.sb.place.fail(
+        self.sb.pages.place.fail(
             "watchdog: no progress",
             format!("progress within {} cycles", cfg.watchdog),
             format!(
                 "waiting on {port} (the pool holds {} frames, LOW {low}, HIGH {high}; the OS owes {})",
-                self.pool.count(dut),
-                self.os.owed()
+                self.os.pool.count(dut),
+                self.os.os.owed()
             ),
         )
     }
@@ -535,11 +503,11 @@ impl<'c> CoreEnv<'c> {
         let cycle = self.cycle();
         let mut place = Place::default();
         place.at(cycle, self.program.index, "end of run".into());
-        let hpa = &mut self.sb.hpa;
         if self.events.is_some() {
-            crate::page_harness::events_left(hpa).map_err(|d| place.diff(d))?;
+            self.sb.pages.events_left(&place)?;
         }
-        let count = self.pool.count(&mut self.dut);
+        let hpa = &mut self.sb.pages.hpa;
+        let count = self.os.pool.count(&mut self.dut);
         if count != hpa.pool_len() as u64 {
             return Err(place.fail(
                 "pool count differs",
@@ -560,7 +528,7 @@ impl<'c> CoreEnv<'c> {
         }
         stats.hoa.cycles = cycle;
         stats.pages = hpa.stats.clone();
-        let os = &self.os;
+        let os = &self.os.os;
         stats.os_frames_given = os.given;
         stats.os_frames_taken_back = os.taken_back;
         // Every frame the OS gave is back with the OS, in the pool, or mapped.

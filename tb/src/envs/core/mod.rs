@@ -18,9 +18,9 @@ pub mod scoreboard;
 
 use crate::env::mem_path::MemStats;
 use crate::env::{EnvTiming, OsTiming};
+use crate::envs::page_alloc::PageTiming;
 use crate::harness::{Stimulus, TraceWindow};
 use crate::model::page_alloc::PageStats;
-use crate::page_harness::PageTiming;
 use crate::scoreboard::Mismatch;
 use crate::stats::{LatencyHist, RunStats};
 use memento_hw::emit::Design;
