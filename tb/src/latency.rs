@@ -3,9 +3,10 @@
 //! The baseline, run in the same process, is the same number of commands that all miss the HOT.
 
 use crate::env::EnvTiming;
-use crate::harness::{run, Next, RunConfig, Stimulus};
+use crate::envs::object_alloc::{run, RunConfig};
 use crate::model::object_alloc::{Effects, Op, Status};
 use crate::stats::RunStats;
+use crate::stimulus::{Next, Stimulus};
 use anyhow::{anyhow, Result};
 
 /// Alloc then free the same object, over and over: after the first alloc every command hits.

@@ -8,7 +8,6 @@ pub mod coverage;
 pub mod env;
 pub mod envs;
 pub mod formal;
-pub mod harness;
 pub mod latency;
 pub mod line;
 pub mod model;

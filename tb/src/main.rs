@@ -766,7 +766,7 @@ fn main() -> Result<()> {
             };
             let dir = root().join("build/waves");
             let path = dir.join(format!("{test}-seed-{seed}.{}", format.extension()));
-            let window = memento_tb::harness::TraceWindow {
+            let window = memento_tb::envs::TraceWindow {
                 from,
                 to,
                 path: path.clone(),

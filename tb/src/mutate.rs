@@ -500,13 +500,17 @@ fn testbench(design: Design) -> Vec<&'static str> {
     let mut files = vec![
         include_str!("regress.rs"),
         include_str!("stimulus.rs"),
-        include_str!("harness.rs"),
+        include_str!("envs/mod.rs"),
         include_str!("scoreboard.rs"),
         include_str!("agents/mod.rs"),
         include_str!("env/mod.rs"),
     ];
     files.extend(match design {
         Design::ObjectAlloc => vec![
+            include_str!("envs/object_alloc/mod.rs"),
+            include_str!("envs/object_alloc/env.rs"),
+            include_str!("envs/object_alloc/scoreboard.rs"),
+            include_str!("agents/arena.rs"),
             include_str!("agents/command.rs"),
             include_str!("agents/header.rs"),
             include_str!("env/header_mem.rs"),

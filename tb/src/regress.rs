@@ -7,10 +7,12 @@ use crate::coverage;
 use crate::env::EnvTiming;
 use crate::envs;
 use crate::envs::core::{CoreRunConfig, CoreRunStats};
-use crate::harness::{self, RunConfig, Stimulus, TraceWindow};
+use crate::envs::object_alloc::RunConfig;
+use crate::envs::TraceWindow;
 use crate::model::object_alloc::Geometry;
 use crate::scoreboard::Mismatch;
 use crate::shrink::{self, Cmd, Playback, Recording};
+use crate::stimulus::Stimulus;
 use crate::stimulus::{Mix, RandomStream};
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -215,7 +217,7 @@ fn run_logged(
             cfg.trace = trace;
             // Every other exit is played as a reset.
             cfg.reset_for_exit = 2;
-            let hoa = harness::run(&cfg, stim, log)?;
+            let hoa = envs::object_alloc::run(&cfg, stim, log)?;
             Ok(CoreRunStats {
                 hoa,
                 ..CoreRunStats::default()

@@ -3,6 +3,7 @@
 //! predicted. Each env's scoreboard (`envs::*`) holds its models' predictions and compares every
 //! monitored transaction as it arrives; the first difference ends the run as a [`Mismatch`].
 
+use crate::model::object_alloc::{HeaderWrite, Op, Response};
 use std::collections::VecDeque;
 use std::fmt::Display;
 
@@ -41,6 +42,11 @@ pub struct Place {
 }
 
 impl Place {
+    /// At `cycle`, on command `command`, doing `op`.
+    pub fn new(cycle: u64, command: u64, op: String) -> Self {
+        Place { cycle, command, op }
+    }
+
     /// The run is at `cycle`, on command `command` (0-based), doing `op`.
     pub fn at(&mut self, cycle: u64, command: u64, op: String) {
         self.cycle = cycle;
@@ -79,4 +85,24 @@ pub fn take_expected<T: PartialEq + Display>(
             got.to_string(),
         )),
     }
+}
+
+/// A command as a report shows it.
+pub fn fmt_op(op: Op) -> String {
+    let (name, arg) = op.log_fields();
+    format!("{name} {arg:x}")
+}
+
+/// A response as a report shows it.
+pub fn fmt_rsp(r: Response) -> String {
+    format!("{} {:x}", r.status.name(), r.ptr)
+}
+
+/// A header write as a report shows it.
+pub fn fmt_write(w: &HeaderWrite) -> String {
+    let h = crate::model::object_alloc::Header::from_line(&w.line);
+    format!(
+        "header write {:x}: bitmap {:016x}{:016x}{:016x}{:016x} next {:x} count {} state {}",
+        w.va, h.bitmap[3], h.bitmap[2], h.bitmap[1], h.bitmap[0], h.next, h.count, h.state
+    )
 }

@@ -8,9 +8,9 @@
 //! still name it. A free whose alloc was cut, or that never named an allocated object (a bad
 //! free), uses the address it had in the recorded run.
 
-use crate::harness::{Next, Stimulus};
 use crate::model::object_alloc::{Effects, Op, Status};
 use crate::scoreboard::Mismatch;
+use crate::stimulus::{Next, Stimulus};
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
 use std::fmt::Write as _;

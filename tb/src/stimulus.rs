@@ -4,13 +4,29 @@
 //! (LIFO, FIFO, random) and the alloc/free balance, so the live set grows and shrinks, frees
 //! miss the HOT, full arenas join the available list and are popped again.
 
-use crate::harness::{Next, Stimulus};
-use crate::model::object_alloc::{Effects, Geometry, Op, Status};
+use crate::model::object_alloc::{Effects, Geometry, Op, Response, Status};
 use crate::seed;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{HashMap, VecDeque};
+
+/// What a stimulus offers the driver in a cycle.
+pub enum Next {
+    Cmd(Op),
+    /// Nothing yet: the next command needs a response that has not arrived.
+    Wait,
+    Done,
+}
+
+/// A source of commands.
+pub trait Stimulus {
+    fn next(&mut self) -> Next;
+    /// The command was accepted; `expected` is the golden model's prediction.
+    fn issued(&mut self, _op: Op, _expected: &Effects) {}
+    /// The hardware answered the command.
+    fn answered(&mut self, _op: Op, _rsp: Response) {}
+}
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum FreeOrder {

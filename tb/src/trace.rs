@@ -2,8 +2,8 @@
 //! runtime would drive the hardware: `a` is ALLOC, `f` a FREE of a hardware object, `r` an ALLOC
 //! then a FREE unless the new size stays in the same class, and the end of the trace is EXIT.
 
-use crate::harness::{Next, Stimulus};
 use crate::model::object_alloc::{Op, Response, Status};
+use crate::stimulus::{Next, Stimulus};
 use anyhow::{bail, Context, Result};
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};

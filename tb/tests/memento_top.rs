@@ -126,7 +126,7 @@ fn trace_through_the_full_path_with_the_bypass_on_and_off() {
 #[test]
 fn same_seed_gives_identical_logs_and_waveforms() {
     use memento_sim::WaveFormat;
-    use memento_tb::harness::TraceWindow;
+    use memento_tb::envs::TraceWindow;
     let s = seed::seed();
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../build/waves");
     let once = |k: u32| {

@@ -5,10 +5,12 @@
 
 use memento_sim::WaveFormat;
 use memento_tb::env::EnvTiming;
-use memento_tb::harness::{run, Bench, Next, RunConfig, Stimulus, TraceWindow};
+use memento_tb::envs::object_alloc::{run, ObjectAllocEnv, RunConfig};
+use memento_tb::envs::TraceWindow;
 use memento_tb::model::object_alloc::{Geometry, ObjectAllocModel, Op, Status};
 use memento_tb::seed;
 use memento_tb::stimulus::{Mix, RandomStream};
+use memento_tb::stimulus::{Next, Stimulus};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
@@ -293,17 +295,17 @@ impl ReferenceStateMachine for Reference {
 struct Hardware;
 
 impl StateMachineTest for Hardware {
-    type SystemUnderTest = Bench;
+    type SystemUnderTest = ObjectAllocEnv;
     type Reference = Reference;
 
-    fn init_test(_: &RefState) -> Bench {
-        Bench::new(RunConfig::new(
+    fn init_test(_: &RefState) -> ObjectAllocEnv {
+        ObjectAllocEnv::new(RunConfig::new(
             ENV_SEED.load(Ordering::SeqCst),
             EnvTiming::stressed(),
         ))
     }
 
-    fn apply(mut bench: Bench, _: &RefState, op: Op) -> Bench {
+    fn apply(mut bench: ObjectAllocEnv, _: &RefState, op: Op) -> ObjectAllocEnv {
         if let Err(m) = bench.run(&mut Once(Some(op)), None) {
             panic!("{m}");
         }

@@ -23,9 +23,9 @@ fn every_test_of_the_list_has_a_compiled_model() {
 /// environment, give the same run: what the shrinker cuts down is the run that failed.
 #[test]
 fn a_recorded_script_plays_back_to_the_same_run() {
-    use memento_tb::harness::Stimulus;
     use memento_tb::regress::{random_stream, run_stimulus};
     use memento_tb::shrink::{indexed, parse, to_text, Playback, Recording};
+    use memento_tb::stimulus::Stimulus;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let list = workspace_list(&root).unwrap();
     let seed = memento_tb::seed::seed();

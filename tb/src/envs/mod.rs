@@ -4,4 +4,17 @@
 
 pub mod bypass;
 pub mod core;
+pub mod object_alloc;
 pub mod page_alloc;
+
+use memento_sim::WaveFormat;
+use std::path::PathBuf;
+
+/// A waveform window: cycles `from..to` of the run.
+#[derive(Clone, Debug)]
+pub struct TraceWindow {
+    pub from: u64,
+    pub to: u64,
+    pub path: PathBuf,
+    pub format: WaveFormat,
+}

@@ -15,12 +15,12 @@ use crate::env::mem_path::{Kind, MemPath};
 use crate::env::mmu::PhysMem;
 use crate::env::HeaderMemory;
 use crate::envs::page_alloc::os_side::OsSide;
-use crate::harness::Stimulus;
 use crate::line::words;
 use crate::model::object_alloc::{HeaderWrite, Status};
 use crate::model::page_alloc::{Requester, TableAccess};
 use crate::scoreboard::{Mismatch, Place};
 use crate::seed;
+use crate::stimulus::Stimulus;
 use memento_sim::Model;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -411,7 +411,7 @@ impl<'c> CoreEnv<'c> {
             return Err(self.sb.pages.place.fail(
                 "response with no command outstanding",
                 "nothing".into(),
-                crate::harness::fmt_rsp(got),
+                crate::scoreboard::fmt_rsp(got),
             ));
         };
         self.sb.response(&a.expected, got)?;

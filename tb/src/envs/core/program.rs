@@ -7,12 +7,13 @@
 use crate::agents::chance;
 use crate::env::mem_path::{Kind, MemPath};
 use crate::env::mmu::PhysMem;
-use crate::harness::{fmt_op, Next, Stimulus};
 use crate::model::object_alloc::{Effects, Op, Path, Response, Status};
 use crate::model::page_alloc::MapAnswer;
+use crate::scoreboard::fmt_op;
 use crate::scoreboard::{Mismatch, Place};
 use crate::seed;
 use crate::stats::{LatencyHist, RunStats};
+use crate::stimulus::{Next, Stimulus};
 use memento_hw::Params;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

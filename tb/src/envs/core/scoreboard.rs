@@ -9,12 +9,12 @@
 //! (a reclaim may still be running after its EXIT was answered).
 
 use crate::envs::page_alloc::scoreboard::PageScoreboard;
-use crate::harness::{fmt_rsp, fmt_write};
 use crate::model::object_alloc::{
     Effects, Geometry, HeaderWrite, ObjectAllocModel, Op, Path, Response,
 };
 use crate::model::page_alloc::{PageAllocModel, PoolGeometry, Requester, TableAccess};
 use crate::scoreboard::Mismatch;
+use crate::scoreboard::{fmt_rsp, fmt_write};
 use std::collections::VecDeque;
 
 /// A page-allocator operation the object allocator starts inside the design.

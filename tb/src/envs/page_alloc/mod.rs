@@ -16,7 +16,7 @@ pub mod stream;
 pub use stream::PageStream;
 
 use crate::env::OsTiming;
-use crate::harness::TraceWindow;
+use crate::envs::TraceWindow;
 use crate::model::page_alloc::PageStats;
 use crate::scoreboard::Mismatch;
 use memento_hw::Params;
