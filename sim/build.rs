@@ -8,8 +8,8 @@
 mod shim_cases;
 use shim_cases::ShimPort;
 
-use memento_hw::emit::{sweep_variants, variant_verilog, variants_with, workspace_list, Variant};
-use memento_hw::sweep_list::workspace_sweep;
+use memento_hw::emit::{variant_verilog, Variant};
+use memento_runs::{sweep_variants, variants_with, workspace_list, workspace_sweep};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

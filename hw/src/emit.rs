@@ -23,6 +23,19 @@ pub enum Design {
     MementoTop,
 }
 
+impl Design {
+    /// The design's name in the regression list and in variant names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Design::MementoTop => "memento_top",
+            Design::MementoCore => "memento_core",
+            Design::ObjectAlloc => "object_alloc",
+            Design::PageAlloc => "page_alloc",
+            Design::Bypass => "bypass",
+        }
+    }
+}
+
 /// A generated design: a block, the parameters it is built for and its module name.
 #[derive(Clone, Debug)]
 pub struct Variant {
@@ -115,63 +128,6 @@ pub fn variants() -> Vec<Variant> {
     ]
 }
 
-/// The built-in variants and one per (design, parameter set) that the regression list's tests
-/// use and the built-in ones do not cover, named `<design>_<set>`.
-pub fn variants_with(list: &crate::regression_list::RegressionList) -> Vec<Variant> {
-    let mut all = variants();
-    for t in &list.tests {
-        if !all
-            .iter()
-            .any(|v| v.design == t.design && v.params == t.params)
-        {
-            all.push(Variant {
-                name: format!(
-                    "{}_{}",
-                    crate::regression_list::design_name(t.design),
-                    t.params_name
-                ),
-                design: t.design,
-                params: t.params.clone(),
-            });
-        }
-    }
-    for (i, v) in all.iter().enumerate() {
-        assert!(
-            !all[..i].iter().any(|o| o.name == v.name),
-            "two generated variants are called {}",
-            v.name
-        );
-    }
-    all
-}
-
-/// The sweep's `memento_top` variants that `all` does not already have, named
-/// `memento_top_sweep_<n>`.
-pub fn sweep_variants(s: &crate::sweep_list::SweepList, all: &[Variant]) -> Vec<Variant> {
-    s.distinct_params()
-        .into_iter()
-        .filter(|p| {
-            !all.iter()
-                .any(|v| v.design == Design::MementoTop && v.params == *p)
-        })
-        .enumerate()
-        .map(|(i, params)| Variant {
-            name: format!("memento_top_sweep_{i}"),
-            design: Design::MementoTop,
-            params,
-        })
-        .collect()
-}
-
-/// The regression list at its place in the workspace, parsed.
-pub fn workspace_list(
-    root: &std::path::Path,
-) -> Result<crate::regression_list::RegressionList, String> {
-    let path = root.join("tb/regressions.toml");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    crate::regression_list::RegressionList::parse(&text, &path.display().to_string())
-}
-
 /// Generates the Verilog of a variant, its top module named after it.
 pub fn variant_verilog(v: &Variant) -> Result<String, ParamError> {
     Ok(rename_top(&raw_verilog(v.design, &v.params)?, &v.name))
@@ -217,33 +173,4 @@ fn rename_top(text: &str, name: &str) -> String {
             .replace("endmodule // top", &format!("endmodule // {name}"))
             .replace("\ntop$", &format!("\n{name}$"))
             .replace(" top$", &format!(" {name}$"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every built-in variant and every one the regression list adds elaborates, and its file
-    /// names its top module after it (written to build/test/emit/ for a look or a timing run).
-    #[test]
-    fn every_variant_emits_with_its_name() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let list = workspace_list(&root).unwrap();
-        let dir = root.join("build/test/emit");
-        std::fs::create_dir_all(&dir).unwrap();
-        for v in variants_with(&list) {
-            let text = variant_verilog(&v).unwrap();
-            assert!(
-                text.contains(&format!("\nmodule {}(", v.name)),
-                "{} has no module of its name",
-                v.name
-            );
-            assert!(
-                !text.contains("module top("),
-                "{} kept rust-hdl's top",
-                v.name
-            );
-            std::fs::write(dir.join(format!("{}.v", v.name)), text).unwrap();
-        }
-    }
 }

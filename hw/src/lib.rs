@@ -24,9 +24,7 @@ pub mod page_alloc;
 pub mod page_mapper;
 pub mod page_pool;
 pub mod params;
-pub mod regression_list;
 pub mod size_class;
 pub mod slot_calc;
-pub mod sweep_list;
 
 pub use params::{ParamError, Params};

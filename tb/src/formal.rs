@@ -14,8 +14,8 @@
 //! counterexample.
 
 use anyhow::{bail, Context, Result};
-use memento_hw::emit::{variant_verilog, workspace_list, Design, Variant};
-use memento_hw::regression_list::design_name;
+use memento_hw::emit::{variant_verilog, Design, Variant};
+use memento_runs::workspace_list;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -164,9 +164,9 @@ fn variant(root: &Path, c: &Check) -> Result<(String, String)> {
         )
     })?;
     let name = if c.params == "default" {
-        design_name(c.design).to_string()
+        c.design.name().to_string()
     } else {
-        format!("{}_{}", design_name(c.design), c.params)
+        format!("{}_{}", c.design.name(), c.params)
     };
     let v = Variant {
         name: name.clone(),

@@ -267,8 +267,8 @@ struct RegressArgs {
 
 /// Every generated variant: the built-in ones and those the regression list asks for.
 fn all_variants() -> Result<Vec<memento_hw::emit::Variant>> {
-    let list = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
-    Ok(memento_hw::emit::variants_with(&list))
+    let list = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    Ok(memento_runs::variants_with(&list))
 }
 
 /// `--seed`, else `MEMENTO_SEED`, else a fresh one.
@@ -377,7 +377,7 @@ fn mutate(
     jobs: Option<usize>,
 ) -> Result<()> {
     use memento_tb::mutate;
-    let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
     let tests: Vec<_> = rl
         .list(list)
         .map_err(anyhow::Error::msg)?
@@ -752,7 +752,7 @@ fn main() -> Result<()> {
             vcd,
             log,
         } => {
-            let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+            let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
             let mut t = rl.test(&test).map_err(anyhow::Error::msg)?.clone();
             t.ops = ops.unwrap_or(t.ops);
             let seed = seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?;
@@ -808,7 +808,7 @@ fn main() -> Result<()> {
             out,
         } => {
             use memento_tb::bench::{bench, BenchPlan, Profile};
-            let list = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+            let list = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
             let Some(set) = list.params.get(&params) else {
                 bail!(
                     "--params {params:?}: no such parameter set in tb/regressions.toml (there are: {})",
@@ -875,7 +875,7 @@ fn main() -> Result<()> {
             use memento_tb::sweep::{sweep, SweepPlan};
             let seed = seed_arg(s)?;
             let list =
-                memento_hw::sweep_list::workspace_sweep(&root()).map_err(anyhow::Error::msg)?;
+                memento_runs::sweep_list::workspace_sweep(&root()).map_err(anyhow::Error::msg)?;
             let plan = SweepPlan {
                 sweep: list,
                 traces,
@@ -959,7 +959,7 @@ fn regress(a: RegressArgs) -> Result<()> {
         shrink_secs,
         script,
     } = a;
-    let rl = memento_hw::emit::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
     if let (Some(path), Some(t)) = (&script, &test) {
         let t = rl.test(t).map_err(anyhow::Error::msg)?;
         return play_script(t, seed_arg(s)?, path);
@@ -1098,7 +1098,7 @@ fn print_regress(r: &memento_tb::regress::RegressReport) {
 }
 
 /// `memento regress --script`: one command script through a test's design.
-fn play_script(t: &memento_hw::regression_list::TestSpec, seed: u64, path: &Path) -> Result<()> {
+fn play_script(t: &memento_runs::regression_list::TestSpec, seed: u64, path: &Path) -> Result<()> {
     match memento_tb::regress::run_script(t, seed, path)? {
         Ok(stats) => {
             println!(

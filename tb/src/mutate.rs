@@ -16,7 +16,7 @@
 use crate::regress::{esc, run_seed};
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::{variant_verilog, Design, Variant};
-use memento_hw::regression_list::{design_name, TestSpec};
+use memento_runs::regression_list::TestSpec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -130,7 +130,7 @@ pub struct MutateReport {
 fn canonical(design: Design, path: &str) -> String {
     let last = path.rsplit('.').next().unwrap_or("");
     let name = match last {
-        "" => design_name(design),
+        "" => design.name(),
         "hoa" | "stride_rom" | "room_rom" => "object_alloc",
         "hdc" => "header_cache",
         "hpa" => "page_alloc",
@@ -403,7 +403,7 @@ fn make_mutants(
     claimed: &mut BTreeSet<String>,
     dir: &Path,
 ) -> Result<Built> {
-    let top = format!("{}_{}", design_name(g.design), g.params_name);
+    let top = format!("{}_{}", g.design.name(), g.params_name);
     let v = Variant {
         name: top.clone(),
         design: g.design,
@@ -1008,7 +1008,7 @@ fn run_group(plan: &MutatePlan, g: &Group, built: &mut Built) -> Result<()> {
     let vt = memento_sim::model_for(g.design, &g.params).with_context(|| {
         format!(
             "no compiled {} for the parameter set {}",
-            design_name(g.design),
+            g.design.name(),
             g.params_name
         )
     })?;
@@ -1797,7 +1797,7 @@ pub fn run(plan: &MutatePlan) -> Result<MutateReport> {
     let mut claimed = BTreeSet::new();
     let mut mutants = vec![];
     for g in groups(&plan.tests) {
-        let top = format!("{}_{}", design_name(g.design), g.params_name);
+        let top = format!("{}_{}", g.design.name(), g.params_name);
         let dir = plan.root.join(format!("build/mutate/make-{top}"));
         let mut built = make_mutants(plan, &g, &mut claimed, &dir)?;
         if built.mutants.is_empty() {

@@ -17,7 +17,7 @@ use crate::stimulus::{Mix, RandomStream};
 use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use memento_hw::emit::Design;
-use memento_hw::regression_list::{design_name, TestSpec};
+use memento_runs::regression_list::TestSpec;
 use memento_sim::WaveFormat;
 use rand::Rng as _;
 use serde::Serialize;
@@ -520,7 +520,7 @@ impl TestResult {
     fn empty(t: &TestSpec) -> Self {
         TestResult {
             name: t.name.clone(),
-            design: design_name(t.design).into(),
+            design: t.design.name().into(),
             params: t.params_name.clone(),
             parameters: t.params.summary(),
             seeds: t.seeds,
@@ -666,7 +666,7 @@ pub fn html(r: &RegressReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use memento_hw::regression_list::RegressionList;
+    use memento_runs::regression_list::RegressionList;
 
     fn spec(extra: &str) -> TestSpec {
         let text = format!(

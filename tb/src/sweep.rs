@@ -10,8 +10,8 @@ use crate::bench::{hw_replay, parallel, progress_bar, read_traces, HwRun, Profil
 use crate::traffic::Mode;
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::{variant_verilog, Design, Variant};
-use memento_hw::sweep_list::SweepList;
 use memento_hw::Params;
+use memento_runs::sweep_list::SweepList;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -109,7 +109,7 @@ fn corner_parameters_reach_every_path() {
 #[test]
 fn header_cache_paths_match_the_model() {
     let s = seed::seed();
-    let list = memento_hw::emit::workspace_list(&root()).unwrap();
+    let list = memento_runs::workspace_list(&root()).unwrap();
     let params = list.params["hdc_tiny"].clone();
     assert!(params.hdc > 0);
     let mut cfg = RunConfig::new(s, EnvTiming::stressed());

@@ -1,6 +1,6 @@
 //! The regression list in the workspace parses, and every test in it has a compiled model.
 
-use memento_hw::emit::workspace_list;
+use memento_runs::workspace_list;
 use std::path::PathBuf;
 
 #[test]

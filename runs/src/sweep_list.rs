@@ -8,8 +8,8 @@
 //! points = [{ hdc = 0 }, { hdc = 8 }] # SPEC parameters in lower case; the rest keep the defaults
 //! ```
 
-use crate::params::Params;
 use crate::regression_list::Overrides;
+use memento_hw::Params;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -31,8 +31,8 @@
 //! default = ["top_small"] # `memento regress --list default`
 //! ```
 
-use crate::emit::Design;
-use crate::params::Params;
+use memento_hw::emit::Design;
+use memento_hw::Params;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -218,17 +218,6 @@ pub fn design_by_name(name: &str) -> Option<Design> {
     }
 }
 
-/// The name of a design in a list.
-pub fn design_name(d: Design) -> &'static str {
-    match d {
-        Design::MementoTop => "memento_top",
-        Design::MementoCore => "memento_core",
-        Design::ObjectAlloc => "object_alloc",
-        Design::PageAlloc => "page_alloc",
-        Design::Bypass => "bypass",
-    }
-}
-
 impl RegressionList {
     /// Parses and checks the file's text; errors name the file and what is wrong.
     pub fn parse(text: &str, file: &str) -> Result<Self, String> {
@@ -388,6 +377,13 @@ impl RegressionList {
             )
         })
     }
+}
+
+/// The regression list at its place in the workspace, parsed.
+pub fn workspace_list(root: &std::path::Path) -> Result<RegressionList, String> {
+    let path = root.join("tb/regressions.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    RegressionList::parse(&text, &path.display().to_string())
 }
 
 #[cfg(test)]
