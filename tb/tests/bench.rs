@@ -1,9 +1,9 @@
 //! `memento bench` end to end on a trace it has never seen: a plain-text malloc-lab file written
 //! here from a seeded stream, through the Verilated memento_top and the three software allocators.
 
-use memento_tb::bench::{bench, BenchPlan, Profile};
+use memento_tb::env::traffic::Kind;
+use memento_tb::flows::bench::{bench, BenchPlan, Profile};
 use memento_tb::seed;
-use memento_tb::traffic::Kind;
 use rand::Rng;
 use std::fmt::Write;
 
@@ -98,11 +98,11 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
         }
         for w in [&sw.warm_whole, &sw.cold_whole] {
             assert_eq!(w.ops, ops as u64, "{}", sw.allocator);
-            assert!(w.runs.len() >= memento_tb::swbench::MIN_WHOLE_RUNS);
+            assert!(w.runs.len() >= memento_tb::flows::swbench::MIN_WHOLE_RUNS);
             assert!(w.min <= w.median && w.median <= w.max, "{w:?}");
         }
     }
-    memento_tb::bench_report::write(&r, &dir).unwrap();
+    memento_tb::report::bench::write(&r, &dir).unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("bench.json")).unwrap()).unwrap();
     assert_eq!(json["traces"][0]["hw_on"]["commands"], t.hw_on.commands);

@@ -1,6 +1,6 @@
 //! The fast formal checks (`memento formal --fast`): each must be proven or bounded, never fail.
 
-use memento_tb::formal::{check, select, Verdict};
+use memento_tb::flows::formal::{check, select, Verdict};
 use std::path::PathBuf;
 
 #[test]

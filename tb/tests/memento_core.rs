@@ -67,9 +67,9 @@ fn corner_parameters_with_exits_in_heavy_use() {
 #[test]
 fn shared_trace_replays_on_real_pages() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../traces/perl_fn.rep.gz");
-    let t = memento_tb::trace::read(&path).unwrap();
+    let t = memento_tb::stimulus::trace::read(&path).unwrap();
     let cfg = CoreRunConfig::new(1, false);
-    let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
+    let mut stim = memento_tb::stimulus::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
     let st = run(&cfg, &mut stim, None).unwrap_or_else(|m| panic!("perl_fn: {m}"));
     assert_eq!(st.pages.exits, 1);
     assert!(st.pages.pages_mapped > 0 && st.pages.frames_returned_at_exit > 0);

@@ -4,11 +4,11 @@
 //! written since its frame was mapped, or zero. Seeds come from `MEMENTO_SEED` or are fresh.
 
 use memento_hw::emit::Design;
+use memento_tb::env::traffic::{Kind, Mode};
 use memento_tb::envs::core::{run, CoreRunConfig, CoreRunStats};
 use memento_tb::model::object_alloc::Geometry;
 use memento_tb::seed;
 use memento_tb::stimulus::{Mix, RandomStream};
-use memento_tb::traffic::{Kind, Mode};
 use std::path::PathBuf;
 
 fn replay_hint(test: &str, seed: u64) -> String {
@@ -95,14 +95,15 @@ fn full_path_with_exits_keeps_every_read_fresh_or_last_written() {
 #[test]
 fn trace_through_the_full_path_with_the_bypass_on_and_off() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../traces/perl_fn.rep.gz");
-    let t = memento_tb::trace::read(&path).unwrap();
+    let t = memento_tb::stimulus::trace::read(&path).unwrap();
     let mut dram = vec![];
     let mut ideal = 0;
     for mode in Mode::ALL {
         let mut cfg = CoreRunConfig::new(1, false);
         cfg.design = Design::MementoTop;
         mode.apply(&mut cfg.params);
-        let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
+        let mut stim =
+            memento_tb::stimulus::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
         let st = run(&cfg, &mut stim, None)
             .unwrap_or_else(|m| panic!("perl_fn (bypass {}): {m}", mode.name()));
         dram.push(st.mem.traffic.total());

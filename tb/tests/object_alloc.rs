@@ -146,9 +146,10 @@ fn header_cache_paths_match_the_model() {
 fn shared_traces_replay_with_zero_mismatches() {
     for name in ["ast_fn", "xml_fn", "perl_fn"] {
         let path = root().join(format!("traces/{name}.rep.gz"));
-        let t = memento_tb::trace::read(&path).unwrap();
+        let t = memento_tb::stimulus::trace::read(&path).unwrap();
         let cfg = RunConfig::new(1, EnvTiming::fixed(4, 30));
-        let mut stim = memento_tb::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
+        let mut stim =
+            memento_tb::stimulus::trace::TraceReplay::new(&t, cfg.mrs, cfg.params.lane_bits);
         let stats = run(&cfg, &mut stim, None).unwrap_or_else(|m| panic!("{name}: {m}"));
         assert_eq!(stats.exits, 1, "{name}: the replay ends with EXIT");
         assert!(

@@ -23,8 +23,8 @@ fn every_test_of_the_list_has_a_compiled_model() {
 /// environment, give the same run: what the shrinker cuts down is the run that failed.
 #[test]
 fn a_recorded_script_plays_back_to_the_same_run() {
-    use memento_tb::regress::{random_stream, run_stimulus};
-    use memento_tb::shrink::{indexed, parse, to_text, Playback, Recording};
+    use memento_tb::flows::regress::{random_stream, run_stimulus};
+    use memento_tb::stimulus::shrink::{indexed, parse, to_text, Playback, Recording};
     use memento_tb::stimulus::Stimulus;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let list = workspace_list(&root).unwrap();
@@ -42,7 +42,7 @@ fn a_recorded_script_plays_back_to_the_same_run() {
         assert_eq!(cmds, rec.cmds);
         assert!(
             cmds.iter()
-                .any(|c| matches!(c, memento_tb::shrink::Cmd::FreeOf { .. })),
+                .any(|c| matches!(c, memento_tb::stimulus::shrink::Cmd::FreeOf { .. })),
             "{name}: frees of allocated objects are recorded as references"
         );
         let b = run_stimulus(&t, seed, None, &mut Playback::new(&indexed(&cmds))).unwrap();

@@ -3,7 +3,7 @@
 
 use memento_hw::emit::{variant_verilog, Design, Variant};
 use memento_hw::params::{Params, STAGE_LEVELS};
-use memento_tb::timing::{run, table, violations, TimingPlan};
+use memento_tb::flows::timing::{run, table, violations, TimingPlan};
 use std::path::PathBuf;
 
 fn root() -> PathBuf {

@@ -26,12 +26,12 @@
 
 use crate::agents::bypass::{CacheAgent, Counters, DramAgent, EventTap, LineReq, MetaAgent};
 use crate::env::llc::{Llc, LlcConfig};
+pub use crate::env::traffic::{Ideal, Kind, Traffic};
 use crate::env::Dram;
 use crate::line::short;
 use crate::model::bypass::{BypassCounters, BypassModel, DramAccess, FillSource, MetaAccess};
 use crate::model::page_alloc::PageAllocModel;
 use crate::scoreboard::{take_expected, Diff};
-pub use crate::traffic::{Ideal, Kind, Traffic};
 use memento_sim::{Model, VTable};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;

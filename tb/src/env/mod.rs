@@ -13,6 +13,7 @@ pub mod mmu;
 pub mod os;
 pub mod table_mem;
 pub mod timing;
+pub mod traffic;
 
 pub use arena::ArenaResponder;
 pub use dram::Dram;

@@ -22,7 +22,7 @@
 //! the bench process after a first, untimed run of the same trace.
 
 use crate::stats::{LatencyHist, LatencySummary};
-use crate::trace::{Trace, TraceOp};
+use crate::stimulus::trace::{Trace, TraceOp};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -650,7 +650,7 @@ mod tests {
     #[test]
     fn whole_replays_report_a_median_inside_their_spread() {
         let text = "0\n3\n6\n1\na 0 24\na 1 600\nr 0 100\nf 1\na 2 8\nf 0\n";
-        let t = crate::trace::parse(std::io::Cursor::new(text), "inline").unwrap();
+        let t = crate::stimulus::trace::parse(std::io::Cursor::new(text), "inline").unwrap();
         for a in ALLOCATORS {
             let w = warm_whole(&t, a, 1).unwrap();
             assert_eq!(w.runs.len(), MIN_WHOLE_RUNS, "{}", a.name());
@@ -731,7 +731,7 @@ mod tests {
     #[test]
     fn every_allocator_replays_a_small_trace() {
         let text = "0\n3\n6\n1\na 0 24\na 1 600\nr 0 100\nf 1\na 2 8\nf 0\n";
-        let t = crate::trace::parse(std::io::Cursor::new(text), "inline").unwrap();
+        let t = crate::stimulus::trace::parse(std::io::Cursor::new(text), "inline").unwrap();
         for a in ALLOCATORS {
             let r = replay(&t, a).unwrap();
             assert_eq!(r.ops, 6, "{}", a.name());

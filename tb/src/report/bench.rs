@@ -1,8 +1,8 @@
 //! The bench's reports: a text summary for the terminal, `bench.json` for machines and
 //! `bench.html` with SVG plots (plotters) for people.
 
-use crate::bench::{BenchReport, TraceResult};
-use crate::sweep::SweepReport;
+use crate::flows::bench::{BenchReport, TraceResult};
+use crate::flows::sweep::SweepReport;
 use anyhow::{Context, Result};
 use plotters::prelude::*;
 use std::fmt::Write as _;
@@ -23,7 +23,7 @@ pub fn text(r: &BenchReport) -> String {
     let _ = writeln!(
         o,
         "hardware cycles below are counted {}",
-        crate::bench::Levels::text(&r.levels)
+        crate::flows::bench::Levels::text(&r.levels)
     );
     for t in &r.traces {
         let h = &t.hw_on;
@@ -61,7 +61,7 @@ pub fn text(r: &BenchReport) -> String {
             "  pages mapped {}, tables {}; DRAM lines by kind, reads/writes:",
             h.pages_mapped, h.tables_allocated
         );
-        o.push_str(&crate::traffic::table(
+        o.push_str(&crate::env::traffic::table(
             &traffic_rows(t),
             &t.hw_off.traffic,
             "    ",
@@ -101,7 +101,7 @@ pub fn text(r: &BenchReport) -> String {
 /// A whole-replay figure: the median and, in brackets, the lowest and highest pair and how many
 /// pairs had the allocator dearer; where the pairs show no cost, "not measurable here" first.
 /// A trace's traffic rows: each mode, then the ideal.
-fn traffic_rows(t: &TraceResult) -> Vec<(String, crate::traffic::Traffic)> {
+fn traffic_rows(t: &TraceResult) -> Vec<(String, crate::env::traffic::Traffic)> {
     let mut rows: Vec<_> = [&t.hw_on, &t.hw_off, &t.hw_off_dram]
         .iter()
         .map(|h| (h.mode.clone(), h.traffic.clone()))
@@ -112,8 +112,8 @@ fn traffic_rows(t: &TraceResult) -> Vec<(String, crate::traffic::Traffic)> {
 
 /// One stacked bar per (trace, row): the DRAM lines of each kind, reads and writes together.
 pub fn stacked_traffic(r: &BenchReport) -> Result<String> {
-    use crate::traffic::Kind;
-    let rows: Vec<Vec<(String, crate::traffic::Traffic)>> =
+    use crate::env::traffic::Kind;
+    let rows: Vec<Vec<(String, crate::env::traffic::Traffic)>> =
         r.traces.iter().map(traffic_rows).collect();
     let per = rows.first().map_or(1, |r| r.len());
     let n = (rows.len() * (per + 1)) as f64;
@@ -192,7 +192,7 @@ pub fn stacked_traffic(r: &BenchReport) -> Result<String> {
     Ok(svg)
 }
 
-fn whole_text(w: &crate::swbench::Whole) -> String {
+fn whole_text(w: &crate::flows::swbench::Whole) -> String {
     let spread = format!(
         "[{:.1}..{:.1}, dearer in {} of {} pairs]",
         w.min,
@@ -438,7 +438,7 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         r.tsc_mhz
             .map(|m| format!(" ({m:.0} MHz)"))
             .unwrap_or_default(),
-        esc(&crate::bench::Levels::text(&r.levels))
+        esc(&crate::flows::bench::Levels::text(&r.levels))
     );
     o.push_str("<h2>Hardware</h2><table><tr><th>trace</th><th>commands</th><th>mean</th><th>p50</th><th>p99</th><th>max</th><th>alloc mean / p50 / p99 / max</th><th>free mean / p50 / p99 / max</th><th>first-touch faults (mean cycles)</th><th>mean with faults</th></tr>");
     for t in &r.traces {
@@ -529,21 +529,24 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
          since its frame was mapped, no writeback to a reclaimed frame.</p>\
          <table><tr><th>trace</th><th>mode</th>",
     );
-    for k in crate::traffic::Kind::ALL {
+    for k in crate::env::traffic::Kind::ALL {
         let _ = write!(o, "<th>{} r / w</th>", k.name());
     }
     o.push_str("<th>total</th><th>against off</th></tr>");
     for t in &r.traces {
         for (m, tr) in traffic_rows(t) {
             let _ = write!(o, "<tr><td>{}</td><td>{m}</td>", esc(&t.trace));
-            for k in crate::traffic::Kind::ALL {
+            for k in crate::env::traffic::Kind::ALL {
                 let _ = write!(o, "<td>{} / {}</td>", tr.reads_of(k), tr.writes_of(k));
             }
             let _ = write!(
                 o,
                 "<td>{}</td><td>{}</td></tr>",
                 tr.total(),
-                signed_pct(crate::bench::change(tr.total(), t.hw_off.traffic.total()))
+                signed_pct(crate::flows::bench::change(
+                    tr.total(),
+                    t.hw_off.traffic.total()
+                ))
             );
         }
         let _ = write!(
@@ -708,7 +711,7 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
         let pts: Vec<_> = r.points.iter().filter(|p| p.axis == axis).collect();
         let labels: Vec<String> = pts.iter().map(|p| p.label.clone()).collect();
         let per_trace =
-            |f: &dyn Fn(&crate::bench::HwRun) -> f64| -> Vec<(String, Vec<Option<f64>>)> {
+            |f: &dyn Fn(&crate::flows::bench::HwRun) -> f64| -> Vec<(String, Vec<Option<f64>>)> {
                 r.traces
                     .iter()
                     .enumerate()
@@ -772,7 +775,7 @@ pub fn write_sweep(r: &SweepReport, dir: &Path) -> Result<()> {
 
 /// A sweep point's gate levels per cycle, marked when they are over SPEC's budget: that point's
 /// cycle counts are not worth a core's clock.
-fn levels_cell(a: &crate::sweep::Area) -> String {
+fn levels_cell(a: &crate::flows::sweep::Area) -> String {
     if a.levels > memento_hw::params::STAGE_LEVELS {
         format!("{} OVER", a.levels)
     } else {
@@ -847,9 +850,9 @@ th{background:#eee} td:first-child,th:first-child{text-align:left}\
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{HwRun, Profile};
-    use crate::swbench::Summary;
-    use crate::sweep::{Area, PointResult, PointTrace};
+    use crate::flows::bench::{HwRun, Profile};
+    use crate::flows::swbench::Summary;
+    use crate::flows::sweep::{Area, PointResult, PointTrace};
 
     fn run(free_hit: f64) -> HwRun {
         let s = Summary {

@@ -3,15 +3,15 @@
 //! re-run with a waveform of its last cycles. The report is JSON for machines and HTML for people:
 //! a pass/fail table with each failure's replay command and waveform, and the coverage bins.
 
-use crate::coverage;
 use crate::env::EnvTiming;
 use crate::envs;
 use crate::envs::core::{CoreRunConfig, CoreRunStats};
 use crate::envs::object_alloc::RunConfig;
 use crate::envs::TraceWindow;
+use crate::flows::coverage;
 use crate::model::object_alloc::Geometry;
 use crate::scoreboard::Mismatch;
-use crate::shrink::{self, Cmd, Playback, Recording};
+use crate::stimulus::shrink::{self, Cmd, Playback, Recording};
 use crate::stimulus::Stimulus;
 use crate::stimulus::{Mix, RandomStream};
 use anyhow::Context as _;

@@ -1,19 +1,19 @@
 //! `memento bench`: real programs' allocation traces through the Verilated `memento_top` and,
-//! in the same run, through glibc malloc, jemalloc and mimalloc ([`crate::swbench`]).
+//! in the same run, through glibc malloc, jemalloc and mimalloc ([`crate::flows::swbench`]).
 //!
 //! The hardware side replays each trace three times, once per memory mode (bypass on, `off`: the
 //! OS zeroes pages through the cache, `off-dram`: pages zeroed in DRAM), under an environment
 //! latency profile, with both golden models checking every cycle (a mismatch fails the bench). It
 //! reports cycles per command per op, the first-touch page faults the page allocator serves, HOT
 //! hit rates, the share of commands that needed arena-list work, pages mapped, and DRAM traffic by
-//! kind for each mode and for the ideal (`crate::traffic`).
+//! kind for each mode and for the ideal (`crate::env::traffic`).
 
+use crate::env::traffic::{Mode, Traffic};
 use crate::env::{EnvTiming, OsTiming};
 use crate::envs::core::{run, CoreRunConfig, CoreRunStats};
 use crate::envs::page_alloc::PageTiming;
-use crate::swbench::{Summary, SwRun, Whole};
-use crate::trace::{Trace, TraceReplay};
-use crate::traffic::{Mode, Traffic};
+use crate::flows::swbench::{Summary, SwRun, Whole};
+use crate::stimulus::trace::{Trace, TraceReplay};
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::Design;
 use memento_hw::Params;
@@ -385,7 +385,7 @@ pub fn trace_name(p: &std::path::Path) -> String {
 pub fn read_traces(paths: &[std::path::PathBuf]) -> Result<Vec<(String, Trace)>> {
     paths
         .iter()
-        .map(|p| crate::trace::read(p).map(|t| (trace_name(p), t)))
+        .map(|p| crate::stimulus::trace::read(p).map(|t| (trace_name(p), t)))
         .collect()
 }
 
@@ -458,7 +458,7 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
     let started = std::time::Instant::now();
     let traces = read_traces(&plan.traces)?;
     let sw_runs = if plan.reps > 0 {
-        crate::swbench::ALLOCATORS.len() * 4
+        crate::flows::swbench::ALLOCATORS.len() * 4
     } else {
         0
     };
@@ -488,7 +488,7 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
                     (name, Design::MementoTop, params)
                 })
                 .collect();
-            let l = crate::timing::design_levels(&designs, root, plan.jobs)?;
+            let l = crate::flows::timing::design_levels(&designs, root, plan.jobs)?;
             Some(Levels {
                 bypass_on: l[0],
                 bypass_off: l[1],
@@ -501,22 +501,22 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
     for (i, (name, t)) in traces.iter().enumerate() {
         let mut sw = vec![];
         if plan.reps > 0 {
-            for a in crate::swbench::ALLOCATORS {
+            for a in crate::flows::swbench::ALLOCATORS {
                 let step = |what: &str| {
                     bar.set_message(format!("software: {name}, {} {what}", a.name()));
                 };
                 step("warm, whole replays");
-                let warm_whole = crate::swbench::warm_whole(t, a, plan.reps)?;
+                let warm_whole = crate::flows::swbench::warm_whole(t, a, plan.reps)?;
                 bar.inc(1);
                 step("cold, whole replays");
                 let cold_whole =
-                    crate::swbench::cold_whole(&plan.exe, &plan.traces[i], a, plan.reps)?;
+                    crate::flows::swbench::cold_whole(&plan.exe, &plan.traces[i], a, plan.reps)?;
                 bar.inc(1);
                 step("warm, per call");
-                let warm = crate::swbench::warm(t, a, plan.reps)?;
+                let warm = crate::flows::swbench::warm(t, a, plan.reps)?;
                 bar.inc(1);
                 step("cold, per call");
-                let cold = crate::swbench::cold(&plan.exe, &plan.traces[i], a)?;
+                let cold = crate::flows::swbench::cold(&plan.exe, &plan.traces[i], a)?;
                 bar.inc(1);
                 sw.push(SwMeasured {
                     warm_whole,
@@ -540,8 +540,8 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
         profile: plan.profile.clone(),
         params_name: plan.params_name.clone(),
         params: plan.params.summary(),
-        cpu: crate::swbench::cpu_model(),
-        tsc_mhz: crate::swbench::tsc_mhz(),
+        cpu: crate::flows::swbench::cpu_model(),
+        tsc_mhz: crate::flows::swbench::tsc_mhz(),
         levels,
         paper: PAPER,
         traces: out,

@@ -5,13 +5,13 @@
 //! mapping, then ABC onto two-input gates and muxes), its children left as black boxes, and the
 //! netlist is cached under `build/timing/cache/` by the hash of the module's text (its variant's
 //! name taken out, so that the same block in two designs is synthesized once). The levels are
-//! then composed bottom-up through [`timing_graph`](crate::timing_graph): a child contributes
+//! then composed bottom-up through [`timing_graph`](crate::flows::timing_graph): a child contributes
 //! its output depths, its input depths and its input-to-output arcs. Memories (the RAM arrays of
 //! `class_ram` and `frame_stack`) are kept as Yosys memories, not mapped to flops: their read data
 //! starts a path and their address, data and enable end one, as a RAM macro whose access takes
 //! the cycle. See docs/timing.md.
 
-use crate::timing_graph::{analyse, standalone_paths, Abstraction, Path};
+use crate::flows::timing_graph::{analyse, standalone_paths, Abstraction, Path};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use serde_json::Value;
@@ -267,9 +267,9 @@ pub fn run(plan: &TimingPlan) -> Result<Vec<DesignTiming>> {
             }
         }
     }
-    let bar = crate::bench::progress_bar(jobs.len() as u64, plan.progress);
+    let bar = crate::flows::bench::progress_bar(jobs.len() as u64, plan.progress);
     bar.set_message("modules synthesized");
-    let netlists = crate::bench::parallel(plan.jobs, &jobs, |(text, key)| {
+    let netlists = crate::flows::bench::parallel(plan.jobs, &jobs, |(text, key)| {
         let r = netlist(text, key, &plan.cache);
         bar.inc(1);
         r.map(|n| (key.clone(), n))

@@ -5,6 +5,9 @@
 //! miss the HOT, full arenas join the available list and are popped again.
 
 use crate::model::object_alloc::{Effects, Geometry, Op, Response, Status};
+pub mod shrink;
+pub mod trace;
+
 use crate::seed;
 use rand::seq::SliceRandom;
 use rand::Rng;

@@ -6,8 +6,8 @@
 //! and how to build them (`make sweep` does). Area is the sum of Yosys `synth` cells and flops over
 //! the design's modules, cached under `build/sweep/synth/` by the Verilog's hash.
 
-use crate::bench::{hw_replay, parallel, progress_bar, read_traces, HwRun, Profile};
-use crate::traffic::Mode;
+use crate::env::traffic::Mode;
+use crate::flows::bench::{hw_replay, parallel, progress_bar, read_traces, HwRun, Profile};
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::{variant_verilog, Design, Variant};
 use memento_hw::Params;
@@ -96,7 +96,7 @@ pub fn area(params: &Params, work: &Path, root: &Path) -> Result<Area> {
             return Ok(a);
         }
     }
-    let levels = crate::timing::design_levels(
+    let levels = crate::flows::timing::design_levels(
         &[(format!("sweep_{key}"), Design::MementoTop, params.clone())],
         root,
         1,
@@ -105,7 +105,7 @@ pub fn area(params: &Params, work: &Path, root: &Path) -> Result<Area> {
     std::fs::create_dir_all(&vdir)?;
     let vfile = vdir.join("memento_top.v");
     std::fs::write(&vfile, text)?;
-    let rows = crate::synth::synth(&vfile, "memento_top", &vdir)?;
+    let rows = crate::flows::synth::synth(&vfile, "memento_top", &vdir)?;
     let a = Area {
         cells: rows.iter().map(|r| r.cells).sum(),
         flops: rows.iter().map(|r| r.flops).sum(),

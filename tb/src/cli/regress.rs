@@ -1,0 +1,335 @@
+//! The regression runner's verb, a seed's waveform window, and code coverage.
+
+use super::{jobs_arg, root, seed_arg};
+use crate::seed;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+/// `memento regress`'s arguments.
+#[derive(clap::Args)]
+pub struct RegressArgs {
+    /// The list to run (see [lists] in tb/regressions.toml).
+    #[arg(long, default_value = "default")]
+    pub list: String,
+    /// Run this one test instead of a list (coverage is reported; only the default list must
+    /// hit every bin).
+    #[arg(long)]
+    pub test: Option<String>,
+    /// First seed; a test's seeds are consecutive from it (default: MEMENTO_SEED, else random).
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Seeds per test instead of the list's.
+    #[arg(long)]
+    pub seeds: Option<u64>,
+    /// Commands per seed instead of the list's.
+    #[arg(long)]
+    pub ops: Option<u64>,
+    /// Parallel jobs (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Where to write the JSON report; the HTML report goes beside it as index.html
+    /// (default: build/report/regress.json for a list, build/report/<test>/regress.json for one
+    /// test).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Seconds to spend shrinking the first failing seed of each test to a short command
+    /// script (build/shrink/<test>-seed-<seed>.cmds); 0: no shrinking.
+    #[arg(long, default_value_t = 300)]
+    pub shrink_secs: u64,
+    /// Play this command script (from shrinking, or written by hand) through --test's
+    /// design, with the environment of --seed, instead of a random stream.
+    #[arg(long, requires = "test", requires = "seed")]
+    pub script: Option<PathBuf>,
+}
+
+/// `memento waves`'s arguments.
+#[derive(clap::Args)]
+pub struct WavesArgs {
+    /// The test (from tb/regressions.toml).
+    #[arg(long)]
+    pub test: String,
+    /// The seed to re-run.
+    #[arg(long)]
+    pub seed: String,
+    /// First cycle of the window.
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    /// Cycle after the last one of the window.
+    #[arg(long, default_value_t = 20_000)]
+    pub to: u64,
+    /// Commands instead of the test's.
+    #[arg(long)]
+    pub ops: Option<u64>,
+    /// Write VCD instead of FST.
+    #[arg(long)]
+    pub vcd: bool,
+    /// Also write the command log (`OP ARG STATUS PTR LATENCY`, one line per command).
+    #[arg(long)]
+    pub log: Option<PathBuf>,
+}
+
+/// `memento regress`: a list or one test, the reports, the table; fails on a failed seed or (for
+/// the default list) a coverage bin at zero.
+pub fn regress(a: RegressArgs) -> Result<()> {
+    let RegressArgs {
+        list,
+        test,
+        seed: s,
+        seeds,
+        ops,
+        jobs,
+        report,
+        shrink_secs,
+        script,
+    } = a;
+    let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    if let (Some(path), Some(t)) = (&script, &test) {
+        let t = rl.test(t).map_err(anyhow::Error::msg)?;
+        return play_script(t, seed_arg(s)?, path);
+    }
+    let (name, mut tests, gate) = match &test {
+        Some(t) => (
+            t.clone(),
+            vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
+            false,
+        ),
+        None => (
+            list.clone(),
+            rl.list(&list)
+                .map_err(anyhow::Error::msg)?
+                .into_iter()
+                .cloned()
+                .collect(),
+            // The default list is the complete one: it must hit every bin. Others only report.
+            list == "default",
+        ),
+    };
+    for t in &mut tests {
+        t.seeds = seeds.unwrap_or(t.seeds);
+        t.ops = ops.unwrap_or(t.ops);
+    }
+    let first_seed = seed_arg(s)?;
+    let jobs = jobs_arg(jobs);
+    let runs: u64 = tests.iter().map(|t| t.seeds).sum();
+    println!(
+        "regress {name}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs",
+        tests.len()
+    );
+    let plan = crate::flows::regress::Plan {
+        name,
+        tests,
+        first_seed,
+        jobs,
+        gate_coverage: gate,
+        progress: true,
+        shrink: std::time::Duration::from_secs(shrink_secs),
+    };
+    let r = crate::flows::regress::regress(&plan, &root());
+    let report = report.unwrap_or_else(|| match &test {
+        Some(t) => PathBuf::from(format!("build/report/{t}/regress.json")),
+        None => PathBuf::from("build/report/regress.json"),
+    });
+    let dir = report.parent().map(PathBuf::from).unwrap_or_default();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(&report, serde_json::to_string_pretty(&r)?)?;
+    let html = dir.join("index.html");
+    std::fs::write(&html, crate::flows::regress::html(&r))?;
+    print_regress(&r);
+    println!(
+        "regress {}: {} in {:.1} s; reports {} and {}",
+        r.name,
+        if r.passed { "PASSED" } else { "FAILED" },
+        r.seconds,
+        report.display(),
+        html.display()
+    );
+    if !r.passed {
+        let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
+        bail!(
+            "{failed} seed(s) failed{}",
+            if r.coverage_gated && !r.coverage_missing.is_empty() {
+                format!(", {} coverage bin(s) at zero", r.coverage_missing.len())
+            } else {
+                String::new()
+            }
+        );
+    }
+    Ok(())
+}
+
+/// The regression's table: a line a test, its page and memory-path totals, and the coverage.
+fn print_regress(r: &crate::flows::regress::RegressReport) {
+    println!(
+        "{:<24} {:<13} {:<11} {:>6} {:>6} {:>6} {:>11} {:>13} {:>9} {:>9}",
+        "test",
+        "design",
+        "params",
+        "seeds",
+        "pass",
+        "fail",
+        "commands",
+        "cycles",
+        "alloc hit",
+        "free hit"
+    );
+    for t in &r.tests {
+        println!(
+            "{:<24} {:<13} {:<11} {:>6} {:>6} {:>6} {:>11} {:>13} {:>8.1}% {:>8.1}%",
+            t.name,
+            t.design,
+            t.params,
+            t.seeds,
+            t.passed,
+            t.failed,
+            t.commands,
+            t.cycles,
+            100.0 * t.totals.hoa.alloc_hit_rate(),
+            100.0 * t.totals.hoa.free_hit_rate()
+        );
+        let pg = &t.totals.pages;
+        if t.design != "object_alloc" && t.design != "bypass" {
+            println!(
+                "    frames taken {} ({} pages, {} tables), returned at exit {}, drained {}, lost {}; objects checked {}",
+                pg.pages_mapped + pg.tables_allocated, pg.pages_mapped, pg.tables_allocated,
+                pg.frames_returned_at_exit, pg.frames_drained, t.totals.frames_lost, t.totals.objects_checked
+            );
+        }
+        if t.design == "memento_top" || t.design == "bypass" {
+            let b = &t.totals.mem.bypass;
+            println!(
+                "    memory path: fills checked {}, bypassed {}, writebacks dropped {}, zero lines {}, DRAM reads {}, DRAM writes {}",
+                t.totals.mem.fills_checked, b.reads_bypassed, b.writebacks_dropped, b.zero_lines, b.dram_reads, b.dram_writes
+            );
+        }
+        if t.design == "bypass" {
+            println!(
+                "    cycles with a map or reclaim event and a cache request both on offer: {}",
+                t.totals.mem.events_meeting_requests
+            );
+        }
+    }
+    println!(
+        "coverage: {} bins, {} at zero{}",
+        r.coverage.len(),
+        r.coverage_missing.len(),
+        if r.coverage_missing.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", r.coverage_missing.join(", "))
+        }
+    );
+}
+
+/// `memento regress --script`: one command script through a test's design.
+fn play_script(t: &memento_runs::regression_list::TestSpec, seed: u64, path: &Path) -> Result<()> {
+    match crate::flows::regress::run_script(t, seed, path)? {
+        Ok(stats) => {
+            println!(
+                "script {} through {} (environment seed {seed}): passed, {} commands in {} cycles",
+                path.display(),
+                t.name,
+                stats.hoa.commands,
+                stats.hoa.cycles
+            );
+            Ok(())
+        }
+        Err(m) => bail!(
+            "script {} through {} (environment seed {seed}) FAILED: {m}",
+            path.display(),
+            t.name
+        ),
+    }
+}
+
+/// `memento waves`: one seed again with a waveform window, and the GTKWave save file.
+pub fn waves(a: WavesArgs) -> Result<()> {
+    let WavesArgs {
+        test,
+        seed: s,
+        from,
+        to,
+        ops,
+        vcd,
+        log,
+    } = a;
+
+    let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    let mut t = rl.test(&test).map_err(anyhow::Error::msg)?.clone();
+    t.ops = ops.unwrap_or(t.ops);
+    let seed = seed::parse(&s).with_context(|| format!("--seed {s:?} is not a u64"))?;
+    if to <= from {
+        bail!("--to {to} must be after --from {from}");
+    }
+    let format = if vcd {
+        memento_sim::WaveFormat::Vcd
+    } else {
+        memento_sim::WaveFormat::Fst
+    };
+    let dir = root().join("build/waves");
+    let path = dir.join(format!("{test}-seed-{seed}.{}", format.extension()));
+    let window = crate::envs::TraceWindow {
+        from,
+        to,
+        path: path.clone(),
+        format,
+    };
+    let outcome = match &log {
+        Some(p) => {
+            let mut out = Vec::new();
+            let o = crate::flows::regress::run_seed_logged(&t, seed, Some(window), &mut out);
+            std::fs::write(p, out)
+                .with_context(|| format!("writing the command log {}", p.display()))?;
+            o
+        }
+        None => crate::flows::regress::run_seed(&t, seed, Some(window)),
+    };
+    match &outcome {
+        Ok(st) => println!(
+            "{test} seed {seed}: passed, {} commands, {} cycles",
+            st.hoa.commands, st.hoa.cycles
+        ),
+        Err(m) => println!("{test} seed {seed}: FAILED: {m}"),
+    }
+    let gtkw = dir.join("memento.gtkw");
+    let groups = crate::flows::waves::save_file(&path, &gtkw)?;
+    println!("waveform: {} (cycles {from}..{to})", path.display());
+    println!("save file: {} ({groups} groups)", gtkw.display());
+    println!("open with: gtkwave {} {}", path.display(), gtkw.display());
+    if let Err(m) = outcome {
+        bail!("{test} seed {seed} failed at cycle {}", m.cycle);
+    }
+    Ok(())
+}
+
+/// `memento coverage`: line and toggle coverage per block of a `--coverage` build's runs.
+pub fn coverage(dir: &Path, report: &Path) -> Result<()> {
+    let merged = crate::flows::code_coverage::merge(dir)?;
+    let blocks = crate::flows::code_coverage::per_block(&merged)?;
+    println!(
+        "code coverage ({}; annotated sources in {}):",
+        merged.display(),
+        dir.join("annotated").display()
+    );
+    println!(
+        "  {:<44} {:>8} {:>8} {:>7} {:>9} {:>9} {:>7}",
+        "block", "lines", "hit", "line %", "toggles", "hit", "tgl %"
+    );
+    for b in &blocks {
+        println!(
+            "  {:<44} {:>8} {:>8} {:>6.1}% {:>9} {:>9} {:>6.1}%",
+            b.block,
+            b.lines,
+            b.lines_hit,
+            b.line_pct(),
+            b.toggles,
+            b.toggles_hit,
+            b.toggle_pct()
+        );
+    }
+    if let Some(d) = report.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    std::fs::write(report, serde_json::to_string_pretty(&blocks)?)?;
+    println!("report: {}", report.display());
+    Ok(())
+}

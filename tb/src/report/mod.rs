@@ -1,0 +1,3 @@
+//! Reports a person reads: the benchmark's and the sweep's text tables, HTML pages and charts.
+
+pub mod bench;
