@@ -3,6 +3,7 @@
 //! in), the page allocator's map and reclaim events (`map_*`, `dead_*` in, on the bypass alone),
 //! the events as `memento_top` shows them (`evt_*`), and the counters (`cnt_*`).
 
+use super::memory::{MemoryAgent, Payload};
 use super::{port, Sink, Source};
 use crate::line::{bytes, words};
 use crate::model::bypass::{record_words, BypassCounters, DramAccess, MetaAccess};
@@ -87,135 +88,56 @@ impl CacheAgent {
     }
 }
 
-/// DRAM's side: it takes the bypass's reads and writes and answers reads.
-pub struct DramAgent {
-    req: Sink,
-    write: Port,
-    addr: Port,
-    wdata: Port,
-    rsp: Source,
-    rdata: Port,
-}
+/// DRAM lines: 64 bytes the bypass reads and writes at a physical address.
+pub struct DramLines;
 
-impl DramAgent {
-    /// A request refused in a cycle with chance `req_stall`, due data held back with `rsp_stall`.
-    pub fn of(vt: &VTable, req_stall: f64, rsp_stall: f64) -> Self {
-        DramAgent {
-            req: Sink::of(vt, "dram_req", req_stall),
-            write: port(vt, "dram_req_write"),
-            addr: port(vt, "dram_req_addr"),
-            wdata: port(vt, "dram_req_wdata"),
-            rsp: Source::of(vt, "dram_rsp", rsp_stall),
-            rdata: port(vt, "dram_rsp_rdata"),
-        }
+impl Payload for DramLines {
+    const PORTS: (&'static str, &'static str, &'static str) =
+        ("dram_req", "dram_req_addr", "dram_rsp");
+    type Data = [u8; 64];
+    type Req = DramAccess;
+
+    fn put(dut: &mut Model, rdata: Port, data: Option<&[u8; 64]>) {
+        dut.poke_wide(rdata, &words(data.unwrap_or(&[0; 64])));
     }
 
-    /// Driver: the request's ready.
-    pub fn drive_req(&mut self, dut: &mut Model, rng: &mut ChaCha8Rng) {
-        self.req.drive(dut, rng);
-    }
-
-    /// Driver: the read data due (if any); returns what is on offer.
-    pub fn drive_rsp(
-        &mut self,
-        dut: &mut Model,
-        rng: &mut ChaCha8Rng,
-        due: Option<[u8; 64]>,
-    ) -> Option<[u8; 64]> {
-        let data = self.rsp.offer(dut, rng, due);
-        dut.poke_wide(self.rdata, &words(&data.unwrap_or([0; 64])));
-        data
-    }
-
-    /// Driver: nothing on offer (across a reset).
-    pub fn hold(&mut self, dut: &mut Model) {
-        self.rsp.hold(dut);
-    }
-
-    /// Monitor: the access taken this cycle.
-    pub fn request(&self, dut: &mut Model) -> Option<DramAccess> {
-        if !self.req.fired(dut) {
-            return None;
-        }
-        let a = dut.peek(self.addr);
-        Some(if dut.peek(self.write) == 1 {
+    fn take(dut: &mut Model, a: u64, write: bool, wdata: Port) -> DramAccess {
+        if write {
             let mut wide = [0u32; 16];
-            dut.peek_wide(self.wdata, &mut wide);
+            dut.peek_wide(wdata, &mut wide);
             DramAccess::Write(a, bytes(&wide))
         } else {
             DramAccess::Read(a)
-        })
+        }
+    }
+}
+
+/// DRAM's side: it takes the bypass's reads and writes and answers reads.
+pub type DramAgent = MemoryAgent<DramLines>;
+
+/// Per-frame records: (fresh mask, dead) read and written by frame number.
+pub struct Records;
+
+impl Payload for Records {
+    const PORTS: (&'static str, &'static str, &'static str) =
+        ("meta_req", "meta_req_frame", "meta_rsp");
+    type Data = (u64, bool);
+    type Req = MetaAccess;
+
+    fn put(dut: &mut Model, rdata: Port, data: Option<&(u64, bool)>) {
+        let (fresh, dead) = data.copied().unwrap_or((0, false));
+        dut.poke_wide(rdata, &record_words(fresh, dead));
     }
 
-    /// Monitor: the offered data was taken this cycle.
-    pub fn answered(&self, dut: &mut Model) -> bool {
-        self.rsp.fired(dut)
+    fn take(dut: &mut Model, f: u64, write: bool, wdata: Port) -> MetaAccess {
+        let mut w = [0u32; 3];
+        dut.peek_wide(wdata, &mut w);
+        MetaAccess::of_port(f, write, &w)
     }
 }
 
 /// The record memory's side: it takes the bypass's record reads and writes and answers reads.
-pub struct MetaAgent {
-    req: Sink,
-    write: Port,
-    frame: Port,
-    wdata: Port,
-    rsp: Source,
-    rdata: Port,
-}
-
-impl MetaAgent {
-    /// A request refused in a cycle with chance `req_stall`, a due record held back with
-    /// `rsp_stall`.
-    pub fn of(vt: &VTable, req_stall: f64, rsp_stall: f64) -> Self {
-        MetaAgent {
-            req: Sink::of(vt, "meta_req", req_stall),
-            write: port(vt, "meta_req_write"),
-            frame: port(vt, "meta_req_frame"),
-            wdata: port(vt, "meta_req_wdata"),
-            rsp: Source::of(vt, "meta_rsp", rsp_stall),
-            rdata: port(vt, "meta_rsp_rdata"),
-        }
-    }
-
-    /// Driver: the request's ready.
-    pub fn drive_req(&mut self, dut: &mut Model, rng: &mut ChaCha8Rng) {
-        self.req.drive(dut, rng);
-    }
-
-    /// Driver: the record due (fresh mask, dead), if any; returns what is on offer.
-    pub fn drive_rsp(
-        &mut self,
-        dut: &mut Model,
-        rng: &mut ChaCha8Rng,
-        due: Option<(u64, bool)>,
-    ) -> Option<(u64, bool)> {
-        let r = self.rsp.offer(dut, rng, due);
-        let (fresh, dead) = r.unwrap_or((0, false));
-        dut.poke_wide(self.rdata, &record_words(fresh, dead));
-        r
-    }
-
-    /// Driver: nothing on offer (across a reset).
-    pub fn hold(&mut self, dut: &mut Model) {
-        self.rsp.hold(dut);
-    }
-
-    /// Monitor: the access taken this cycle.
-    pub fn request(&self, dut: &mut Model) -> Option<MetaAccess> {
-        if !self.req.fired(dut) {
-            return None;
-        }
-        let f = dut.peek(self.frame);
-        let mut w = [0u32; 3];
-        dut.peek_wide(self.wdata, &mut w);
-        Some(MetaAccess::of_port(f, dut.peek(self.write) == 1, &w))
-    }
-
-    /// Monitor: the offered record was taken this cycle.
-    pub fn answered(&self, dut: &mut Model) -> bool {
-        self.rsp.fired(dut)
-    }
-}
+pub type MetaAgent = MemoryAgent<Records>;
 
 /// The page allocator's side of the bypass alone: it offers map and reclaim events.
 pub struct EventSource {

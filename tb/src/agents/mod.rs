@@ -13,6 +13,7 @@ pub mod bypass;
 pub mod command;
 pub mod events;
 pub mod header;
+pub mod memory;
 pub mod pool;
 pub mod table;
 pub mod walker;
@@ -33,11 +34,26 @@ pub fn port(vt: &VTable, name: &str) -> Port {
         .unwrap_or_else(|| panic!("{} has no port {name}", vt.name))
 }
 
+/// The two wires of a valid/ready handshake, `<prefix>_valid` and `<prefix>_ready`.
+#[derive(Clone, Copy)]
+struct Handshake {
+    valid: Port,
+    ready: Port,
+}
+
+impl Handshake {
+    fn of(vt: &VTable, prefix: &str) -> Self {
+        Handshake {
+            valid: port(vt, &format!("{prefix}_valid")),
+            ready: port(vt, &format!("{prefix}_ready")),
+        }
+    }
+}
+
 /// The testbench's side of a valid/ready port the design drives: each cycle `ready` is drawn
 /// from the stall chance, and a transfer happens when the design's `valid` meets it.
 pub struct Sink {
-    valid: Port,
-    ready: Port,
+    hs: Handshake,
     stall: f64,
     ready_now: bool,
 }
@@ -45,9 +61,9 @@ pub struct Sink {
 impl Sink {
     /// The port `<prefix>_valid` / `<prefix>_ready` of `vt`, refusing a cycle with chance `stall`.
     pub fn of(vt: &VTable, prefix: &str, stall: f64) -> Self {
+        let hs = Handshake::of(vt, prefix);
         Sink {
-            valid: port(vt, &format!("{prefix}_valid")),
-            ready: port(vt, &format!("{prefix}_ready")),
+            hs,
             stall,
             ready_now: false,
         }
@@ -56,32 +72,31 @@ impl Sink {
     /// Driver: draws and drives this cycle's `ready` (before `settle`); returns it.
     pub fn drive(&mut self, dut: &mut Model, rng: &mut ChaCha8Rng) -> bool {
         self.ready_now = !chance(rng, self.stall);
-        dut.poke(self.ready, self.ready_now as u64);
+        dut.poke(self.hs.ready, self.ready_now as u64);
         self.ready_now
     }
 
     /// Drives `ready` low without a draw (a quiet port during configuration).
     pub fn hold(&mut self, dut: &mut Model) {
         self.ready_now = false;
-        dut.poke(self.ready, 0);
+        dut.poke(self.hs.ready, 0);
     }
 
     /// Monitor: the design offers a transfer (after `settle`).
     pub fn valid(&self, dut: &mut Model) -> bool {
-        dut.peek(self.valid) == 1
+        dut.peek(self.hs.valid) == 1
     }
 
     /// Monitor: a transfer happens this cycle.
     pub fn fired(&self, dut: &mut Model) -> bool {
-        self.ready_now && dut.peek(self.valid) == 1
+        self.ready_now && dut.peek(self.hs.valid) == 1
     }
 }
 
 /// The testbench's side of a valid/ready port it drives: each cycle it offers an item unless the
 /// stall chance holds it back, and the transfer happens when the design's `ready` meets it.
 pub struct Source {
-    valid: Port,
-    ready: Port,
+    hs: Handshake,
     stall: f64,
     offered: bool,
 }
@@ -90,9 +105,9 @@ impl Source {
     /// The port `<prefix>_valid` / `<prefix>_ready` of `vt`, holding a due item back a cycle with
     /// chance `stall`.
     pub fn of(vt: &VTable, prefix: &str, stall: f64) -> Self {
+        let hs = Handshake::of(vt, prefix);
         Source {
-            valid: port(vt, &format!("{prefix}_valid")),
-            ready: port(vt, &format!("{prefix}_ready")),
+            hs,
             stall,
             offered: false,
         }
@@ -108,23 +123,23 @@ impl Source {
     ) -> Option<T> {
         let item = item.filter(|_| !chance(rng, self.stall));
         self.offered = item.is_some();
-        dut.poke(self.valid, self.offered as u64);
+        dut.poke(self.hs.valid, self.offered as u64);
         item
     }
 
     /// Drives `valid` low (nothing on offer).
     pub fn hold(&mut self, dut: &mut Model) {
         self.offered = false;
-        dut.poke(self.valid, 0);
+        dut.poke(self.hs.valid, 0);
     }
 
     /// Monitor: the design takes the offered item this cycle.
     pub fn fired(&self, dut: &mut Model) -> bool {
-        self.offered && dut.peek(self.ready) == 1
+        self.offered && dut.peek(self.hs.ready) == 1
     }
 
     /// Monitor: the design's `ready` (after `settle`).
     pub fn ready(&self, dut: &mut Model) -> bool {
-        dut.peek(self.ready) == 1
+        dut.peek(self.hs.ready) == 1
     }
 }

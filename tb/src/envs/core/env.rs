@@ -229,7 +229,9 @@ impl<'c> CoreEnv<'c> {
     fn drive(&mut self, cycle: u64) -> Check {
         let (dut, rng) = (&mut self.dut, &mut self.rng);
         self.cmd.drive(dut, rng, self.program.command());
-        self.hdr.drive(dut, rng, self.hdr_reads.due(cycle).copied());
+        self.hdr.drive_req(dut, rng);
+        self.hdr
+            .drive_rsp(dut, rng, self.hdr_reads.due(cycle).copied());
         self.walker.drive(dut, rng, self.program.fault(cycle));
         self.table.drive_req(dut, rng);
         let answer = match self.mp.as_mut() {

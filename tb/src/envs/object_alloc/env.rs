@@ -193,7 +193,8 @@ impl ObjectAllocEnv {
     fn drive(&mut self, cycle: u64) {
         let (dut, rng) = (&mut self.dut, &mut self.rng);
         self.cmd.drive(dut, rng, self.cur);
-        self.hdr.drive(dut, rng, self.mem.due(cycle).copied());
+        self.hdr.drive_req(dut, rng);
+        self.hdr.drive_rsp(dut, rng, self.mem.due(cycle).copied());
         self.arena.drive(dut, rng, self.arenas.due(cycle));
     }
 

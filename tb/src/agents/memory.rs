@@ -1,0 +1,92 @@
+//! A memory the design reads and writes: requests on `<req>_valid` / `_ready` with an address,
+//! `_write` and `_wdata`, taken by the testbench with its stall policy, and read data offered
+//! back on `<rsp>_valid` / `_ready` / `_rdata`. The header, table, DRAM and record ports are
+//! each one [`MemoryAgent`]; a [`Payload`] gives each its names and its data's types.
+
+use super::{port, Sink, Source};
+use memento_sim::{Model, Port, VTable};
+use rand_chacha::ChaCha8Rng;
+use std::marker::PhantomData;
+
+/// What one memory port carries.
+pub trait Payload {
+    /// The request port's prefix, its address port, the response port's prefix.
+    const PORTS: (&'static str, &'static str, &'static str);
+    /// Read data offered to the design.
+    type Data;
+    /// A request the design made.
+    type Req;
+    /// Puts read data (or, with none on offer, zeros) on `rdata`.
+    fn put(dut: &mut Model, rdata: Port, data: Option<&Self::Data>);
+    /// The request at `addr`, a write (with its data on `wdata`) or a read.
+    fn take(dut: &mut Model, addr: u64, write: bool, wdata: Port) -> Self::Req;
+}
+
+pub struct MemoryAgent<P: Payload> {
+    req: Sink,
+    addr: Port,
+    write: Port,
+    wdata: Port,
+    rsp: Source,
+    rdata: Port,
+    payload: PhantomData<P>,
+}
+
+impl<P: Payload> MemoryAgent<P> {
+    /// The port of `vt`: a request refused in a cycle with chance `req_stall`, due read data
+    /// held back with `rsp_stall`.
+    pub fn of(vt: &VTable, req_stall: f64, rsp_stall: f64) -> Self {
+        let (req, addr, rsp) = P::PORTS;
+        MemoryAgent {
+            req: Sink::of(vt, req, req_stall),
+            addr: port(vt, addr),
+            write: port(vt, &format!("{req}_write")),
+            wdata: port(vt, &format!("{req}_wdata")),
+            rsp: Source::of(vt, rsp, rsp_stall),
+            rdata: port(vt, &format!("{rsp}_rdata")),
+            payload: PhantomData,
+        }
+    }
+
+    /// Driver: the request's ready.
+    pub fn drive_req(&mut self, dut: &mut Model, rng: &mut ChaCha8Rng) {
+        self.req.drive(dut, rng);
+    }
+
+    /// Driver: the read data due (if any); returns what is on offer.
+    pub fn drive_rsp(
+        &mut self,
+        dut: &mut Model,
+        rng: &mut ChaCha8Rng,
+        due: Option<P::Data>,
+    ) -> Option<P::Data> {
+        let item = self.rsp.offer(dut, rng, due);
+        P::put(dut, self.rdata, item.as_ref());
+        item
+    }
+
+    /// Driver: no read data on offer (across a reset).
+    pub fn hold(&mut self, dut: &mut Model) {
+        self.rsp.hold(dut);
+    }
+
+    /// Monitor: the request taken this cycle.
+    pub fn request(&self, dut: &mut Model) -> Option<P::Req> {
+        if !self.req.fired(dut) {
+            return None;
+        }
+        let addr = dut.peek(self.addr);
+        let write = dut.peek(self.write) == 1;
+        Some(P::take(dut, addr, write, self.wdata))
+    }
+
+    /// Monitor: the design takes the offered read data this cycle.
+    pub fn answered(&self, dut: &mut Model) -> bool {
+        self.rsp.fired(dut)
+    }
+
+    /// Monitor: a request is on the port, taken or not.
+    pub fn requesting(&self, dut: &mut Model) -> bool {
+        self.req.valid(dut)
+    }
+}
