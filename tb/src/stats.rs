@@ -133,7 +133,59 @@ pub struct RunStats {
     pub live: u64,
 }
 
+/// An answered command as an env saw it.
+pub struct Answer {
+    pub op: crate::model::object_alloc::Op,
+    pub status: crate::model::object_alloc::Status,
+    /// Cycles from acceptance to answer.
+    pub latency: u64,
+    /// The command made header or arena traffic.
+    pub traffic: bool,
+    /// An allocation served from the HOT.
+    pub alloc_hit: bool,
+    /// An allocation that refilled an arena from the available list.
+    pub refill: bool,
+}
+
 impl RunStats {
+    /// Counts an answered command: by kind and status, with its latency.
+    pub fn count_response(&mut self, a: &Answer) {
+        use crate::model::object_alloc::{Op, Status};
+        let (lat, ok) = (a.latency, a.status == Status::Ok);
+        self.commands += 1;
+        self.latency_all.add(lat);
+        if !a.traffic {
+            self.latency_hit.add(lat);
+        }
+        match a.op {
+            Op::Alloc(_) => {
+                self.allocs += 1;
+                self.latency_alloc.add(lat);
+                if ok {
+                    self.allocs_ok += 1;
+                    self.alloc_hits += a.alloc_hit as u64;
+                    self.arena_refills += a.refill as u64;
+                }
+            }
+            Op::Free(_) => {
+                self.frees += 1;
+                self.latency_free.add(lat);
+                if ok {
+                    self.frees_ok += 1;
+                    self.free_hits += !a.traffic as u64;
+                }
+            }
+            Op::Exit => self.exits += 1,
+            Op::Reserved(_) => self.reserved += 1,
+        }
+        match a.status {
+            Status::Fallback => self.fallbacks += 1,
+            Status::Invalid => self.invalid += 1,
+            Status::DoubleFree => self.double_frees += 1,
+            Status::Ok => {}
+        }
+    }
+
     /// Counts an answered command by size class and keeps the live count (for coverage).
     pub fn count_answer(
         &mut self,

@@ -12,7 +12,7 @@ use crate::model::page_alloc::MapAnswer;
 use crate::scoreboard::fmt_op;
 use crate::scoreboard::{Mismatch, Place};
 use crate::seed;
-use crate::stats::{LatencyHist, RunStats};
+use crate::stats::{Answer, LatencyHist, RunStats};
 use crate::stimulus::{Next, Stimulus};
 use memento_hw::Params;
 use rand::Rng;
@@ -300,50 +300,28 @@ impl Program {
 
     /// Uses the answer to a command: counts it, and touches a new object's pages next.
     pub fn answered(&mut self, a: &Answered, got: Response, h: &mut RunStats) {
-        let lat = a.latency;
-        h.commands += 1;
-        h.latency_all.add(lat);
-        if !a.traffic {
-            h.latency_hit.add(lat);
-        }
-        let status = got.status;
+        let ok = got.status == Status::Ok;
+        h.count_response(&Answer {
+            op: a.op,
+            status: got.status,
+            latency: a.latency,
+            traffic: a.traffic,
+            // Arena creation is inside the design: classify by the path the model took.
+            alloc_hit: a.expected.path == Path::AllocHit,
+            refill: a.refill,
+        });
         match a.op {
-            Op::Alloc(size) => {
-                h.allocs += 1;
-                h.latency_alloc.add(lat);
-                if status == Status::Ok {
-                    h.allocs_ok += 1;
-                    // Arena creation is inside the design: classify by the path the model took.
-                    h.alloc_hits += (a.expected.path == Path::AllocHit) as u64;
-                    h.arena_refills += a.refill as u64;
-                    h.arena_creations += (a.expected.path == Path::AllocNew) as u64;
-                    self.phase = Phase::Touch {
-                        ptr: got.ptr,
-                        len: size.max(1),
-                        page: got.ptr & !4095,
-                        fault: None,
-                    };
-                }
+            Op::Alloc(size) if ok => {
+                h.arena_creations += (a.expected.path == Path::AllocNew) as u64;
+                self.phase = Phase::Touch {
+                    ptr: got.ptr,
+                    len: size.max(1),
+                    page: got.ptr & !4095,
+                    fault: None,
+                };
             }
-            Op::Free(_) => {
-                h.frees += 1;
-                h.latency_free.add(lat);
-                if status == Status::Ok {
-                    h.frees_ok += 1;
-                    h.free_hits += !a.traffic as u64;
-                }
-            }
-            Op::Exit => {
-                h.exits += 1;
-                self.objects.clear();
-            }
-            Op::Reserved(_) => h.reserved += 1,
-        }
-        match status {
-            Status::Fallback => h.fallbacks += 1,
-            Status::Invalid => h.invalid += 1,
-            Status::DoubleFree => h.double_frees += 1,
-            Status::Ok => {}
+            Op::Exit => self.objects.clear(),
+            _ => {}
         }
         self.exited_last = a.op == Op::Exit;
         self.index += 1;

@@ -13,7 +13,7 @@ use crate::line::words;
 use crate::model::object_alloc::{Geometry, HeaderWrite, ObjectAllocModel, Op, Response, Status};
 use crate::scoreboard::{fmt_op, Mismatch, Place};
 use crate::seed;
-use crate::stats::RunStats;
+use crate::stats::{Answer, RunStats};
 use crate::stimulus::{Next, Stimulus};
 use memento_sim::Model;
 use rand::Rng;
@@ -261,40 +261,16 @@ impl ObjectAllocEnv {
         let stats = &mut self.stats;
         let status = got.status;
         let lat = cycle - done.accepted;
-        stats.commands += 1;
-        stats.latency_all.add(lat);
-        match done.op {
-            Op::Alloc(_) => {
-                stats.allocs += 1;
-                stats.latency_alloc.add(lat);
-                if status == Status::Ok {
-                    stats.allocs_ok += 1;
-                    stats.alloc_hits += !done.port_traffic as u64;
-                    stats.arena_refills += done.refill as u64;
-                }
-            }
-            Op::Free(_) => {
-                stats.frees += 1;
-                stats.latency_free.add(lat);
-                if status == Status::Ok {
-                    stats.frees_ok += 1;
-                    stats.free_hits += !done.port_traffic as u64;
-                }
-            }
-            Op::Exit => {
-                stats.exits += 1;
-                self.mem.clear();
-            }
-            Op::Reserved(_) => stats.reserved += 1,
-        }
-        match status {
-            Status::Fallback => stats.fallbacks += 1,
-            Status::Invalid => stats.invalid += 1,
-            Status::DoubleFree => stats.double_frees += 1,
-            Status::Ok => {}
-        }
-        if !done.port_traffic {
-            stats.latency_hit.add(lat);
+        stats.count_response(&Answer {
+            op: done.op,
+            status,
+            latency: lat,
+            traffic: done.port_traffic,
+            alloc_hit: !done.port_traffic,
+            refill: done.refill,
+        });
+        if done.op == Op::Exit {
+            self.mem.clear();
         }
         if let Some(l) = log.as_mut() {
             let (name, a) = done.op.log_fields();
