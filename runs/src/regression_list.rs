@@ -218,6 +218,85 @@ pub fn design_by_name(name: &str) -> Option<Design> {
     }
 }
 
+/// The checks of one test's settings against its design and parameters; errors name the file
+/// and the test.
+fn check_test(file: &str, t: &RawTest, design: Design, p: &Params) -> Result<(), String> {
+    if let Some(m) = t.mrs {
+        let region = 1u64 << p.region_log2();
+        if m % region != 0 || m + region > 1 << p.va_bits {
+            return Err(format!(
+                "{file}: test {:?}: mrs {m:#x} must be aligned to the region ({region:#x} bytes) and end below 2^VA_BITS",
+                t.name
+            ));
+        }
+    }
+    if t.first_frame
+        .is_some_and(|f| f + (1 << 20) > 1 << (p.pa_bits - 12))
+    {
+        return Err(format!(
+            "{file}: test {:?}: first_frame leaves fewer than 2^20 frames below 2^(PA_BITS-12)",
+            t.name
+        ));
+    }
+    if t.class_pairs && t.classes.is_some() {
+        return Err(format!(
+            "{file}: test {:?}: class_pairs picks the classes; set either it or classes",
+            t.name
+        ));
+    }
+    if t.edges && !t.class_pairs {
+        return Err(format!(
+            "{file}: test {:?}: edges works on the pair of classes class_pairs picks; set class_pairs too",
+            t.name
+        ));
+    }
+    if t.seeded_addresses && (t.mrs.is_some() || t.first_frame.is_some()) {
+        return Err(format!(
+            "{file}: test {:?}: seeded_addresses draws mrs and first_frame from the seed; set either that or them",
+            t.name
+        ));
+    }
+    if t.seeded_watermarks && !matches!(design, Design::MementoCore | Design::MementoTop) {
+        return Err(format!(
+            "{file}: test {:?}: seeded_watermarks needs a design with the page pool and the core harness (memento_core, memento_top)",
+            t.name
+        ));
+    }
+    if t.dead_access.is_some() && design != Design::Bypass {
+        return Err(format!(
+            "{file}: test {:?}: dead_access is the bypass harness's; the design is not bypass",
+            t.name
+        ));
+    }
+    if let Some(k) = t.llc_kib {
+        if design != Design::MementoTop {
+            return Err(format!(
+                "{file}: test {:?}: llc_kib sizes memento_top's cache model; the design is not memento_top",
+                t.name
+            ));
+        }
+        if !k.is_power_of_two() || k < 1 {
+            return Err(format!(
+                "{file}: test {:?}: llc_kib {k} must be a power of two (16 ways of 64-byte lines in a power-of-two number of sets)",
+                t.name
+            ));
+        }
+    }
+    if t.dead_access == Some(0) {
+        return Err(format!(
+            "{file}: test {:?}: dead_access is one access in N: N must be at least 1",
+            t.name
+        ));
+    }
+    if t.seeds == 0 || t.ops == 0 {
+        return Err(format!(
+            "{file}: test {:?}: seeds and ops must be at least 1",
+            t.name
+        ));
+    }
+    Ok(())
+}
+
 impl RegressionList {
     /// Parses and checks the file's text; errors name the file and what is wrong.
     pub fn parse(text: &str, file: &str) -> Result<Self, String> {
@@ -244,76 +323,7 @@ impl RegressionList {
             if tests.iter().any(|o| o.name == t.name) {
                 return Err(format!("{file}: test {:?} is defined twice", t.name));
             }
-            if let Some(m) = t.mrs {
-                let region = 1u64 << p.region_log2();
-                if m % region != 0 || m + region > 1 << p.va_bits {
-                    return Err(format!(
-                        "{file}: test {:?}: mrs {m:#x} must be aligned to the region ({region:#x} bytes) and end below 2^VA_BITS",
-                        t.name
-                    ));
-                }
-            }
-            if t.first_frame
-                .is_some_and(|f| f + (1 << 20) > 1 << (p.pa_bits - 12))
-            {
-                return Err(format!("{file}: test {:?}: first_frame leaves fewer than 2^20 frames below 2^(PA_BITS-12)", t.name));
-            }
-            if t.class_pairs && t.classes.is_some() {
-                return Err(format!(
-                    "{file}: test {:?}: class_pairs picks the classes; set either it or classes",
-                    t.name
-                ));
-            }
-            if t.edges && !t.class_pairs {
-                return Err(format!(
-                    "{file}: test {:?}: edges works on the pair of classes class_pairs picks; set class_pairs too",
-                    t.name
-                ));
-            }
-            if t.seeded_addresses && (t.mrs.is_some() || t.first_frame.is_some()) {
-                return Err(format!(
-                    "{file}: test {:?}: seeded_addresses draws mrs and first_frame from the seed; set either that or them",
-                    t.name
-                ));
-            }
-            if t.seeded_watermarks && !matches!(design, Design::MementoCore | Design::MementoTop) {
-                return Err(format!(
-                    "{file}: test {:?}: seeded_watermarks needs a design with the page pool and the core harness (memento_core, memento_top)",
-                    t.name
-                ));
-            }
-            if t.dead_access.is_some() && design != Design::Bypass {
-                return Err(format!(
-                    "{file}: test {:?}: dead_access is the bypass harness's; the design is not bypass",
-                    t.name
-                ));
-            }
-            if let Some(k) = t.llc_kib {
-                if design != Design::MementoTop {
-                    return Err(format!(
-                        "{file}: test {:?}: llc_kib sizes memento_top's cache model; the design is not memento_top",
-                        t.name
-                    ));
-                }
-                if !k.is_power_of_two() || k < 1 {
-                    return Err(format!(
-                        "{file}: test {:?}: llc_kib {k} must be a power of two (16 ways of 64-byte lines in a power-of-two number of sets)",
-                        t.name
-                    ));
-                }
-            }
-            if t.dead_access == Some(0) {
-                return Err(format!(
-                    "{file}: test {:?}: dead_access is one access in N: N must be at least 1",
-                    t.name
-                ));
-            }
-            if t.seeds == 0 || t.ops == 0 {
-                return Err(format!(
-                    "{file}: test {:?}: seeds and ops must be at least 1",
-                    t.name
-                ));
-            }
+            check_test(file, t, design, p)?;
             tests.push(TestSpec {
                 name: t.name.clone(),
                 design,

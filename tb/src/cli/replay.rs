@@ -2,6 +2,9 @@
 //! with DRAM traffic by kind.
 
 use super::{root, seed_arg};
+use crate::env::traffic::Mode;
+use crate::envs::core::CoreRunStats;
+use crate::stimulus::trace::Trace;
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::Design;
 
@@ -56,81 +59,101 @@ pub fn replay(
                 );
             }
         };
-        let stats = &core.hoa;
-        let secs = started.elapsed().as_secs_f64();
-        println!(
-            "replay {} (bypass {}): {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)",
-            path.display(),
-            mode.name(),
-            t.ops.len(),
-            stats.commands,
-            stats.cycles,
-            secs
-        );
-        println!(
-            "  allocs {} (OK {}, FALLBACK {}), frees {} (OK {}, rejected {})",
-            stats.allocs,
-            stats.allocs_ok,
-            stats.fallbacks,
-            stats.frees,
-            stats.frees_ok,
-            stats.invalid + stats.double_frees
-        );
-        println!(
-            "  HOT hit rate: alloc {:.2}% (paper 99.8%), free {:.2}% (paper 83%)",
-            100.0 * stats.alloc_hit_rate(),
-            100.0 * stats.free_hit_rate()
-        );
-        println!(
-            "  arena refills {} (available-list pops), arena creations {}",
-            stats.arena_refills, stats.arena_creations
-        );
-        let levels = crate::flows::timing::design_levels(
-            &[(
-                format!("replay_{}", mode.name().replace('-', "_")),
-                Design::MementoTop,
-                cfg.params.clone(),
-            )],
-            &root(),
-            2,
-        )?[0];
-        println!(
-            "  cycles below are counted at {levels} gate levels per cycle (make timing's method; SPEC's budget {})",
-            memento_hw::params::STAGE_LEVELS
-        );
-        for (name, h) in [
-            ("all", &stats.latency_all),
-            ("alloc", &stats.latency_alloc),
-            ("free", &stats.latency_free),
-        ] {
-            let s = h.summary();
-            println!(
-                "  cycles per command ({name:>5}): mean {:.2}, p50 {}, p99 {}, max {}",
-                s.mean, s.p50, s.p99, s.max
-            );
-        }
-        let pg = &core.pages;
-        println!(
-        "  page allocator: pages mapped {} ({} on first touch by the walker, {} arena first pages), tables allocated {}",
-        pg.pages_mapped,
-        core.walker_faults,
-        pg.pages_mapped - core.walker_faults,
-        pg.tables_allocated
-    );
-        println!(
-        "  frames returned at exit {}, drained to the OS {}, refill requests {}, starved walks {}, frames lost {}",
-        pg.frames_returned_at_exit, pg.frames_drained, pg.refill_requests, pg.starved_walks, core.frames_lost
-    );
-        println!(
-            "  objects written and checked through their frames: {}",
-            core.objects_checked
-        );
+        print_run(
+            path,
+            mode,
+            &t,
+            &core,
+            started.elapsed().as_secs_f64(),
+            &cfg.params,
+        )?;
         if let Some(p) = log {
             println!("  command log: {}", p.display());
         }
         runs.push((mode, core.mem.clone()));
     }
     print_traffic(&runs);
+    Ok(())
+}
+
+/// What one mode's replay did: counts, hit rates, latencies at the design's logic depth, the
+/// page allocator's work.
+fn print_run(
+    path: &std::path::Path,
+    mode: Mode,
+    t: &Trace,
+    core: &CoreRunStats,
+    secs: f64,
+    params: &memento_hw::Params,
+) -> Result<()> {
+    let stats = &core.hoa;
+    println!(
+        "replay {} (bypass {}): {} trace operations, {} commands, {} cycles, 0 mismatches ({:.1} s)",
+        path.display(),
+        mode.name(),
+        t.ops.len(),
+        stats.commands,
+        stats.cycles,
+        secs
+    );
+    println!(
+        "  allocs {} (OK {}, FALLBACK {}), frees {} (OK {}, rejected {})",
+        stats.allocs,
+        stats.allocs_ok,
+        stats.fallbacks,
+        stats.frees,
+        stats.frees_ok,
+        stats.invalid + stats.double_frees
+    );
+    println!(
+        "  HOT hit rate: alloc {:.2}% (paper 99.8%), free {:.2}% (paper 83%)",
+        100.0 * stats.alloc_hit_rate(),
+        100.0 * stats.free_hit_rate()
+    );
+    println!(
+        "  arena refills {} (available-list pops), arena creations {}",
+        stats.arena_refills, stats.arena_creations
+    );
+    let levels = crate::flows::timing::design_levels(
+        &[(
+            format!("replay_{}", mode.name().replace('-', "_")),
+            Design::MementoTop,
+            params.clone(),
+        )],
+        &root(),
+        2,
+    )?[0];
+    println!(
+        "  cycles below are counted at {levels} gate levels per cycle (make timing's method; SPEC's budget {})",
+        memento_hw::params::STAGE_LEVELS
+    );
+    for (name, h) in [
+        ("all", &stats.latency_all),
+        ("alloc", &stats.latency_alloc),
+        ("free", &stats.latency_free),
+    ] {
+        let s = h.summary();
+        println!(
+            "  cycles per command ({name:>5}): mean {:.2}, p50 {}, p99 {}, max {}",
+            s.mean, s.p50, s.p99, s.max
+        );
+    }
+    let pg = &core.pages;
+    println!(
+    "  page allocator: pages mapped {} ({} on first touch by the walker, {} arena first pages), tables allocated {}",
+    pg.pages_mapped,
+    core.walker_faults,
+    pg.pages_mapped - core.walker_faults,
+    pg.tables_allocated
+);
+    println!(
+    "  frames returned at exit {}, drained to the OS {}, refill requests {}, starved walks {}, frames lost {}",
+    pg.frames_returned_at_exit, pg.frames_drained, pg.refill_requests, pg.starved_walks, core.frames_lost
+);
+    println!(
+        "  objects written and checked through their frames: {}",
+        core.objects_checked
+    );
     Ok(())
 }
 

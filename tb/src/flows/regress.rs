@@ -380,6 +380,40 @@ pub fn wave_of_failure(t: &TestSpec, seed: u64, fail_cycle: u64, dir: &Path) -> 
     path
 }
 
+/// A failing seed: reported with its replay command and the waveform of its last cycles, and
+/// (with `shrink`) cut down to a short command script.
+fn seed_failure(
+    t: &TestSpec,
+    seed: u64,
+    m: Mismatch,
+    (plan, root): (&Plan, &Path),
+    shrink: bool,
+    bar: &ProgressBar,
+) -> SeedFailure {
+    let replay = replay_command(t, seed);
+    let waveform = wave_of_failure(t, seed, m.cycle, &root.join("build/waves"));
+    // println on a progress bar is dropped when stderr is not a terminal.
+    bar.suspend(|| {
+        eprintln!(
+            "FAIL {} seed {seed}: {m}\n  replay: {replay}\n  waveform: {}",
+            t.name,
+            waveform.display()
+        )
+    });
+    let shrunk = if shrink {
+        shrink_failure(t, seed, plan.shrink, &root.join("build/shrink"), bar)
+    } else {
+        None
+    };
+    SeedFailure {
+        seed,
+        mismatch: m,
+        replay,
+        waveform,
+        shrunk,
+    }
+}
+
 pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     let started = std::time::Instant::now();
     let work: Vec<(usize, u64)> = plan
@@ -400,7 +434,6 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     let test_done: Vec<AtomicUsize> = plan.tests.iter().map(|_| AtomicUsize::new(0)).collect();
     let failed = AtomicUsize::new(0);
     let shrinking: Vec<AtomicBool> = plan.tests.iter().map(|_| AtomicBool::new(false)).collect();
-    let waves = root.join("build/waves");
     std::thread::scope(|s| {
         for _ in 0..plan.jobs.max(1) {
             s.spawn(|| {
@@ -418,38 +451,13 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
                         }
                         Err(m) => {
                             failed.fetch_add(1, Ordering::SeqCst);
-                            let replay = replay_command(t, seed);
-                            let waveform = wave_of_failure(t, seed, m.cycle, &waves);
-                            // println on a progress bar is dropped when stderr is not a terminal.
-                            bar.suspend(|| {
-                                eprintln!(
-                                    "FAIL {} seed {seed}: {m}\n  replay: {replay}\n  waveform: {}",
-                                    t.name,
-                                    waveform.display()
-                                )
-                            });
-                            let first = !plan.shrink.is_zero()
+                            // Only a test's first failing seed is shrunk.
+                            let shrink = !plan.shrink.is_zero()
                                 && !shrinking[i].swap(true, Ordering::SeqCst);
-                            let shrunk = if first {
-                                shrink_failure(
-                                    t,
-                                    seed,
-                                    plan.shrink,
-                                    &root.join("build/shrink"),
-                                    &bar,
-                                )
-                            } else {
-                                None
-                            };
+                            let f = seed_failure(t, seed, *m, (plan, root), shrink, &bar);
                             let mut r = results[i].lock().unwrap();
                             r.failed += 1;
-                            r.failures.push(SeedFailure {
-                                seed,
-                                mismatch: *m,
-                                replay,
-                                waveform,
-                                shrunk,
-                            });
+                            r.failures.push(f);
                         }
                     }
                     bar.inc(t.ops);

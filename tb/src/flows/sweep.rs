@@ -8,6 +8,7 @@
 
 use crate::env::traffic::Mode;
 use crate::flows::bench::{hw_replay, parallel, progress_bar, read_traces, HwRun, Profile};
+use crate::stimulus::trace::Trace;
 use anyhow::{bail, Context, Result};
 use memento_hw::emit::{variant_verilog, Design, Variant};
 use memento_hw::Params;
@@ -126,9 +127,8 @@ enum Done {
     Area(Area),
 }
 
-pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
-    let started = std::time::Instant::now();
-    let distinct = plan.sweep.distinct_params();
+/// Every point's `memento_top` is compiled in (the `sweep` feature).
+fn check_built(plan: &SweepPlan) -> Result<()> {
     let missing: Vec<String> = plan
         .sweep
         .axes
@@ -145,7 +145,15 @@ pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
             missing.join(", ")
         );
     }
-    let traces = read_traces(&plan.traces)?;
+    Ok(())
+}
+
+/// A replay of every trace at every distinct design, and its Yosys area: (runs by design and
+/// trace, area by design).
+type Results = (Vec<Vec<HwRun>>, Vec<Option<Area>>);
+
+/// Runs every job in parallel, stopping at the first failure.
+fn run_jobs(plan: &SweepPlan, distinct: &[Params], traces: &[(String, Trace)]) -> Result<Results> {
     let mut jobs = vec![];
     for i in 0..distinct.len() {
         if plan.synth {
@@ -213,6 +221,17 @@ pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
                 .collect()
         })
         .collect();
+    Ok((runs, areas))
+}
+
+/// The points of every axis with their replays and areas, and the first point whose target
+/// traces all reach the target free hit rate.
+fn points(
+    plan: &SweepPlan,
+    distinct: &[Params],
+    traces: &[(String, Trace)],
+    (runs, areas): &Results,
+) -> (Vec<PointResult>, Option<String>) {
     let mut points = vec![];
     let mut reaches = None;
     for a in &plan.sweep.axes {
@@ -246,6 +265,16 @@ pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
             points.push(pt);
         }
     }
+    (points, reaches)
+}
+
+pub fn sweep(plan: &SweepPlan) -> Result<SweepReport> {
+    let started = std::time::Instant::now();
+    let distinct = plan.sweep.distinct_params();
+    check_built(plan)?;
+    let traces = read_traces(&plan.traces)?;
+    let results = run_jobs(plan, &distinct, &traces)?;
+    let (points, reaches) = points(plan, &distinct, &traces, &results);
     Ok(SweepReport {
         seed: plan.seed,
         profile: plan.profile.clone(),

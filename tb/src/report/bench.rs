@@ -405,9 +405,9 @@ fn software_table(r: &BenchReport) -> String {
     o
 }
 
-fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
+/// The page's head and the run's description.
+fn intro(r: &BenchReport) -> String {
     let mut o = String::new();
-    let p = &r.paper;
     let _ = write!(
         o,
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>memento bench</title><style>{STYLE}</style></head><body>\
@@ -440,6 +440,13 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
             .unwrap_or_default(),
         esc(&crate::flows::bench::Levels::text(&r.levels))
     );
+    o
+}
+
+/// The hardware's latencies and hit rates per trace, against the paper's.
+fn hardware_tables(r: &BenchReport) -> String {
+    let mut o = String::new();
+    let p = &r.paper;
     o.push_str("<h2>Hardware</h2><table><tr><th>trace</th><th>commands</th><th>mean</th><th>p50</th><th>p99</th><th>max</th><th>alloc mean / p50 / p99 / max</th><th>free mean / p50 / p99 / max</th><th>first-touch faults (mean cycles)</th><th>mean with faults</th></tr>");
     for t in &r.traces {
         let h = &t.hw_on;
@@ -491,7 +498,11 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         pct(p.alloc_list_share_below),
         pct(p.free_list_share_below)
     );
-    o.push_str(&software_table(r));
+    o
+}
+
+/// Cycles per operation: the hardware against each software allocator, warm and cold.
+fn cycles_chart(r: &BenchReport) -> Result<String> {
     let groups: Vec<String> = r.traces.iter().map(|t| t.trace.clone()).collect();
     let mut series = vec![(
         "memento".to_string(),
@@ -514,12 +525,18 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
             }
         }
     }
-    o.push_str(&grouped_bars(
+    grouped_bars(
         "cycles per operation: hardware (mean) against software (whole replays, median; no bar where not measurable)",
         "cycles (log)",
         &groups,
         &series,
-    )?);
+    )
+}
+
+/// DRAM traffic by kind and memory mode, the ideal, and the stacked bars.
+fn traffic_section(r: &BenchReport) -> Result<String> {
+    let mut o = String::new();
+    let p = &r.paper;
     o.push_str(
         "<h2>DRAM traffic</h2><p>Every access the hardware causes goes through one last-level cache \
          model to DRAM (object data, header lines, page-table entries, bypass metadata). <b>off</b> is \
@@ -567,6 +584,15 @@ fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
         signed_pct(p.dram_traffic_change)
     );
     o.push_str(&stacked_traffic(r)?);
+    Ok(o)
+}
+
+fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
+    let mut o = intro(r);
+    o.push_str(&hardware_tables(r));
+    o.push_str(&software_table(r));
+    o.push_str(&cycles_chart(r)?);
+    o.push_str(&traffic_section(r)?);
     o.push_str("<h2>Latency per op</h2>");
     for t in &r.traces {
         o.push_str(&latency_histogram(t, 40)?);
