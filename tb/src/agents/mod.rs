@@ -24,6 +24,7 @@ use rand_chacha::ChaCha8Rng;
 
 /// True with probability `p`; draws from `rng` only when `p > 0`, so a port without stalls
 /// leaves the stream untouched.
+#[inline]
 pub fn chance(rng: &mut ChaCha8Rng, p: f64) -> bool {
     p > 0.0 && rng.gen::<f64>() < p
 }
@@ -70,6 +71,7 @@ impl Sink {
     }
 
     /// Driver: draws and drives this cycle's `ready` (before `settle`); returns it.
+    #[inline]
     pub fn drive(&mut self, dut: &mut Model, rng: &mut ChaCha8Rng) -> bool {
         self.ready_now = !chance(rng, self.stall);
         dut.poke(self.hs.ready, self.ready_now as u64);
@@ -77,17 +79,20 @@ impl Sink {
     }
 
     /// Drives `ready` low without a draw (a quiet port during configuration).
+    #[inline]
     pub fn hold(&mut self, dut: &mut Model) {
         self.ready_now = false;
         dut.poke(self.hs.ready, 0);
     }
 
     /// Monitor: the design offers a transfer (after `settle`).
+    #[inline]
     pub fn valid(&self, dut: &mut Model) -> bool {
         dut.peek(self.hs.valid) == 1
     }
 
     /// Monitor: a transfer happens this cycle.
+    #[inline]
     pub fn fired(&self, dut: &mut Model) -> bool {
         self.ready_now && dut.peek(self.hs.valid) == 1
     }
@@ -115,6 +120,7 @@ impl Source {
 
     /// Driver: offers `item` (drawing the stall only when there is one) and drives `valid`;
     /// returns what is on offer, for the caller to drive the payload.
+    #[inline]
     pub fn offer<T>(
         &mut self,
         dut: &mut Model,
@@ -128,17 +134,20 @@ impl Source {
     }
 
     /// Drives `valid` low (nothing on offer).
+    #[inline]
     pub fn hold(&mut self, dut: &mut Model) {
         self.offered = false;
         dut.poke(self.hs.valid, 0);
     }
 
     /// Monitor: the design takes the offered item this cycle.
+    #[inline]
     pub fn fired(&self, dut: &mut Model) -> bool {
         self.offered && dut.peek(self.hs.ready) == 1
     }
 
     /// Monitor: the design's `ready` (after `settle`).
+    #[inline]
     pub fn ready(&self, dut: &mut Model) -> bool {
         dut.peek(self.hs.ready) == 1
     }
