@@ -38,6 +38,9 @@
 //! request's low six address bits are not looked at, and DRAM gets zeros there. Counters: reads
 //! bypassed, writebacks dropped, zero lines written, DRAM reads, DRAM writes.
 
+use crate::bypass_counters::BypassCounters;
+use crate::bypass_decide::BypassDecide;
+use crate::bypass_dram::BypassDram;
 use crate::bypass_table::BypassTable;
 use crate::params::{ParamError, Params};
 use rust_hdl::prelude::*;
@@ -121,24 +124,15 @@ pub struct Bypass {
     /// The request's line address (its physical address over 64).
     req_addr: DFF<Bits<46>>,
     data_q: DFF<Bits<512>>,
-    n_bypassed: DFF<Bits<32>>,
-    n_dropped: DFF<Bits<32>>,
-    n_zero: DFF<Bits<32>>,
-    n_reads: DFF<Bits<32>>,
-    n_writes: DFF<Bits<32>>,
+    bypass_counters: BypassCounters,
+    bypass_decide: BypassDecide,
+    bypass_dram: BypassDram,
 
-    enabled: Constant<Bit>,
-    /// With the bypass off, a mapped frame is zeroed in DRAM (`DRAM_ZERO`); else the unit only
-    /// passes requests through (the OS zeroes through the cache).
-    dram_zero: Constant<Bit>,
-    /// The counters' kept bits (`CNT_BITS`): a count wraps at 2^CNT_BITS.
-    cnt_kept: Constant<Bits<32>>,
     all_fresh: Constant<Bits<64>>,
 
     req_line: Signal<Local, Bits<6>>,
     /// The fresh mask an event writes: every line of a mapped frame, none of a dead one.
     new_fresh: Signal<Local, Bits<64>>,
-    line_addr: Signal<Local, Bits<52>>,
 }
 
 impl Bypass {
@@ -200,17 +194,11 @@ impl Bypass {
             line: Default::default(),
             req_addr: Default::default(),
             data_q: Default::default(),
-            n_bypassed: Default::default(),
-            n_dropped: Default::default(),
-            n_zero: Default::default(),
-            n_reads: Default::default(),
-            n_writes: Default::default(),
-            enabled: Constant::new(p.bypass_on),
-            dram_zero: Constant::new(p.dram_zero),
-            cnt_kept: Constant::new((((1u64 << p.cnt_bits) - 1) as u32).to_bits()),
+            bypass_counters: BypassCounters::new(p),
+            bypass_decide: BypassDecide::new(p),
+            bypass_dram: BypassDram::new(p),
             all_fresh: Constant::new(Bits::<64>::mask()),
             req_line: Default::default(),
-            line_addr: Default::default(),
         })
     }
 }
@@ -236,14 +224,9 @@ impl Logic for Bypass {
             victim_dead,
             line,
             req_addr,
-            data_q,
-            n_bypassed,
-            n_dropped,
-            n_zero,
-            n_reads,
-            n_writes
+            data_q
         );
-        clock!(self, clock, entries);
+        clock!(self, clock, entries, bypass_counters);
         // The table is looked up in the cycle after a request is taken, with its frame from
         // a register, so a request's decision never starts at the ports.
         self.entries.lk_frame.next = self.frame_q.q.val();
@@ -254,36 +237,61 @@ impl Logic for Bypass {
         self.entries.wr_frame.next = self.entries.lk_frame.val();
         self.entries.wr_fresh.next = self.all_fresh.val();
         self.entries.advance_rr.next = false;
+        // The decision on a looked-up request, from registers only.
+        self.bypass_decide.event_q.next = self.event_q.q.val();
+        self.bypass_decide.write_q.next = self.write_q.q.val();
+        self.bypass_decide.new_dead.next = self.new_dead.q.val();
+        self.bypass_decide.hit_q.next = self.hit_q.q.val();
+        self.bypass_decide.hit_dead_q.next = self.hit_dead_q.q.val();
+        self.bypass_decide.hit_fresh_q.next = self.hit_fresh_q.q.val();
+        self.bypass_decide.hit_index_q.next = self.hit_index_q.q.val();
+        self.bypass_decide.line_fresh_q.next = self.line_fresh_q.q.val();
+        self.bypass_decide.req_line.next = self.req_addr.q.val().get_bits::<6>(0);
+        self.bypass_decide.rr_valid.next = self.entries.rr_valid.val();
+        self.bypass_decide.rr_index.next = self.entries.rr_index.val();
+        self.bypass_counters.rst.next = self.rst.val();
+        self.bypass_counters.inc_bypassed.next = false;
+        self.bypass_counters.inc_dropped.next = false;
+        // The DRAM side, from registers and ports only.
+        self.bypass_dram.state.next = self.state.q.val();
+        self.bypass_dram.line.next = self.line.q.val();
+        self.bypass_dram.frame_q.next = self.frame_q.q.val();
+        self.bypass_dram.req_addr.next = self.req_addr.q.val();
+        self.bypass_dram.data_q.next = self.data_q.q.val();
+        self.bypass_dram.dram_req_ready.next = self.dram_req_ready.val();
+        self.bypass_dram.dram_rsp_valid.next = self.dram_rsp_valid.val();
+        self.bypass_dram.mem_rsp_ready.next = self.mem_rsp_ready.val();
+        self.bypass_counters.inc_zero.next = self.bypass_dram.inc_zero.val();
+        self.bypass_counters.inc_reads.next = self.bypass_dram.inc_reads.val();
+        self.bypass_counters.inc_writes.next = self.bypass_dram.inc_writes.val();
+        self.dram_req_valid.next = self.bypass_dram.dram_req_valid.val();
+        self.dram_req_write.next = self.bypass_dram.dram_req_write.val();
+        self.dram_req_addr.next = self.bypass_dram.dram_req_addr.val();
+        self.dram_req_wdata.next = self.bypass_dram.dram_req_wdata.val();
+        self.dram_rsp_ready.next = self.bypass_dram.dram_rsp_ready.val();
+        self.mem_rsp_valid.next = self.bypass_dram.mem_rsp_valid.val();
 
         self.map_ready.next = false;
         self.dead_ready.next = false;
         self.mem_req_ready.next = false;
-        self.mem_rsp_valid.next = false;
         self.mem_rsp_rdata.next = self.data_q.q.val();
-        self.dram_req_valid.next = false;
-        self.dram_req_write.next = false;
-        self.dram_req_addr.next = bit_cast::<52, 46>(self.req_addr.q.val()) << 6;
-        self.dram_req_wdata.next = self.data_q.q.val();
-        self.dram_rsp_ready.next = false;
         self.meta_req_valid.next = false;
         self.meta_req_write.next = false;
         self.meta_req_frame.next = self.frame_q.q.val();
         self.meta_req_wdata.next = (bit_cast::<65, 1>(self.victim_dead.q.val().into()) << 64)
             | bit_cast::<65, 64>(self.victim_fresh.q.val());
         self.meta_rsp_ready.next = false;
-        self.cnt_reads_bypassed.next = self.n_bypassed.q.val();
-        self.cnt_writebacks_dropped.next = self.n_dropped.q.val();
-        self.cnt_zero_lines.next = self.n_zero.q.val();
-        self.cnt_dram_reads.next = self.n_reads.q.val();
-        self.cnt_dram_writes.next = self.n_writes.q.val();
+        self.cnt_reads_bypassed.next = self.bypass_counters.bypassed.val();
+        self.cnt_writebacks_dropped.next = self.bypass_counters.dropped.val();
+        self.cnt_zero_lines.next = self.bypass_counters.zero.val();
+        self.cnt_dram_reads.next = self.bypass_counters.reads.val();
+        self.cnt_dram_writes.next = self.bypass_counters.writes.val();
 
         self.req_line.next = self.req_addr.q.val().get_bits::<6>(0);
         self.new_fresh.next = 0.into();
         if !self.new_dead.q.val() {
             self.new_fresh.next = self.all_fresh.val();
         }
-        self.line_addr.next = (bit_cast::<52, 40>(self.frame_q.q.val()) << 12)
-            | (bit_cast::<52, 6>(self.line.q.val()) << 6);
 
         match self.state.q.val() {
             BypassState::Idle => {
@@ -322,68 +330,25 @@ impl Logic for Bypass {
                 self.state.d.next = BypassState::Decide;
             }
             BypassState::Decide => {
-                self.state.d.next = BypassState::Idle;
-                // A writeback keeps its data in data_q for DramWrite; a fill is answered with
-                // zeros when its line is fresh, else with what DramWait loads (the data a fill
-                // came with is nobody's). After an event data_q is nobody's until Idle takes
-                // the next request, so the choice does not look at event_q.
-                if !self.write_q.q.val() {
+                self.state.d.next = self.bypass_decide.next_state.val();
+                if self.bypass_decide.clear_data.val() {
                     self.data_q.d.next = 0.into();
+                }
+                if self.bypass_decide.zero_line.val() {
+                    self.line.d.next = 0.into();
                 }
                 // The round-robin victim is taken whatever happens: only VictimWrite reads it,
                 // and only after a decision that goes there.
                 self.victim_frame.d.next = self.entries.rr_frame.val();
                 self.victim_fresh.d.next = self.entries.rr_fresh.val();
                 self.victim_dead.d.next = self.entries.rr_dead.val();
-                if self.event_q.q.val() {
-                    // A frame (re)enters the table: fresh when mapped, dead when reclaimed.
-                    if !self.enabled.val() {
-                        if !self.new_dead.q.val() & self.dram_zero.val() {
-                            self.line.d.next = 0.into();
-                            self.state.d.next = BypassState::OffZero;
-                        }
-                    } else if self.hit_q.q.val() {
-                        self.entries.wr_en.next = true;
-                        self.entries.wr_dead.next = self.new_dead.q.val();
-                        self.entries.wr_fresh.next = self.new_fresh.val();
-                    } else if self.entries.rr_valid.val() {
-                        self.state.d.next = BypassState::VictimWrite;
-                    } else {
-                        self.entries.wr_en.next = true;
-                        self.entries.wr_index.next = self.entries.rr_index.val();
-                        self.entries.wr_dead.next = self.new_dead.q.val();
-                        self.entries.wr_fresh.next = self.new_fresh.val();
-                        self.entries.advance_rr.next = true;
-                    }
-                } else if self.enabled.val() & !self.hit_q.q.val() {
-                    // The frame's record comes into the table first (after the victim's goes
-                    // out); the request is then looked up again.
-                    self.state.d.next = BypassState::MetaRead;
-                    if self.entries.rr_valid.val() {
-                        self.state.d.next = BypassState::VictimWrite;
-                    }
-                } else if self.write_q.q.val() {
-                    if self.enabled.val() & self.hit_dead_q.q.val() {
-                        self.n_dropped.d.next = (self.n_dropped.q.val() + 1) & self.cnt_kept.val();
-                    } else {
-                        // The written line is no longer fresh (with the bypass on, the frame is
-                        // in the table here; the data needs no condition).
-                        self.entries.wr_fresh.next = self
-                            .hit_fresh_q
-                            .q
-                            .val()
-                            .replace_bit(self.req_line.val().index(), false);
-                        self.entries.wr_en.next = self.enabled.val();
-                        self.state.d.next = BypassState::DramWrite;
-                    }
-                } else {
-                    self.state.d.next = BypassState::DramRead;
-                    if self.enabled.val() & !self.hit_dead_q.q.val() & self.line_fresh_q.q.val() {
-                        self.n_bypassed.d.next =
-                            (self.n_bypassed.q.val() + 1) & self.cnt_kept.val();
-                        self.state.d.next = BypassState::Respond;
-                    }
-                }
+                self.entries.wr_en.next = self.bypass_decide.wr_en.val();
+                self.entries.wr_index.next = self.bypass_decide.wr_index.val();
+                self.entries.wr_dead.next = self.bypass_decide.wr_dead.val();
+                self.entries.wr_fresh.next = self.bypass_decide.wr_fresh.val();
+                self.entries.advance_rr.next = self.bypass_decide.advance_rr.val();
+                self.bypass_counters.inc_dropped.next = self.bypass_decide.drop.val();
+                self.bypass_counters.inc_bypassed.next = self.bypass_decide.bypass.val();
             }
             BypassState::VictimWrite => {
                 // The victim's record goes to memory before its slot is reused; the data is
@@ -428,64 +393,21 @@ impl Logic for Bypass {
                     self.state.d.next = BypassState::Idle;
                 }
             }
-            BypassState::OffZero => {
-                // No bypass: the mapped frame is zeroed in DRAM, line by line. (Only reached
-                // off-dram: otherwise the arm is folded away.)
-                if !self.enabled.val() & self.dram_zero.val() {
-                    self.dram_req_valid.next = true;
-                    self.dram_req_write.next = true;
-                    self.dram_req_addr.next = self.line_addr.val();
-                    self.dram_req_wdata.next = 0.into();
-                    if self.dram_req_ready.val() {
-                        self.n_zero.d.next = (self.n_zero.q.val() + 1) & self.cnt_kept.val();
-                        self.n_writes.d.next = (self.n_writes.q.val() + 1) & self.cnt_kept.val();
-                        self.line.d.next = self.line.q.val() + 1;
-                        if self.line.q.val() == 63 {
-                            self.state.d.next = BypassState::Idle;
-                        }
-                    }
-                }
-            }
-            BypassState::DramRead => {
-                self.dram_req_valid.next = true;
-                if self.dram_req_ready.val() {
-                    self.n_reads.d.next = (self.n_reads.q.val() + 1) & self.cnt_kept.val();
-                    self.state.d.next = BypassState::DramWait;
-                }
-            }
-            BypassState::DramWait => {
-                self.dram_rsp_ready.next = true;
-                // Loaded every waiting cycle: nobody reads data_q before DRAM answers.
-                self.data_q.d.next = self.dram_rsp_rdata.val();
-                if self.dram_rsp_valid.val() {
-                    self.state.d.next = BypassState::Respond;
-                }
-            }
-            BypassState::Respond => {
-                self.mem_rsp_valid.next = true;
-                if self.mem_rsp_ready.val() {
-                    self.state.d.next = BypassState::Idle;
-                }
-            }
-            BypassState::DramWrite => {
-                self.dram_req_valid.next = true;
-                self.dram_req_write.next = true;
-                if self.dram_req_ready.val() {
-                    self.n_writes.d.next = (self.n_writes.q.val() + 1) & self.cnt_kept.val();
-                    self.state.d.next = BypassState::Idle;
-                }
-            }
             _ => {
                 self.state.d.next = BypassState::Idle;
             }
         }
+        if self.bypass_dram.owns.val() {
+            self.state.d.next = self.bypass_dram.next_state.val();
+        }
+        if self.bypass_dram.load_data.val() {
+            self.data_q.d.next = self.dram_rsp_rdata.val();
+        }
+        if self.bypass_dram.next_line.val() {
+            self.line.d.next = self.line.q.val() + 1;
+        }
         if self.rst.val() {
             self.state.d.next = BypassState::Idle;
-            self.n_bypassed.d.next = 0.into();
-            self.n_dropped.d.next = 0.into();
-            self.n_zero.d.next = 0.into();
-            self.n_reads.d.next = 0.into();
-            self.n_writes.d.next = 0.into();
         }
     }
 }

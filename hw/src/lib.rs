@@ -6,6 +6,9 @@
 //! both together in [`memento_core`]. The main-memory [`bypass`] (on [`bypass_table`]). [`params`]
 //! holds the generator parameters and their checks, [`emit`] writes Verilog.
 pub mod bypass;
+pub mod bypass_counters;
+pub mod bypass_decide;
+pub mod bypass_dram;
 pub mod bypass_table;
 pub mod class_ram;
 pub mod class_table;
@@ -24,6 +27,8 @@ pub mod page_alloc;
 pub mod page_mapper;
 pub mod page_pool;
 pub mod params;
+pub mod reclaim_cursor;
+pub mod reclaim_step;
 pub mod size_class;
 pub mod slot_calc;
 

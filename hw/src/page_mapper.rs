@@ -32,6 +32,8 @@
 //! refill frame (so the order of refills and requests is plain at the ports). Storage: about 400 flops.
 
 use crate::params::Params;
+use crate::reclaim_cursor::ReclaimCursor;
+use crate::reclaim_step::ReclaimStep;
 use rust_hdl::prelude::*;
 
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
@@ -112,13 +114,9 @@ pub struct PageMapper {
     walk_table: DFF<Bits<40>>,
     frame: DFF<Bits<40>>,
     err: DFF<Bit>,
-    tbl1: DFF<Bits<40>>,
-    tbl2: DFF<Bits<40>>,
-    tbl3: DFF<Bits<40>>,
-    idx1: DFF<Bits<9>>,
-    idx2: DFF<Bits<9>>,
-    idx3: DFF<Bits<9>>,
-    idx4: DFF<Bits<9>>,
+    /// Where the reclaim walk is, and its next move.
+    cursor: ReclaimCursor,
+    reclaim: ReclaimStep,
 
     region_log2: Constant<Bits<8>>,
     /// log2 of the region's size in pages.
@@ -126,10 +124,7 @@ pub struct PageMapper {
 
     start: Signal<Local, Bit>,
     walk_idx: Signal<Local, Bits<9>>,
-    rc_table: Signal<Local, Bits<40>>,
-    rc_idx: Signal<Local, Bits<9>>,
     walk_addr: Signal<Local, Bits<52>>,
-    rc_addr: Signal<Local, Bits<52>>,
     rd_present: Signal<Local, Bit>,
     rd_frame: Signal<Local, Bits<40>>,
 }
@@ -188,23 +183,15 @@ impl PageMapper {
             walk_table: Default::default(),
             frame: Default::default(),
             err: Default::default(),
-            tbl1: Default::default(),
-            tbl2: Default::default(),
-            tbl3: Default::default(),
-            idx1: Default::default(),
-            idx2: Default::default(),
-            idx3: Default::default(),
-            idx4: Default::default(),
+            cursor: Default::default(),
+            reclaim: Default::default(),
             region_log2: Constant::new((p.region_log2() as u64).to_bits()),
             region_pages_log2: Constant::new(
                 ((p.region_log2() - p.page_bits() as u32) as u64).to_bits(),
             ),
             start: Default::default(),
             walk_idx: Default::default(),
-            rc_table: Default::default(),
-            rc_idx: Default::default(),
             walk_addr: Default::default(),
-            rc_addr: Default::default(),
             rd_present: Default::default(),
             rd_frame: Default::default(),
         }
@@ -214,10 +201,8 @@ impl PageMapper {
 impl Logic for PageMapper {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clock, state, mrs, root, from_arena, vpn, level, walk_table, frame, err, tbl1,
-            tbl2, tbl3, idx1, idx2, idx3, idx4
-        );
+        dff_setup!(self, clock, state, mrs, root, from_arena, vpn, level, walk_table, frame, err);
+        clock!(self, clock, cursor);
         // Outputs toward the pool come from flops only, first (see docs/design.md on false loops).
         self.busy.next = self.state.q.val() != MapState::Idle;
         self.take_valid.next = self.state.q.val() == MapState::Take;
@@ -256,23 +241,23 @@ impl Logic for PageMapper {
         }
         self.walk_addr.next = (bit_cast::<52, 40>(self.walk_table.q.val()) << 12)
             | (bit_cast::<52, 9>(self.walk_idx.val()) << 3);
-        // Table and index of the reclaim walk at its level.
-        self.rc_table.next = self.tbl1.q.val();
-        self.rc_idx.next = self.idx1.q.val();
-        if self.level.q.val() == 2 {
-            self.rc_table.next = self.tbl2.q.val();
-            self.rc_idx.next = self.idx2.q.val();
-        }
-        if self.level.q.val() == 3 {
-            self.rc_table.next = self.tbl3.q.val();
-            self.rc_idx.next = self.idx3.q.val();
-        }
-        if self.level.q.val() == 4 {
-            self.rc_table.next = self.root.q.val();
-            self.rc_idx.next = self.idx4.q.val();
-        }
-        self.rc_addr.next = (bit_cast::<52, 40>(self.rc_table.val()) << 12)
-            | (bit_cast::<52, 9>(self.rc_idx.val()) << 3);
+        // The reclaim walk: its position, and its step in the Rc* states, from registers and
+        // ports only.
+        self.cursor.level.next = self.level.q.val();
+        self.cursor.root.next = self.root.q.val();
+        self.cursor.child.next = self.pte_rsp_rdata.val().get_bits::<40>(12);
+        self.cursor.start.next = false;
+        self.reclaim.state.next = self.state.q.val();
+        self.reclaim.level.next = self.level.q.val();
+        self.reclaim.last.next = self.cursor.last.val();
+        self.reclaim.addr.next = self.cursor.addr.val();
+        self.reclaim.pte_req_ready.next = self.pte_req_ready.val();
+        self.reclaim.pte_rsp_valid.next = self.pte_rsp_valid.val();
+        self.reclaim.present.next = self.pte_rsp_rdata.val().get_bit(0);
+        self.reclaim.dead_evt_ready.next = self.dead_evt_ready.val();
+        self.reclaim.give_ready.next = self.give_ready.val();
+        self.cursor.descend.next = self.reclaim.descend.val();
+        self.cursor.step.next = self.reclaim.step.val();
         self.rd_present.next = self.pte_rsp_rdata.val().get_bit(0);
         self.rd_frame.next = self.pte_rsp_rdata.val().get_bits::<40>(12);
 
@@ -300,7 +285,7 @@ impl Logic for PageMapper {
                     if self.exit_valid.val() {
                         self.exit_ready.next = true;
                         self.level.d.next = 4.into();
-                        self.idx4.d.next = 0.into();
+                        self.cursor.start.next = true;
                         self.state.d.next = MapState::RcRead;
                     } else if self.walk_req_valid.val() {
                         self.walk_req_ready.next = true;
@@ -392,106 +377,28 @@ impl Logic for PageMapper {
                     }
                 }
             }
-            MapState::RcRead => {
-                self.pte_req_valid.next = true;
-                self.pte_req_addr.next = self.rc_addr.val();
-                if self.pte_req_ready.val() {
-                    self.state.d.next = MapState::RcWait;
-                }
-            }
-            MapState::RcWait => {
-                self.pte_rsp_ready.next = true;
-                // As in WalkWait: `frame` is read only after a leaf's answer, or after RcNext
-                // loads it.
-                self.frame.d.next = self.rd_frame.val();
-                if self.pte_rsp_valid.val() {
-                    if self.rd_present.val() {
-                        if self.level.q.val() == 1 {
-                            self.state.d.next = MapState::RcDeadData;
-                        } else {
-                            // Descend into the child table.
-                            if self.level.q.val() == 4 {
-                                self.tbl3.d.next = self.rd_frame.val();
-                                self.idx3.d.next = 0.into();
-                            }
-                            if self.level.q.val() == 3 {
-                                self.tbl2.d.next = self.rd_frame.val();
-                                self.idx2.d.next = 0.into();
-                            }
-                            if self.level.q.val() == 2 {
-                                self.tbl1.d.next = self.rd_frame.val();
-                                self.idx1.d.next = 0.into();
-                            }
-                            self.level.d.next = self.level.q.val() - 1;
-                            self.state.d.next = MapState::RcRead;
-                        }
-                    } else {
-                        self.state.d.next = MapState::RcNext;
-                    }
-                }
-            }
-            MapState::RcDeadData => {
-                if self.dead_evt_ready.val() {
-                    self.state.d.next = MapState::RcGiveData;
-                }
-            }
-            MapState::RcDeadTable => {
-                if self.dead_evt_ready.val() {
-                    self.state.d.next = MapState::RcGiveTable;
-                }
-            }
-            MapState::RcGiveData => {
-                if self.give_ready.val() {
-                    self.state.d.next = MapState::RcNext;
-                }
-            }
-            MapState::RcNext => {
-                if self.rc_idx.val() == 511 {
-                    if self.level.q.val() == 4 {
-                        self.state.d.next = MapState::Idle;
-                    } else {
-                        // This table is done: give its frame back, then continue in the parent.
-                        self.frame.d.next = self.rc_table.val();
-                        self.state.d.next = MapState::RcDeadTable;
-                    }
-                } else {
-                    // The leaf index steps whatever the level: above the leaves it is nobody's
-                    // until a descent clears it.
-                    self.idx1.d.next = self.idx1.q.val() + 1;
-                    if self.level.q.val() == 2 {
-                        self.idx2.d.next = self.idx2.q.val() + 1;
-                    }
-                    if self.level.q.val() == 3 {
-                        self.idx3.d.next = self.idx3.q.val() + 1;
-                    }
-                    if self.level.q.val() == 4 {
-                        self.idx4.d.next = self.idx4.q.val() + 1;
-                    }
-                    self.state.d.next = MapState::RcRead;
-                }
-            }
-            MapState::RcGiveTable => {
-                if self.give_ready.val() {
-                    self.level.d.next = self.level.q.val() + 1;
-                    if self.level.q.val() == 3 {
-                        self.state.d.next = MapState::RcClear;
-                    } else {
-                        self.state.d.next = MapState::RcNext;
-                    }
-                }
-            }
-            MapState::RcClear => {
-                // The subtree under this root entry is reclaimed: empty the entry.
-                self.pte_req_valid.next = true;
-                self.pte_req_write.next = true;
-                self.pte_req_addr.next = self.rc_addr.val();
-                if self.pte_req_ready.val() {
-                    self.state.d.next = MapState::RcNext;
-                }
-            }
             _ => {
                 self.state.d.next = MapState::Idle;
             }
+        }
+        if self.reclaim.owns.val() {
+            self.state.d.next = self.reclaim.next_state.val();
+            self.pte_req_valid.next = self.reclaim.pte_req_valid.val();
+            self.pte_req_write.next = self.reclaim.pte_req_write.val();
+            self.pte_req_addr.next = self.reclaim.pte_req_addr.val();
+            self.pte_rsp_ready.next = self.reclaim.pte_rsp_ready.val();
+        }
+        if self.reclaim.load_rsp.val() {
+            self.frame.d.next = self.rd_frame.val();
+        }
+        if self.reclaim.load_table.val() {
+            self.frame.d.next = self.cursor.tbl.val();
+        }
+        if self.reclaim.down.val() {
+            self.level.d.next = self.level.q.val() - 1;
+        }
+        if self.reclaim.up.val() {
+            self.level.d.next = self.level.q.val() + 1;
         }
         if self.rst.val() {
             self.state.d.next = MapState::Idle;

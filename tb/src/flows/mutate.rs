@@ -139,6 +139,8 @@ fn canonical(design: Design, path: &str) -> String {
         "stack" => "frame_stack",
         "byp" => "bypass",
         "entries" => "bypass_table",
+        "cursor" => "reclaim_cursor",
+        "reclaim" => "reclaim_step",
         "core" => "memento_core",
         other => other,
     };
