@@ -26,6 +26,7 @@
 //! seeded_addresses = true # instead: MRS and the first frame drawn from each seed
 //! seeded_watermarks = true # the pool's LOW and HIGH drawn from each seed, written after reset
 //! dead_access = 2         # bypass: one cache access in this many goes to a reclaimed frame
+//! reset_every = 0         # bypass: reset the unit after every N events at a quiet point (0: never)
 //!
 //! [lists]
 //! default = ["top_small"] # `memento regress --list default`
@@ -144,6 +145,8 @@ struct RawTest {
     #[serde(default)]
     dead_access: Option<u32>,
     #[serde(default)]
+    reset_every: Option<u64>,
+    #[serde(default)]
     llc_kib: Option<u64>,
 }
 
@@ -194,6 +197,9 @@ pub struct TestSpec {
     /// Bypass: one cache access in this many goes to a reclaimed frame; `None`: the harness's
     /// default.
     pub dead_access: Option<u32>,
+    /// Bypass: the unit is reset at the first quiet point after every this many events (0:
+    /// never); `None`: the env's default.
+    pub reset_every: Option<u64>,
     /// memento_top: the last-level cache model's size in KiB (16 ways of 64-byte lines); `None`:
     /// 2 MiB. A small cache sends lines of every kind to DRAM and back all the time.
     pub llc_kib: Option<u64>,
@@ -282,6 +288,12 @@ fn check_test(file: &str, t: &RawTest, design: Design, p: &Params) -> Result<(),
             ));
         }
     }
+    if t.reset_every.is_some() && design != Design::Bypass {
+        return Err(format!(
+            "{file}: test {:?}: reset_every is the bypass env's; the design is not bypass",
+            t.name
+        ));
+    }
     if t.dead_access == Some(0) {
         return Err(format!(
             "{file}: test {:?}: dead_access is one access in N: N must be at least 1",
@@ -342,6 +354,7 @@ impl RegressionList {
                 seeded_addresses: t.seeded_addresses,
                 seeded_watermarks: t.seeded_watermarks,
                 dead_access: t.dead_access,
+                reset_every: t.reset_every,
                 llc_kib: t.llc_kib,
             });
         }

@@ -232,6 +232,7 @@ fn run_logged(
             let knobs = envs::bypass::Knobs {
                 mix: t.mix.unwrap_or(d.mix),
                 dead_access: t.dead_access.unwrap_or(d.dead_access),
+                reset_every: t.reset_every.unwrap_or(d.reset_every),
                 ..d
             };
             let st = envs::bypass::run(&t.params, seed, t.ops, frames, &knobs)?;
