@@ -59,9 +59,11 @@ pub struct Knobs {
     /// `Idle` on no request at all passed every test).
     pub gap: f64,
     /// Every this many events (0: never), at a quiet point, the unit is reset: its table must be
-    /// empty after it, whatever the entries held (the environment starts over: no frame mapped,
-    /// the record region zeroed again). Without resets in the middle of a run, a reset that left
-    /// an entry valid, or a lookup that ignored an entry's valid bit, showed in no test.
+    /// empty after it, whatever the entries held (the record region is zeroed again; every other
+    /// time the environment starts over with no frame mapped, else its frames stay mapped).
+    /// Without resets in the middle of a run, a reset that left an entry valid, or a lookup that
+    /// ignored an entry's valid bit, showed in no test; without frames kept mapped, no cache
+    /// request ever missed while the table had a free slot.
     pub reset_every: u64,
 }
 
