@@ -194,7 +194,7 @@ impl<'k> BypassEnv<'k> {
         dut.reset();
         self.model = BypassModel::new(&self.params);
         self.guarantee = Guarantee::default();
-        if self.stats.resets % 2 == 0 {
+        if self.stats.resets.is_multiple_of(2) {
             self.mapped.clear();
             self.dead.clear();
         }
