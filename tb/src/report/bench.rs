@@ -675,6 +675,7 @@ pub fn line_chart(
 }
 
 /// The sweep as a section of a page: the table and, per axis, hit rates, cycles, DRAM and area.
+/// The sweep's section of the bench page: what ran, a table of every point, a chart per axis.
 pub fn sweep_section(r: &SweepReport) -> Result<String> {
     let mut o = String::new();
     let _ = write!(
@@ -691,6 +692,22 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
             None => "<b>not reached</b> by any point".into(),
         }
     );
+    o.push_str(&sweep_table(r));
+    let mut axes: Vec<&str> = vec![];
+    for p in &r.points {
+        if !axes.contains(&p.axis.as_str()) {
+            axes.push(&p.axis);
+        }
+    }
+    for axis in axes {
+        o.push_str(&axis_charts(r, axis)?);
+    }
+    Ok(o)
+}
+
+/// Every point's area, levels and per-trace figures.
+fn sweep_table(r: &SweepReport) -> String {
+    let mut o = String::new();
     o.push_str("<table><tr><th>axis</th><th>point</th><th>cells</th><th>flops</th><th>gate levels per cycle</th>");
     for t in &r.traces {
         let _ = write!(
@@ -727,60 +744,58 @@ pub fn sweep_section(r: &SweepReport) -> Result<String> {
         o.push_str("</tr>");
     }
     o.push_str("</table>");
-    let mut axes: Vec<&str> = vec![];
-    for p in &r.points {
-        if !axes.contains(&p.axis.as_str()) {
-            axes.push(&p.axis);
-        }
-    }
-    for axis in axes {
-        let pts: Vec<_> = r.points.iter().filter(|p| p.axis == axis).collect();
-        let labels: Vec<String> = pts.iter().map(|p| p.label.clone()).collect();
-        let per_trace =
-            |f: &dyn Fn(&crate::flows::bench::HwRun) -> f64| -> Vec<(String, Vec<Option<f64>>)> {
-                r.traces
-                    .iter()
-                    .enumerate()
-                    .map(|(k, t)| {
-                        (
-                            t.clone(),
-                            pts.iter().map(|p| Some(f(&p.traces[k].run))).collect(),
-                        )
-                    })
-                    .collect()
-            };
-        let _ = write!(o, "<h3>{}</h3><div>", esc(axis));
-        o.push_str(&line_chart(
-            &format!("{axis}: free hit rate (%)"),
-            "%",
-            &labels,
-            &per_trace(&|h| 100.0 * h.free_hit_rate),
-        )?);
-        o.push_str(&line_chart(
-            &format!("{axis}: cycles per command (with faults)"),
-            "cycles",
-            &labels,
-            &per_trace(&|h| h.mean_with_faults),
-        )?);
-        o.push_str(&line_chart(
-            &format!("{axis}: DRAM lines (bypass on)"),
-            "lines",
-            &labels,
-            &per_trace(&|h| (h.traffic.total()) as f64),
-        )?);
-        o.push_str(&line_chart(
-            &format!("{axis}: area (Yosys cells)"),
-            "cells",
-            &labels,
-            &[(
-                "memento_top".to_string(),
-                pts.iter()
-                    .map(|p| p.area.as_ref().map(|a| a.cells as f64))
-                    .collect(),
-            )],
-        )?);
-        o.push_str("</div>");
-    }
+    o
+}
+
+/// One axis's charts: free hit rate, cycles per command, DRAM lines and area over its points.
+fn axis_charts(r: &SweepReport, axis: &str) -> Result<String> {
+    let mut o = String::new();
+    let pts: Vec<_> = r.points.iter().filter(|p| p.axis == axis).collect();
+    let labels: Vec<String> = pts.iter().map(|p| p.label.clone()).collect();
+    let per_trace =
+        |f: &dyn Fn(&crate::flows::bench::HwRun) -> f64| -> Vec<(String, Vec<Option<f64>>)> {
+            r.traces
+                .iter()
+                .enumerate()
+                .map(|(k, t)| {
+                    (
+                        t.clone(),
+                        pts.iter().map(|p| Some(f(&p.traces[k].run))).collect(),
+                    )
+                })
+                .collect()
+        };
+    let _ = write!(o, "<h3>{}</h3><div>", esc(axis));
+    o.push_str(&line_chart(
+        &format!("{axis}: free hit rate (%)"),
+        "%",
+        &labels,
+        &per_trace(&|h| 100.0 * h.free_hit_rate),
+    )?);
+    o.push_str(&line_chart(
+        &format!("{axis}: cycles per command (with faults)"),
+        "cycles",
+        &labels,
+        &per_trace(&|h| h.mean_with_faults),
+    )?);
+    o.push_str(&line_chart(
+        &format!("{axis}: DRAM lines (bypass on)"),
+        "lines",
+        &labels,
+        &per_trace(&|h| (h.traffic.total()) as f64),
+    )?);
+    o.push_str(&line_chart(
+        &format!("{axis}: area (Yosys cells)"),
+        "cells",
+        &labels,
+        &[(
+            "memento_top".to_string(),
+            pts.iter()
+                .map(|p| p.area.as_ref().map(|a| a.cells as f64))
+                .collect(),
+        )],
+    )?);
+    o.push_str("</div>");
     Ok(o)
 }
 
