@@ -1,5 +1,5 @@
-//! The object allocator's pipeline control: the class of the command on the port, and the
-//! handshakes that move commands from the port to `s1_` and from `s1_` to the execute stage, with
+//! The object allocator's pipeline control: the class of the command on the port, the
+//! handshakes that move commands from the port to `s1_` and from `s1_` to the execute stage, and
 //! the override of the next state. Combinational; every input is a register of the allocator, a
 //! port, or an output of `size_class`, `hoa_exec` or the header cache.
 //!
@@ -12,12 +12,22 @@
 //!
 //! - A command's class is its size's for an alloc and its pointer's lane for a free; the pointer
 //!   decode (`slot_calc`) starts from `ptr_cls` and `lane_off` in the cycle it is accepted.
-//! - The handshakes and the next-state override are `hoa_step`'s, computed twice: `if_answer`
-//!   for an answer taken this cycle (`taken = rsp_ready`), `if_none` for none. `rsp_valid`, the
-//!   execute stage's deepest output, chooses between them in the last multiplexer (a Shannon
-//!   expansion on `rsp_valid`: the same function, one gate after it; docs/timing.md).
+//! - The executing command leaves when its answer is taken; the one in `s1_` moves up when the
+//!   execute stage is idle or being left (`s1_adv`), and a new command enters `s1_` when `s1_` is
+//!   empty or moving up (`accept`).
+//! - The late conditions (a header-cache hit, a CAM over the tags; the exit's and the arena's
+//!   answers, from the page allocator's arbitration; reset) choose the next state after
+//!   everything else; where they go depends on the state alone.
+//! - `ovr`: the next state is `ovr_state`, not the miss states' (`hoa_miss`): a late condition,
+//!   a command moving up (`Exec`) or leaving (`Idle`), or the execute stage's miss.
+//!
+//! Every output that depends on the answer is computed twice, as if no answer is on offer
+//! (`_n`) and as if one is (`_t`, taken when `rsp_ready`), and `rsp_valid`, the execute stage's
+//! deepest output, chooses in the last multiplexer: a Shannon expansion on `rsp_valid`, one gate
+//! after it (docs/timing.md). An answer is on offer only in `Exec`, `FreeHit` and `Respond`,
+//! where the only late condition is reset and the execute stage has not missed, so the `_t`
+//! side needs neither.
 
-use crate::hoa_step::HoaStep;
 use crate::object_alloc::HoaState;
 use crate::params::Params;
 use rust_hdl::prelude::*;
@@ -57,8 +67,14 @@ pub struct HoaPipe {
     lane_bits: Constant<Bits<8>>,
     class_mask: Constant<Bits<64>>,
     lane_mask: Constant<Bits<64>>,
-    if_answer: HoaStep,
-    if_none: HoaStep,
+    idle: Signal<Local, Bit>,
+    s1_adv_n: Signal<Local, Bit>,
+    s1_adv_t: Signal<Local, Bit>,
+    accept_n: Signal<Local, Bit>,
+    accept_t: Signal<Local, Bit>,
+    late: Signal<Local, Bit>,
+    late_state: Signal<Local, HoaState>,
+    ovr_state_n: Signal<Local, HoaState>,
     ptr_cls_wide: Signal<Local, Bits<64>>,
     lane_off_wide: Signal<Local, Bits<64>>,
 }
@@ -92,8 +108,14 @@ impl HoaPipe {
             lane_bits: Constant::new((p.lane_bits as u64).to_bits()),
             class_mask: Constant::new((p.classes as u64 - 1).to_bits()),
             lane_mask: Constant::new(((1u64 << p.lane_bits) - 1).to_bits()),
-            if_answer: Default::default(),
-            if_none: Default::default(),
+            idle: Default::default(),
+            s1_adv_n: Default::default(),
+            s1_adv_t: Default::default(),
+            accept_n: Default::default(),
+            accept_t: Default::default(),
+            late: Default::default(),
+            late_state: Default::default(),
+            ovr_state_n: Default::default(),
             ptr_cls_wide: Default::default(),
             lane_off_wide: Default::default(),
         }
@@ -113,41 +135,65 @@ impl Logic for HoaPipe {
             self.dec_cls.next = self.ptr_cls.val();
         }
 
-        // The step if the answer offered is taken, and if none is.
-        self.if_answer.taken.next = self.rsp_ready.val();
-        self.if_none.taken.next = false;
-        self.if_answer.state.next = self.state.val();
-        self.if_none.state.next = self.state.val();
-        self.if_answer.s1_valid.next = self.s1_valid.val();
-        self.if_none.s1_valid.next = self.s1_valid.val();
-        self.if_answer.cmd_valid.next = self.cmd_valid.val();
-        self.if_none.cmd_valid.next = self.cmd_valid.val();
-        self.if_answer.exec_miss.next = self.exec_miss.val();
-        self.if_none.exec_miss.next = self.exec_miss.val();
-        self.if_answer.exec_state.next = self.exec_state.val();
-        self.if_none.exec_state.next = self.exec_state.val();
-        self.if_answer.rst.next = self.rst.val();
-        self.if_none.rst.next = self.rst.val();
-        self.if_answer.lk_hit.next = self.lk_hit.val();
-        self.if_none.lk_hit.next = self.lk_hit.val();
-        self.if_answer.exit_ready.next = self.exit_ready.val();
-        self.if_none.exit_ready.next = self.exit_ready.val();
-        self.if_answer.arena_rsp_valid.next = self.arena_rsp_valid.val();
-        self.if_none.arena_rsp_valid.next = self.arena_rsp_valid.val();
+        self.idle.next = self.state.val() == HoaState::Idle;
+        self.s1_adv_n.next = self.s1_valid.val() & self.idle.val();
+        self.s1_adv_t.next = self.s1_valid.val() & (self.idle.val() | self.rsp_ready.val());
+        self.accept_n.next = self.cmd_valid.val() & (!self.s1_valid.val() | self.s1_adv_n.val());
+        self.accept_t.next = self.cmd_valid.val() & (!self.s1_valid.val() | self.s1_adv_t.val());
 
-        self.s1_adv.next = self.if_none.s1_adv.val();
-        self.cmd_ready.next = self.if_none.cmd_ready.val();
-        self.accept.next = self.if_none.accept.val();
-        self.s1_valid_d.next = self.if_none.s1_valid_d.val();
-        self.ovr.next = self.if_none.ovr.val();
-        self.ovr_state.next = self.if_none.ovr_state.val();
+        self.late_state.next = HoaState::Idle;
+        if self.state.val() == HoaState::FreeReq {
+            self.late_state.next = HoaState::FreeHit;
+        }
+        if self.state.val() == HoaState::PopReq {
+            self.late_state.next = HoaState::PopHit;
+        }
+        if self.state.val() == HoaState::ExitReq {
+            self.late_state.next = HoaState::Respond;
+        }
+        if self.state.val() == HoaState::NewWait {
+            self.late_state.next = HoaState::Exec;
+        }
+        if self.rst.val() {
+            self.late_state.next = HoaState::Idle;
+        }
+        self.late.next = self.rst.val()
+            | (self.lk_hit.val()
+                & ((self.state.val() == HoaState::FreeReq)
+                    | (self.state.val() == HoaState::PopReq)))
+            | ((self.state.val() == HoaState::ExitReq) & self.exit_ready.val())
+            | ((self.state.val() == HoaState::NewWait) & self.arena_rsp_valid.val());
+        // The last one wins: the late conditions, a command moving up, the execute stage's miss.
+        self.ovr_state_n.next = self.exec_state.val();
+        if self.s1_adv_n.val() {
+            self.ovr_state_n.next = HoaState::Exec;
+        }
+        if self.late.val() {
+            self.ovr_state_n.next = self.late_state.val();
+        }
+
+        self.s1_adv.next = self.s1_adv_n.val();
+        self.accept.next = self.accept_n.val();
+        self.cmd_ready.next = !self.s1_valid.val() | self.s1_adv_n.val();
+        self.s1_valid_d.next =
+            !self.rst.val() & (self.accept_n.val() | (self.s1_valid.val() & !self.s1_adv_n.val()));
+        self.ovr.next = self.late.val()
+            | self.s1_adv_n.val()
+            | ((self.state.val() == HoaState::Exec) & self.exec_miss.val());
+        self.ovr_state.next = self.ovr_state_n.val();
         if self.rsp_valid.val() {
-            self.s1_adv.next = self.if_answer.s1_adv.val();
-            self.cmd_ready.next = self.if_answer.cmd_ready.val();
-            self.accept.next = self.if_answer.accept.val();
-            self.s1_valid_d.next = self.if_answer.s1_valid_d.val();
-            self.ovr.next = self.if_answer.ovr.val();
-            self.ovr_state.next = self.if_answer.ovr_state.val();
+            // An answer on offer: the command moves up, or the executing one leaves (to Idle)
+            // when its answer is taken; reset wins.
+            self.s1_adv.next = self.s1_adv_t.val();
+            self.accept.next = self.accept_t.val();
+            self.cmd_ready.next = !self.s1_valid.val() | self.s1_adv_t.val();
+            self.s1_valid_d.next = !self.rst.val()
+                & (self.accept_t.val() | (self.s1_valid.val() & !self.s1_adv_t.val()));
+            self.ovr.next = self.rst.val() | self.s1_adv_t.val() | self.rsp_ready.val();
+            self.ovr_state.next = HoaState::Idle;
+            if self.s1_adv_t.val() & !self.rst.val() {
+                self.ovr_state.next = HoaState::Exec;
+            }
         }
     }
 }

@@ -20,7 +20,6 @@ pub mod hoa_exec;
 pub mod hoa_line;
 pub mod hoa_miss;
 pub mod hoa_pipe;
-pub mod hoa_step;
 pub mod hot;
 pub mod icarus;
 pub mod lowest_free;

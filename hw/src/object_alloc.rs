@@ -4,7 +4,7 @@
 //! ```text
 //!                  +---------------------------------------------------+
 //!  cfg_*      ---->|  size_class   slot_calc   stride ROM               |
-//!  cmd_valid  ---->|  hoa_pipe: decode, handshakes (2 x hoa_step)      |----> rsp_valid
+//!  cmd_valid  ---->|  hoa_pipe: decode, handshakes                     |----> rsp_valid
 //!  cmd_ready  <----|                                                   |<---- rsp_ready
 //!  cmd_op/arg ---->|  hot (64 x 328b)   class_table (64 x 96b)   hdc   |----> rsp_status / rsp_ptr
 //!                  |  hoa_exec: execute stage (obj_offset, lowest_free)|

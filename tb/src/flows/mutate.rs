@@ -141,7 +141,6 @@ fn canonical(design: Design, path: &str) -> String {
         "entries" => "bypass_table",
         "cursor" => "reclaim_cursor",
         "reclaim" => "reclaim_step",
-        "if_answer" | "if_none" => "hoa_step",
         "core" => "memento_core",
         other => other,
     };
@@ -2052,10 +2051,6 @@ mod tests {
         assert_eq!(block_path("hoa.hdc", &regs), "hoa.hdc");
         assert_eq!(canonical(Design::MementoCore, "hoa"), "object_alloc");
         assert_eq!(canonical(Design::ObjectAlloc, ""), "object_alloc");
-        assert_eq!(
-            canonical(Design::ObjectAlloc, "hoa_pipe.if_none"),
-            "hoa_step"
-        );
         assert_eq!(
             canonical(Design::MementoCore, "hpa.pool.stack"),
             "frame_stack"
