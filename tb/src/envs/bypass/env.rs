@@ -60,6 +60,9 @@ pub struct BypassEnv<'k> {
     evt_mem: Option<Event>,
     /// The fill taken and not yet answered: (line, the guarantee's value, who answers).
     pending_fill: Option<(u64, Option<[u8; 64]>, FillSource)>,
+    /// The cycle DRAM's answer to the pending fill's read was taken: a fill read from DRAM may be
+    /// answered only in a later cycle (the unit passes on data it has received).
+    fill_dram_answer: Option<u64>,
     issued: u64,
     plan: VecDeque<Planned>,
     last_progress: u64,
@@ -106,6 +109,7 @@ impl<'k> BypassEnv<'k> {
             evt_dead: None,
             evt_mem: None,
             pending_fill: None,
+            fill_dram_answer: None,
             issued: 0,
             plan: VecDeque::new(),
             last_progress: 0,
@@ -338,6 +342,7 @@ impl<'k> BypassEnv<'k> {
         } else {
             let src = self.model.fill(req.addr);
             self.pending_fill = Some((req.addr, self.guarantee.expect(req.addr), src));
+            self.fill_dram_answer = None;
         }
         self.evt_mem = None;
     }
@@ -355,6 +360,9 @@ impl<'k> BypassEnv<'k> {
         }
         if self.dram_port.answered(&mut self.dut) {
             self.dram.pop_read();
+            if self.pending_fill.is_some() {
+                self.fill_dram_answer = Some(cycle);
+            }
         }
         Ok(())
     }
@@ -395,6 +403,15 @@ impl<'k> BypassEnv<'k> {
                 short(&got),
             ));
         };
+        let answered_before = self.fill_dram_answer.take().is_some_and(|c| c < cycle);
+        if src == FillSource::Dram && !answered_before {
+            return Err(self.place.fail(
+                &format!("fill of {a:x} answered before DRAM's answer to its read was taken"),
+                "DRAM's answer taken (dram_rsp_valid and dram_rsp_ready) in an earlier cycle"
+                    .into(),
+                "the fill's answer first".into(),
+            ));
+        }
         if src == FillSource::Zero && got != [0; 64] {
             return Err(self.place.fail(
                 &format!("bypassed fill of {a:x} is not zero"),
