@@ -9,6 +9,7 @@ use crate::line::{bytes, words};
 use crate::model::bypass::{record_words, BypassCounters, DramAccess, MetaAccess};
 use crate::scoreboard::Diff;
 use memento_sim::{Model, Port, VTable};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// A request of the cache to the bypass.
@@ -101,6 +102,10 @@ impl Payload for DramLines {
         dut.poke_wide(rdata, &words(data.unwrap_or(&[0; 64])));
     }
 
+    fn junk(rng: &mut ChaCha8Rng) -> [u8; 64] {
+        std::array::from_fn(|_| rng.gen())
+    }
+
     fn take(dut: &mut Model, a: u64, write: bool, wdata: Port) -> DramAccess {
         if write {
             let mut wide = [0u32; 16];
@@ -127,6 +132,10 @@ impl Payload for Records {
     fn put(dut: &mut Model, rdata: Port, data: Option<&(u64, bool)>) {
         let (fresh, dead) = data.copied().unwrap_or((0, false));
         dut.poke_wide(rdata, &record_words(fresh, dead));
+    }
+
+    fn junk(rng: &mut ChaCha8Rng) -> (u64, bool) {
+        (rng.gen(), rng.gen())
     }
 
     fn take(dut: &mut Model, f: u64, write: bool, wdata: Port) -> MetaAccess {

@@ -4,6 +4,8 @@
 use super::memory::{MemoryAgent, Payload};
 use crate::line::bytes;
 use memento_sim::{Model, Port};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 /// A header access the design made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +26,10 @@ impl Payload for HeaderLines {
 
     fn put(dut: &mut Model, rdata: Port, data: Option<&[u32; 16]>) {
         dut.poke_wide(rdata, data.unwrap_or(&[0; 16]));
+    }
+
+    fn junk(rng: &mut ChaCha8Rng) -> [u32; 16] {
+        rng.gen()
     }
 
     fn take(dut: &mut Model, va: u64, write: bool, wdata: Port) -> HeaderReq {

@@ -18,6 +18,9 @@ pub trait Payload {
     type Req;
     /// Puts read data (or, with none on offer, zeros) on `rdata`.
     fn put(dut: &mut Model, rdata: Port, data: Option<&Self::Data>);
+    /// Random read data, for the cycles no answer is on offer: the data lines mean nothing
+    /// while `valid` is low, and a design that takes them then must not get zeros by luck.
+    fn junk(rng: &mut ChaCha8Rng) -> Self::Data;
     /// The request at `addr`, a write (with its data on `wdata`) or a read.
     fn take(dut: &mut Model, addr: u64, write: bool, wdata: Port) -> Self::Req;
 }
@@ -61,7 +64,10 @@ impl<P: Payload> MemoryAgent<P> {
         due: Option<P::Data>,
     ) -> Option<P::Data> {
         let item = self.rsp.offer(dut, rng, due);
-        P::put(dut, self.rdata, item.as_ref());
+        match &item {
+            Some(data) => P::put(dut, self.rdata, Some(data)),
+            None => P::put(dut, self.rdata, Some(&P::junk(rng))),
+        }
         item
     }
 

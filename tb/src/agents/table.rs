@@ -4,6 +4,8 @@
 use super::memory::{MemoryAgent, Payload};
 use crate::model::page_alloc::TableAccess;
 use memento_sim::{Model, Port};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
 
 /// Table entries: 8 bytes read and written at a physical address.
 pub struct TableEntries;
@@ -16,6 +18,10 @@ impl Payload for TableEntries {
 
     fn put(dut: &mut Model, rdata: Port, data: Option<&u64>) {
         dut.poke(rdata, data.copied().unwrap_or(0));
+    }
+
+    fn junk(rng: &mut ChaCha8Rng) -> u64 {
+        rng.gen()
     }
 
     fn take(dut: &mut Model, addr: u64, write: bool, wdata: Port) -> TableAccess {
