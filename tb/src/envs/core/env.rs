@@ -94,7 +94,7 @@ impl<'c> CoreEnv<'c> {
             mp,
             flushed: false,
             watermarks: cfg.watermarks,
-            program: Program::new(cfg.final_exit, cached),
+            program: Program::new(cfg.final_exit, cached, cfg.seed),
             sb: CoreScoreboard::new(&cfg.params, cfg.mrs, cfg.root),
             stats: CoreRunStats::default(),
             last_progress: 0,

@@ -22,6 +22,20 @@ use std::collections::HashMap;
 /// How often a page's first touch is preceded by a fault outside the region.
 const STRAY_FAULT: f64 = 0.03;
 
+/// How often a command that makes a new arena meets a fault of the core's other accesses on the
+/// walker port (a TLB miss on a page of the last object written, while the allocation is on the
+/// go), offered 0..=SIDE_DELAY cycles after the command is accepted: the page allocator then
+/// has a walk and an arena request to arbitrate, sometimes in the same cycle.
+const SIDE_FAULT: f64 = 0.25;
+const SIDE_DELAY: u64 = 6;
+
+/// A side fault: its page, the cycle it is offered from, and whether the walker took it.
+struct SideFault {
+    va: u64,
+    due: u64,
+    sent: bool,
+}
+
 /// A page address outside the region `[mrs, mrs + 2^region_log2)`: mostly `page` with one bit
 /// above the region's size flipped (so a region compare that ignores any one bit answers a
 /// frame), else anywhere below or above the region.
@@ -102,12 +116,20 @@ pub struct Program {
     final_exit: bool,
     /// Object lines go through the cache model (`memento_top`).
     cached: bool,
+    /// The side fault on the go, if any (a touch's fault waits for it: one walk at a time).
+    side: Option<SideFault>,
+    /// Side faults come from their own stream, so that the commands and the stalls drawn are
+    /// the same with or without them.
+    side_rng: ChaCha8Rng,
+    /// The first page of the last object written (mapped until the next exit).
+    last_page: Option<u64>,
+    pub side_faults: u64,
 }
 
 type Check<T = ()> = Result<T, Box<Mismatch>>;
 
 impl Program {
-    pub fn new(final_exit: bool, cached: bool) -> Self {
+    pub fn new(final_exit: bool, cached: bool, seed: u64) -> Self {
         Program {
             phase: Phase::Idle,
             objects: HashMap::new(),
@@ -117,6 +139,10 @@ impl Program {
             walk_since: None,
             final_exit,
             cached,
+            side: None,
+            side_rng: seed::rng(seed, 0x51de),
+            last_page: None,
+            side_faults: 0,
         }
     }
 
@@ -149,6 +175,10 @@ impl Program {
         stats: &mut u64,
         place: &Place,
     ) -> Check<Idle> {
+        if self.side.is_some() {
+            // The next command waits for the side fault's walk (an exit must not overtake it).
+            return Ok(Idle::Busy);
+        }
         let next = if self.stim_done {
             None
         } else {
@@ -191,8 +221,12 @@ impl Program {
         }
     }
 
-    /// The fault to offer the walker this cycle, noting when the walk began.
+    /// The fault to offer the walker this cycle, noting when a touch's walk began: a side fault
+    /// once due, else a touch's.
     pub fn fault(&mut self, cycle: u64) -> Option<u64> {
+        if let Some(side) = &self.side {
+            return (!side.sent && cycle >= side.due).then_some(side.va);
+        }
         let va = match &self.phase {
             Phase::Touch {
                 fault: Some((va, false)),
@@ -208,6 +242,10 @@ impl Program {
 
     /// The walker took the fault on offer; returns its address.
     pub fn fault_sent(&mut self) -> Option<u64> {
+        if let Some(side) = &mut self.side {
+            side.sent = true;
+            return Some(side.va);
+        }
         match &mut self.phase {
             Phase::Touch {
                 fault: Some((va, sent @ false)),
@@ -220,7 +258,7 @@ impl Program {
         }
     }
 
-    /// The walker answered the fault (with `got`); the walk's latency goes to `hist`.
+    /// The walker answered the fault (with `got`); a touch's walk latency goes to `hist`.
     pub fn fault_answered(
         &mut self,
         cycle: u64,
@@ -228,6 +266,10 @@ impl Program {
         hist: &mut LatencyHist,
         place: &Place,
     ) -> Check {
+        if self.side.as_ref().is_some_and(|s| s.sent) {
+            self.side = None;
+            return Ok(());
+        }
         match &mut self.phase {
             Phase::Touch { fault, .. } if matches!(fault, Some((_, true))) => {
                 *fault = None;
@@ -270,9 +312,22 @@ impl Program {
         else {
             unreachable!("a command is accepted only while offered");
         };
+        let new_arena = e.path == Path::AllocNew;
         *accepted = Some(cycle);
         *expected = Some(e);
-        *op
+        let op = *op;
+        if let Some(va) = self.last_page.filter(|_| new_arena && self.side.is_none()) {
+            if chance(&mut self.side_rng, SIDE_FAULT) {
+                let due = cycle + self.side_rng.gen_range(0..=SIDE_DELAY);
+                self.side = Some(SideFault {
+                    va,
+                    due,
+                    sent: false,
+                });
+                self.side_faults += 1;
+            }
+        }
+        op
     }
 
     /// The design answered: the command and its prediction, with whether it made header
@@ -320,7 +375,10 @@ impl Program {
                     fault: None,
                 };
             }
-            Op::Exit => self.objects.clear(),
+            Op::Exit => {
+                self.objects.clear();
+                self.last_page = None;
+            }
             _ => {}
         }
         self.exited_last = a.op == Op::Exit;
@@ -366,6 +424,7 @@ impl Program {
             mem.set_byte(frame, va & 4095, pattern(ptr, tag, i));
         }
         self.objects.insert(ptr, (len, tag));
+        self.last_page = Some(ptr & !4095);
         self.phase = Phase::Idle;
     }
 
@@ -418,6 +477,7 @@ impl Program {
                     }
                 }
                 self.objects.insert(ptr, (len, tag));
+                self.last_page = Some(ptr & !4095);
                 Ok(false)
             }
             _ => unreachable!("matched above"),
