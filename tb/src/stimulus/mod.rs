@@ -262,12 +262,18 @@ impl RandomStream {
             .copied();
         let kind = self.rng.gen_range(0..6);
         match (kind, sample) {
-            (0, _) | (_, None) => match self.rng.gen_range(0..4) {
+            (0, _) | (_, None) => match self.rng.gen_range(0..5) {
                 0 => self.rng.gen_range(0..self.mrs),
                 1 => self.mrs + region + self.rng.gen_range(0..1 << 20),
                 // A pointer into the region with garbage above the virtual address bits (a tagged
                 // or corrupted pointer): outside the region as a 64-bit value.
                 2 => sample.unwrap_or(self.mrs) | self.rng.gen_range(1u64..1 << 16) << 48,
+                // One bit above the region's size flipped, up to bit 63: outside the region by
+                // that bit alone, so a region check that drops any one bit answers it.
+                3 => {
+                    let lo = region.trailing_zeros();
+                    sample.unwrap_or(self.mrs) ^ (1 << self.rng.gen_range(lo..64))
+                }
                 _ => self.mrs.wrapping_sub(8),
             },
             (1, Some(ptr)) => {
