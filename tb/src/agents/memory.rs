@@ -32,6 +32,8 @@ pub struct MemoryAgent<P: Payload> {
     wdata: Port,
     rsp: Source,
     rdata: Port,
+    /// Junk is on the read data lines (put once each time no answer is on offer).
+    junk_on: bool,
     payload: PhantomData<P>,
 }
 
@@ -47,6 +49,7 @@ impl<P: Payload> MemoryAgent<P> {
             wdata: port(vt, &format!("{req}_wdata")),
             rsp: Source::of(vt, rsp, rsp_stall),
             rdata: port(vt, &format!("{rsp}_rdata")),
+            junk_on: false,
             payload: PhantomData,
         }
     }
@@ -65,8 +68,16 @@ impl<P: Payload> MemoryAgent<P> {
     ) -> Option<P::Data> {
         let item = self.rsp.offer(dut, rng, due);
         match &item {
-            Some(data) => P::put(dut, self.rdata, Some(data)),
-            None => P::put(dut, self.rdata, Some(&P::junk(rng))),
+            Some(data) => {
+                P::put(dut, self.rdata, Some(data));
+                self.junk_on = false;
+            }
+            // New junk once an answer is off the pins; it stays there until the next one.
+            None if !self.junk_on => {
+                P::put(dut, self.rdata, Some(&P::junk(rng)));
+                self.junk_on = true;
+            }
+            None => {}
         }
         item
     }
