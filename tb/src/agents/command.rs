@@ -55,6 +55,11 @@ impl CommandAgent {
         self.cmd.fired(dut)
     }
 
+    /// Monitor: an answer is on offer this cycle (taken or not).
+    pub fn offering(&self, dut: &mut Model) -> bool {
+        self.rsp.valid(dut)
+    }
+
     /// Monitor: the answer the core takes this cycle.
     pub fn response(&self, dut: &mut Model) -> Option<Response> {
         if !self.rsp.fired(dut) {

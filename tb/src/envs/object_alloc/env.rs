@@ -139,6 +139,9 @@ impl ObjectAllocEnv {
         if self.arena.answered(&mut self.dut) {
             self.arenas.pop();
         }
+        if self.cmd.offering(&mut self.dut) {
+            self.sb.offered(cycle);
+        }
         if let Some(got) = self.cmd.response(&mut self.dut) {
             let done = self.sb.response(cycle, got)?;
             self.answered(cycle, done, got, stim, log);

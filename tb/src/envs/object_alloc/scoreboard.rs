@@ -2,7 +2,7 @@
 //! held until its header writes and its response arrive, compared as they do. Commands are
 //! pipelined: several may be in flight, answered in order.
 
-use crate::model::object_alloc::{Effects, HeaderWrite, ObjectAllocModel, Op, Response};
+use crate::model::object_alloc::{Effects, HeaderWrite, ObjectAllocModel, Op, Path, Response};
 use crate::scoreboard::{fmt_op, fmt_rsp, fmt_write, Mismatch, Place};
 use std::collections::VecDeque;
 
@@ -18,6 +18,8 @@ pub struct Pending {
     pub port_traffic: bool,
     /// A header read for an allocation: an arena refill.
     pub refill: bool,
+    /// The first cycle its answer was on offer.
+    pub offered: Option<u64>,
 }
 
 pub struct ObjectScoreboard {
@@ -27,6 +29,22 @@ pub struct ObjectScoreboard {
     writes: VecDeque<(u64, HeaderWrite)>,
     /// Commands taken so far.
     pub issued: u64,
+    /// The cycle the last answer was taken.
+    last_answer: Option<u64>,
+}
+
+/// The paths the execute stage answers itself (no header or arena traffic, no exit).
+fn answered_in_exec(p: Path) -> bool {
+    matches!(
+        p,
+        Path::AllocHit
+            | Path::AllocOversize
+            | Path::AllocLaneFull
+            | Path::FreeHit
+            | Path::FreeInvalid(_)
+            | Path::DoubleFreeHit
+            | Path::Reserved
+    )
 }
 
 /// The difference `what` at `cycle`, for command `index` (`op`).
@@ -48,6 +66,7 @@ impl ObjectScoreboard {
             pending: VecDeque::new(),
             writes: VecDeque::new(),
             issued: 0,
+            last_answer: None,
         }
     }
 
@@ -64,6 +83,7 @@ impl ObjectScoreboard {
             expected,
             port_traffic: false,
             refill: false,
+            offered: None,
         });
         self.issued += 1;
         &self.pending.back().expect("pushed").expected
@@ -151,6 +171,29 @@ impl ObjectScoreboard {
                 "no write".into(),
             ));
         }
+        // The pipeline's timing (docs/design.md): a command the execute stage answers itself is
+        // offered its answer two cycles after it was taken, or the cycle after the answer ahead
+        // of it was taken, whichever is later; so hits run at one per cycle.
+        let due = (done.accepted + 2).max(self.last_answer.map_or(0, |p| p + 1));
+        if answered_in_exec(done.expected.path) && done.offered != Some(due) {
+            return Err(fail(
+                cycle,
+                done.index,
+                done.op,
+                "answer from the HOT not offered in its cycle",
+                format!("offered in cycle {due}"),
+                done.offered
+                    .map_or("never".into(), |c| format!("offered in cycle {c}")),
+            ));
+        }
+        self.last_answer = Some(cycle);
         Ok(done)
+    }
+
+    /// An answer is on offer in `cycle`: the first such cycle of the oldest command in flight.
+    pub fn offered(&mut self, cycle: u64) {
+        if let Some(p) = self.pending.front_mut() {
+            p.offered.get_or_insert(cycle);
+        }
     }
 }
