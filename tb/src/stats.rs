@@ -3,7 +3,38 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// A histogram of command latencies in cycles.
+/// Latencies below this are counted exactly, one bucket per cycle count.
+pub const EXACT: u64 = 64;
+/// Above [`EXACT`], each power of two is split into this many buckets of equal width, so a
+/// bucket is at most 1/32 (3.1%) of its values wide (HdrHistogram's layout, two significant
+/// binary digits more).
+const SUB: u64 = 32;
+
+/// The bucket of `v`: `v` itself below [`EXACT`], else its power of two and its top five bits
+/// after the leading one.
+pub fn bucket_of(v: u64) -> usize {
+    if v < EXACT {
+        return v as usize;
+    }
+    let e = 63 - v.leading_zeros() as u64; // 6 and up
+    let top = (v >> (e - 5)) - SUB; // 0..SUB
+    (EXACT + (e - 6) * SUB + top) as usize
+}
+
+/// The smallest value in bucket `i`.
+pub fn bucket_low(i: usize) -> u64 {
+    let i = i as u64;
+    if i < EXACT {
+        return i;
+    }
+    let (e, top) = (6 + (i - EXACT) / SUB, (i - EXACT) % SUB);
+    // Past the last bucket (2^64 and up), the largest value there is.
+    u64::try_from(u128::from(SUB + top) << (e - 5)).unwrap_or(u64::MAX)
+}
+
+/// A histogram of command latencies in cycles: exact below [`EXACT`], log-bucketed above (a run's
+/// walk latencies reach tens of thousands of cycles, which a dense array per cycle count made
+/// into megabytes of report). The count, sum and maximum are exact.
 #[derive(Clone, Default, Serialize)]
 pub struct LatencyHist {
     counts: Vec<u64>,
@@ -25,7 +56,7 @@ impl std::fmt::Debug for LatencyHist {
 
 impl LatencyHist {
     pub fn add(&mut self, cycles: u64) {
-        let i = cycles as usize;
+        let i = bucket_of(cycles);
         if self.counts.len() <= i {
             self.counts.resize(i + 1, 0);
         }
@@ -47,7 +78,7 @@ impl LatencyHist {
         self.max = self.max.max(o.max);
     }
 
-    /// Commands per latency (index = cycles).
+    /// Commands per bucket: index = cycles below [`EXACT`], then [`bucket_low`]'s buckets.
     pub fn counts(&self) -> &[u64] {
         &self.counts
     }
@@ -60,14 +91,16 @@ impl LatencyHist {
         }
     }
 
-    /// The smallest latency at or below which a fraction `q` of the commands fall.
+    /// The smallest latency at or below which a fraction `q` of the commands fall: exact below
+    /// [`EXACT`], else the highest value of its bucket (at most 3.1% above it), never above the
+    /// maximum.
     pub fn quantile(&self, q: f64) -> u64 {
         let target = (q * self.n as f64).ceil().max(1.0) as u64;
         let mut seen = 0;
-        for (lat, &c) in self.counts.iter().enumerate() {
+        for (i, &c) in self.counts.iter().enumerate() {
             seen += c;
             if seen >= target {
-                return lat as u64;
+                return (bucket_low(i + 1) - 1).min(self.max);
             }
         }
         self.max
@@ -268,5 +301,47 @@ pub fn ratio(a: u64, b: u64) -> f64 {
         0.0
     } else {
         a as f64 / b as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_exact_below_64_and_within_a_32nd_above() {
+        for v in 0..EXACT {
+            assert_eq!(bucket_of(v), v as usize);
+            assert_eq!(bucket_low(v as usize), v);
+        }
+        let mut last = bucket_of(EXACT - 1);
+        for v in (EXACT..1 << 20).chain([u64::MAX / 3, u64::MAX]) {
+            let i = bucket_of(v);
+            assert!(i >= last, "buckets grow with the value ({v})");
+            last = i;
+            let (lo, next) = (bucket_low(i), bucket_low(i + 1));
+            assert!(
+                lo <= v && (v < next || next == u64::MAX),
+                "{v} in [{lo}, {next})"
+            );
+            assert!(next - lo <= lo / 32 + 1, "bucket of {v} is {lo}..{next}");
+        }
+    }
+
+    #[test]
+    fn quantiles_exact_low_and_bounded_high() {
+        let mut h = LatencyHist::default();
+        for v in [2u64, 2, 3, 5, 63] {
+            h.add(v);
+        }
+        assert_eq!((h.quantile(0.5), h.quantile(1.0), h.max), (3, 63, 63));
+        let mut h = LatencyHist::default();
+        for v in 1000..2000u64 {
+            h.add(v);
+        }
+        let p50 = h.quantile(0.5);
+        assert!((1499..=1499 + 1499 / 32).contains(&p50), "p50 {p50}");
+        assert_eq!(h.quantile(1.0), 1999);
+        assert!(h.counts().len() < 400, "{} buckets", h.counts().len());
     }
 }
