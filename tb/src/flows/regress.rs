@@ -655,20 +655,79 @@ pub fn html(r: &RegressReport) -> String {
         }
         h.push_str("</table>");
     }
-    h.push_str(&format!(
-        "<h2>Functional coverage</h2><p>{} bins, {} at zero{}.</p><table><tr><th>bin</th><th>count</th></tr>",
-        r.coverage.len(),
+    h.push_str(&coverage_html(
+        &r.coverage,
         r.coverage_missing.len(),
-        if r.coverage_gated { " (a bin at zero fails the regression)" } else { "" }
+        r.coverage_gated,
     ));
-    for (k, v) in &r.coverage {
-        let class = if *v == 0 { " class=zero" } else { "" };
-        h.push_str(&format!(
-            "<tr{class}><td class=l>{}</td><td>{v}</td></tr>",
-            esc(k)
-        ));
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// The coverage section: a table per group of bins (the name up to its first dot), in which
+/// bins that differ only in a trailing number (one per class, per level) make one row of cells.
+fn coverage_html(coverage: &BTreeMap<String, u64>, missing: usize, gated: bool) -> String {
+    let mut h = format!(
+        "<h2>Functional coverage</h2><p>{} bins, {missing} at zero{}.</p>",
+        coverage.len(),
+        if gated {
+            " (a bin at zero fails the regression)"
+        } else {
+            ""
+        }
+    );
+    let mut groups: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+    for (k, v) in coverage {
+        let g = k.split('.').next().unwrap_or(k);
+        groups.entry(g).or_default().push((k, *v));
     }
-    h.push_str("</table></body></html>\n");
+    for (g, bins) in &groups {
+        let zero = bins.iter().filter(|(_, v)| *v == 0).count();
+        let zero = if zero > 0 {
+            format!(", {zero} at zero")
+        } else {
+            String::new()
+        };
+        let n = match bins.len() {
+            1 => "1 bin".to_string(),
+            n => format!("{n} bins"),
+        };
+        h.push_str(&format!(
+            "<h3>{} <small>({n}{zero})</small></h3><table>",
+            esc(g)
+        ));
+        // Bins named stem.N, grouped by stem; a stem with one number is an ordinary bin.
+        let mut series: BTreeMap<&str, Vec<(&str, u64)>> = BTreeMap::new();
+        for (k, v) in bins {
+            match k.rsplit_once('.') {
+                Some((stem, n)) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                    series.entry(stem).or_default().push((n, *v))
+                }
+                _ => series.entry(k).or_default().push(("", *v)),
+            }
+        }
+        for (stem, cells) in &series {
+            // Sixteen cells a row; the stem spans the rows.
+            let rows = cells.len().div_ceil(16);
+            for (i, row) in cells.chunks(16).enumerate() {
+                h.push_str("<tr>");
+                if i == 0 {
+                    h.push_str(&format!("<td class=l rowspan={rows}>{}</td>", esc(stem)));
+                }
+                for (n, v) in row {
+                    let class = if *v == 0 { " class=zero" } else { "" };
+                    let label = if n.is_empty() {
+                        String::new()
+                    } else {
+                        format!("<small>{n}</small><br>")
+                    };
+                    h.push_str(&format!("<td{class}>{label}{v}</td>"));
+                }
+                h.push_str("</tr>");
+            }
+        }
+        h.push_str("</table>");
+    }
     h
 }
 
@@ -682,6 +741,36 @@ mod tests {
             "[params.p]\nobjs = 32\nlane_bits = 25\n[[test]]\nname = \"t\"\ndesign = \"memento_core\"\nparams = \"p\"\nseeds = 1\nops = 1\n{extra}\n"
         );
         RegressionList::parse(&text, "t.toml").unwrap().tests[0].clone()
+    }
+
+    /// Coverage bins grouped by their first name, numbered bins as rows of cells, zeros marked.
+    #[test]
+    fn coverage_html_groups_bins() {
+        let mut c = BTreeMap::new();
+        for i in 0..20 {
+            c.insert(format!("alloc.class.{i:02}"), i as u64);
+        }
+        c.insert("alloc.oversize".into(), 3);
+        c.insert("pool.drain".into(), 0);
+        let h = coverage_html(&c, 2, true);
+        assert!(
+            h.contains("<h3>alloc <small>(21 bins, 1 at zero)</small></h3>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<h3>pool <small>(1 bin, 1 at zero)</small></h3>"),
+            "{h}"
+        );
+        assert!(h.contains("<td class=l rowspan=2>alloc.class</td>"), "{h}");
+        assert!(
+            h.contains("<td class=zero><small>00</small><br>0</td>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<td class=l rowspan=1>alloc.oversize</td><td>3</td>"),
+            "{h}"
+        );
+        assert_eq!(h.matches("<tr>").count(), 4, "{h}");
     }
 
     /// Seeded addresses are legal for every seed (the region aligned and inside the virtual
