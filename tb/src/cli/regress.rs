@@ -40,6 +40,12 @@ pub struct RegressArgs {
     /// design, with the environment of --seed, instead of a random stream.
     #[arg(long, requires = "test", requires = "seed")]
     pub script: Option<PathBuf>,
+    /// Run only shard I of N (`--shard 2/8`): every N-th (test, seed) pair of the list, from the
+    /// I-th. Every shard needs the same first seed (--seed or MEMENTO_SEED). Coverage is not
+    /// gated (a shard need not hit every bin); the report goes to
+    /// build/report/shard-I-of-N/regress.json unless --report says otherwise.
+    #[arg(long, conflicts_with = "script")]
+    pub shard: Option<crate::flows::regress::Shard>,
 }
 
 /// `memento waves`'s arguments.
@@ -81,6 +87,7 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         report,
         shrink_secs,
         script,
+        shard,
     } = a;
     let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
     if let (Some(path), Some(t)) = (&script, &test) {
@@ -108,11 +115,19 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         t.seeds = seeds.unwrap_or(t.seeds);
         t.ops = ops.unwrap_or(t.ops);
     }
+    if shard.is_some() && s.is_none() && std::env::var("MEMENTO_SEED").is_err() {
+        bail!(
+            "--shard needs --seed (or MEMENTO_SEED): every shard must draw the same seeds, or \
+             the shards do not make one run"
+        );
+    }
     let first_seed = seed_arg(s)?;
     let jobs = jobs_arg(jobs);
-    let runs: u64 = tests.iter().map(|t| t.seeds).sum();
+    let seeds: Vec<u64> = tests.iter().map(|t| t.seeds).collect();
+    let runs = crate::flows::regress::shard_pairs(&seeds, shard).len();
+    let part = shard.map_or(String::new(), |s| format!(" (shard {s})"));
     println!(
-        "regress {name}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs",
+        "regress {name}{part}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs",
         tests.len()
     );
     let plan = crate::flows::regress::Plan {
@@ -120,14 +135,19 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         tests,
         first_seed,
         jobs,
-        gate_coverage: gate,
+        gate_coverage: gate && shard.is_none(),
         progress: true,
         shrink: std::time::Duration::from_secs(shrink_secs),
+        shard,
     };
     let r = crate::flows::regress::regress(&plan, &root());
-    let report = report.unwrap_or_else(|| match &test {
-        Some(t) => PathBuf::from(format!("build/report/{t}/regress.json")),
-        None => PathBuf::from("build/report/regress.json"),
+    let report = report.unwrap_or_else(|| match (&test, shard) {
+        (_, Some(s)) => PathBuf::from(format!(
+            "build/report/shard-{}-of-{}/regress.json",
+            s.index, s.count
+        )),
+        (Some(t), None) => PathBuf::from(format!("build/report/{t}/regress.json")),
+        (None, None) => PathBuf::from("build/report/regress.json"),
     });
     let dir = report.parent().map(PathBuf::from).unwrap_or_default();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

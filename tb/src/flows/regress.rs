@@ -41,6 +41,50 @@ pub struct Plan {
     pub progress: bool,
     /// Time to shrink the first failing seed of each test (zero: no shrinking).
     pub shrink: std::time::Duration,
+    /// Only this shard of the (test, seed) pairs.
+    pub shard: Option<Shard>,
+}
+
+/// Shard `index` of `count` (1-based): every `count`-th (test, seed) pair of the list, in list
+/// order (a test's seeds in turn), starting at pair `index - 1`. The shards of a count partition
+/// the list, and interleaving spreads each long test over all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("--shard {text}: {why} (write I/N, 1 <= I <= N, e.g. 2/8)");
+        let (i, n) = text.split_once('/').ok_or_else(|| bad("no '/'"))?;
+        let index: usize = i.trim().parse().map_err(|_| bad("I is not a number"))?;
+        let count: usize = n.trim().parse().map_err(|_| bad("N is not a number"))?;
+        if count == 0 || index == 0 || index > count {
+            return Err(bad("I must be between 1 and N"));
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The (test index, seed offset) pairs to run: every seed of every test, or `shard`'s slice.
+pub fn shard_pairs(seeds: &[u64], shard: Option<Shard>) -> Vec<(usize, u64)> {
+    let all = seeds
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &n)| (0..n).map(move |k| (i, k)));
+    match shard {
+        None => all.collect(),
+        Some(s) => all.skip(s.index - 1).step_by(s.count).collect(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +117,8 @@ pub struct TestResult {
 #[derive(Debug, Serialize)]
 pub struct RegressReport {
     pub name: String,
+    /// The shard this report covers (`I/N`), if it is one.
+    pub shard: Option<String>,
     pub first_seed: u64,
     pub seconds: f64,
     pub tests: Vec<TestResult>,
@@ -417,18 +463,24 @@ fn seed_failure(
 
 pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     let started = std::time::Instant::now();
-    let work: Vec<(usize, u64)> = plan
-        .tests
-        .iter()
-        .enumerate()
-        .flat_map(|(i, t)| (0..t.seeds).map(move |k| (i, k)))
-        .collect();
-    let total: u64 = plan.tests.iter().map(|t| t.seeds * t.ops).sum();
+    let seeds: Vec<u64> = plan.tests.iter().map(|t| t.seeds).collect();
+    let work = shard_pairs(&seeds, plan.shard);
+    // Seeds each test runs here (all of them, or the shard's).
+    let mut runs = vec![0u64; plan.tests.len()];
+    for &(i, _) in &work {
+        runs[i] += 1;
+    }
+    let total: u64 = work.iter().map(|&(i, _)| plan.tests[i].ops).sum();
     let bar = progress_bar(total, plan.progress);
     let results: Vec<Mutex<TestResult>> = plan
         .tests
         .iter()
-        .map(|t| Mutex::new(TestResult::empty(t)))
+        .zip(&runs)
+        .map(|(t, &n)| {
+            let mut r = TestResult::empty(t);
+            r.seeds = n;
+            Mutex::new(r)
+        })
         .collect();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
@@ -462,14 +514,14 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
                         }
                     }
                     bar.inc(t.ops);
-                    if test_done[i].fetch_add(1, Ordering::SeqCst) + 1 == t.seeds as usize {
+                    if test_done[i].fetch_add(1, Ordering::SeqCst) + 1 == runs[i] as usize {
                         // A line per finished test, also when no progress bar can be drawn (CI logs).
                         let r = results[i].lock().unwrap();
                         let secs = started.elapsed().as_secs_f64();
                         bar.suspend(|| {
                             eprintln!(
                                 "[{secs:>6.0} s] {}: {}/{} seeds passed",
-                                t.name, r.passed, t.seeds
+                                t.name, r.passed, runs[i]
                             )
                         });
                     }
@@ -497,6 +549,7 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     let passed = tests.iter().all(|t| t.failed == 0) && (!plan.gate_coverage || missing.is_empty());
     RegressReport {
         name: plan.name.clone(),
+        shard: plan.shard.map(|s| s.to_string()),
         first_seed: plan.first_seed,
         seconds: started.elapsed().as_secs_f64(),
         tests,
@@ -741,6 +794,29 @@ mod tests {
             "[params.p]\nobjs = 32\nlane_bits = 25\n[[test]]\nname = \"t\"\ndesign = \"memento_core\"\nparams = \"p\"\nseeds = 1\nops = 1\n{extra}\n"
         );
         RegressionList::parse(&text, "t.toml").unwrap().tests[0].clone()
+    }
+
+    /// The shards of a count partition the list's pairs, each pair once, the same every time;
+    /// a bad spelling says what is wrong.
+    #[test]
+    fn shards_partition_the_pairs() {
+        let seeds = [3u64, 0, 5, 1];
+        let all = shard_pairs(&seeds, None);
+        assert_eq!(all.len(), 9);
+        for n in 1..=10 {
+            let mut got: Vec<(usize, u64)> = (1..=n)
+                .flat_map(|i| shard_pairs(&seeds, Some(Shard { index: i, count: n })))
+                .collect();
+            got.sort();
+            assert_eq!(got, all, "{n} shards");
+        }
+        let s: Shard = "2/3".parse().unwrap();
+        assert_eq!(shard_pairs(&seeds, Some(s)), vec![(0, 1), (2, 1), (2, 4)]);
+        assert_eq!(s.to_string(), "2/3");
+        for bad in ["0/3", "4/3", "3", "a/2", "1/0"] {
+            let e = bad.parse::<Shard>().unwrap_err();
+            assert!(e.starts_with(&format!("--shard {bad}: ")), "{e}");
+        }
     }
 
     /// Coverage bins grouped by their first name, numbered bins as rows of cells, zeros marked.
