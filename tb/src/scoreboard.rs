@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::fmt::Display;
 
 /// The first difference between the hardware and the model.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Mismatch {
     pub cycle: u64,
     /// Index of the command concerned (0-based, in issue order).

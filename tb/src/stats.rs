@@ -35,7 +35,7 @@ pub fn bucket_low(i: usize) -> u64 {
 /// A histogram of command latencies in cycles: exact below [`EXACT`], log-bucketed above (a run's
 /// walk latencies reach tens of thousands of cycles, which a dense array per cycle count made
 /// into megabytes of report). The count, sum and maximum are exact.
-#[derive(Clone, Default, Serialize)]
+#[derive(Clone, Default, Serialize, serde::Deserialize)]
 pub struct LatencyHist {
     counts: Vec<u64>,
     pub n: u64,
@@ -127,7 +127,7 @@ pub struct LatencySummary {
 }
 
 /// What the hardware did over a run, counted at its ports.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize)]
 pub struct RunStats {
     pub commands: u64,
     pub cycles: u64,

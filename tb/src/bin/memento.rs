@@ -114,6 +114,16 @@ enum Cmd {
     },
     /// Randomized regression: the tests of a list in tb/regressions.toml, every seed in parallel.
     Regress(cli::regress::RegressArgs),
+    /// One report from the shards of a run (`memento regress --shard I/N`): coverage bins summed,
+    /// failing seeds kept with their replay commands, the HTML written again.
+    Merge {
+        /// Each shard's report, or the folder holding its regress.json.
+        #[arg(required = true)]
+        shards: Vec<std::path::PathBuf>,
+        /// Where to write the merged JSON (index.html goes beside it).
+        #[arg(long, default_value = "build/report/merged/regress.json")]
+        out: std::path::PathBuf,
+    },
     /// Formal checks: each block's properties (hw/formal/) under yosys-smtbmc and z3, BMC to
     /// the check's depth then k-induction; proven, bounded or failed with a counterexample VCD.
     /// Writes build/report/formal.json.
@@ -201,6 +211,7 @@ fn main() -> Result<()> {
             trace,
         } => cli::perf::swbench(&allocator, whole, &trace),
         Cmd::Regress(a) => cli::regress::regress(a),
+        Cmd::Merge { shards, out } => cli::regress::merge(&shards, &out),
         Cmd::Formal { only, fast } => cli::verify::formal(&only, fast),
         Cmd::Mutate {
             block,

@@ -48,6 +48,51 @@ pub struct RegressArgs {
     pub shard: Option<crate::flows::regress::Shard>,
 }
 
+/// `memento merge`: one report from the shards of a run (`memento regress --shard I/N`): each
+/// argument a shard's report or the folder holding its regress.json. Writes the merged JSON and
+/// the HTML beside it; fails like the whole run would (a failed seed, or for the default list a
+/// coverage bin at zero).
+pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
+    let mut reports = vec![];
+    for s in shards {
+        let file = if s.is_dir() {
+            s.join("regress.json")
+        } else {
+            s.clone()
+        };
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the shard report {}", file.display()))?;
+        let r: crate::flows::regress::RegressReport = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a regression report", file.display()))?;
+        reports.push((file.display().to_string(), r));
+    }
+    let n = reports.len();
+    let r = crate::flows::regress::merge_shards(reports).map_err(anyhow::Error::msg)?;
+    let dir = out.parent().map(PathBuf::from).unwrap_or_default();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(out, serde_json::to_string_pretty(&r)?)?;
+    let html = dir.join("index.html");
+    std::fs::write(&html, crate::flows::regress::html(&r))?;
+    print_regress(&r);
+    println!(
+        "merge {}: {n} shards, {} (longest shard {:.1} s); reports {} and {}",
+        r.name,
+        if r.passed { "PASSED" } else { "FAILED" },
+        r.seconds,
+        out.display(),
+        html.display()
+    );
+    if !r.passed {
+        let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
+        bail!(
+            "{failed} seed(s) failed, {} coverage bin(s) at zero{}",
+            r.coverage_missing.len(),
+            if r.coverage_gated { "" } else { " (not gated)" }
+        );
+    }
+    Ok(())
+}
+
 /// `memento waves`'s arguments.
 #[derive(clap::Args)]
 pub struct WavesArgs {

@@ -59,7 +59,7 @@ struct MemPorts {
 }
 
 /// What the memory path did.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct MemStats {
     pub llc_hits: u64,
     pub llc_misses: u64,

@@ -87,7 +87,7 @@ pub fn shard_pairs(seeds: &[u64], shard: Option<Shard>) -> Vec<(usize, u64)> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct SeedFailure {
     pub seed: u64,
     pub mismatch: Mismatch,
@@ -97,7 +97,7 @@ pub struct SeedFailure {
     pub shrunk: Option<ShrinkReport>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct TestResult {
     pub name: String,
     pub design: String,
@@ -114,7 +114,7 @@ pub struct TestResult {
     pub totals: CoreRunStats,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct RegressReport {
     pub name: String,
     /// The shard this report covers (`I/N`), if it is one.
@@ -315,7 +315,7 @@ fn run_logged(
 }
 
 /// A failing seed cut down to a short script.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct ShrinkReport {
     /// Commands in the script, and in the recorded run it came from.
     pub commands: usize,
@@ -558,6 +558,74 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
         coverage_gated: plan.gate_coverage,
         passed,
     }
+}
+
+/// One report from the shards of a run (`memento merge`): every shard of one count once, of the
+/// same list and first seed. Seeds, commands, cycles, failures and statistics add up; the
+/// coverage bins are counted again from the summed statistics and, for the default list, gated
+/// as a whole run's are. `seconds` is the longest shard's (they run side by side).
+pub fn merge_shards(shards: Vec<(String, RegressReport)>) -> Result<RegressReport, String> {
+    let Some((first_file, first)) = shards.first() else {
+        return Err("no shard reports to merge".into());
+    };
+    let count_of = |file: &str, r: &RegressReport| -> Result<Shard, String> {
+        let text = r
+            .shard
+            .as_deref()
+            .ok_or(format!("{file}: not a shard's report"))?;
+        text.parse().map_err(|e| format!("{file}: {e}"))
+    };
+    let n = count_of(first_file, first)?.count;
+    let mut seen = vec![false; n];
+    for (file, r) in &shards {
+        let s = count_of(file, r)?;
+        if (&r.name, r.first_seed) != (&first.name, first.first_seed) || s.count != n {
+            return Err(format!(
+                "{file}: shard {s} of {} from seed {}, but {first_file} is of {n} shards of {} from seed {}",
+                r.name, r.first_seed, first.name, first.first_seed
+            ));
+        }
+        if std::mem::replace(&mut seen[s.index - 1], true) {
+            return Err(format!("{file}: shard {s} given twice"));
+        }
+        let names = |r: &RegressReport| r.tests.iter().map(|t| t.name.clone()).collect::<Vec<_>>();
+        if names(r) != names(first) {
+            return Err(format!("{file}: other tests than {first_file}"));
+        }
+    }
+    let missing: Vec<String> = (1..=n)
+        .filter(|i| !seen[i - 1])
+        .map(|i| format!("{i}/{n}"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("shard(s) {} missing", missing.join(", ")));
+    }
+    let mut shards = shards.into_iter().map(|(_, r)| r);
+    let mut out = shards.next().expect("checked non-empty");
+    for r in shards {
+        out.seconds = out.seconds.max(r.seconds);
+        for (t, o) in out.tests.iter_mut().zip(r.tests) {
+            t.seeds += o.seeds;
+            t.passed += o.passed;
+            t.failed += o.failed;
+            t.commands += o.commands;
+            t.cycles += o.cycles;
+            t.failures.extend(o.failures);
+            t.totals.merge(&o.totals);
+        }
+    }
+    let mut all = CoreRunStats::default();
+    for t in &mut out.tests {
+        t.failures.sort_by_key(|f| f.seed);
+        all.merge(&t.totals);
+    }
+    out.shard = None;
+    out.coverage = coverage::bins(&all);
+    out.coverage_missing = coverage::missing(&out.coverage);
+    out.coverage_gated = out.name == "default";
+    out.passed = out.tests.iter().all(|t| t.failed == 0)
+        && (!out.coverage_gated || out.coverage_missing.is_empty());
+    Ok(out)
 }
 
 /// The regression's progress bar over `total` commands (hidden without `show`).
@@ -817,6 +885,42 @@ mod tests {
             let e = bad.parse::<Shard>().unwrap_err();
             assert!(e.starts_with(&format!("--shard {bad}: ")), "{e}");
         }
+    }
+
+    /// Merging a run's shards gives the unsharded run's counts and bins; a missing or doubled
+    /// shard, or one of another run, is refused with the file named.
+    #[test]
+    fn merging_shards_gives_the_whole_run() {
+        let text = "[[test]]\nname = \"t\"\ndesign = \"object_alloc\"\nparams = \"default\"\nseeds = 3\nops = 2000\n";
+        let t = RegressionList::parse(text, "t.toml").unwrap().tests[0].clone();
+        let plan = |shard| Plan {
+            name: "l".into(),
+            tests: vec![t.clone()],
+            first_seed: 5,
+            jobs: 1,
+            gate_coverage: false,
+            progress: false,
+            shrink: std::time::Duration::ZERO,
+            shard,
+        };
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let whole = regress(&plan(None), &root);
+        let part = |i| {
+            let r = regress(&plan(Some(Shard { index: i, count: 2 })), &root);
+            (format!("s{i}.json"), r)
+        };
+        let merged = merge_shards(vec![part(2), part(1)]).unwrap();
+        assert_eq!(merged.tests[0].seeds, 3);
+        assert_eq!(merged.tests[0].cycles, whole.tests[0].cycles);
+        assert_eq!(merged.tests[0].commands, whole.tests[0].commands);
+        assert_eq!(merged.coverage, whole.coverage);
+        assert!(merged.passed && merged.shard.is_none());
+        let e = merge_shards(vec![part(1)]).unwrap_err();
+        assert_eq!(e, "shard(s) 2/2 missing");
+        let e = merge_shards(vec![part(1), part(1)]).unwrap_err();
+        assert_eq!(e, "s1.json: shard 1/2 given twice");
+        let e = merge_shards(vec![(String::from("w.json"), whole)]).unwrap_err();
+        assert_eq!(e, "w.json: not a shard's report");
     }
 
     /// Coverage bins grouped by their first name, numbered bins as rows of cells, zeros marked.

@@ -90,7 +90,7 @@ pub enum FillSource {
 }
 
 /// The unit's counters.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BypassCounters {
     pub reads_bypassed: u64,
     pub writebacks_dropped: u64,

@@ -88,7 +88,7 @@ struct Walk {
 }
 
 /// Counters of what the page allocator did.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct PageStats {
     pub maps: u64,
     pub pages_mapped: u64,

@@ -98,7 +98,7 @@ impl CoreRunConfig {
 }
 
 /// What a `memento_core` run did.
-#[derive(Clone, Debug, Default, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CoreRunStats {
     pub hoa: RunStats,
     pub pages: PageStats,
