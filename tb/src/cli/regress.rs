@@ -68,12 +68,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
     }
     let n = reports.len();
     let r = crate::flows::regress::merge_shards(reports).map_err(anyhow::Error::msg)?;
-    let dir = out.parent().map(PathBuf::from).unwrap_or_default();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(out, serde_json::to_string_pretty(&r)?)?;
-    let html = dir.join("index.html");
-    std::fs::write(&html, crate::flows::regress::html(&r))?;
-    print_regress(&r);
+    let html = write_reports(&r, out)?;
     println!(
         "merge {}: {n} shards, {} (longest shard {:.1} s); reports {} and {}",
         r.name,
@@ -82,14 +77,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
         out.display(),
         html.display()
     );
-    if !r.passed {
-        let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
-        bail!(
-            "{failed} seed(s) failed, {} coverage bin(s) at zero{}",
-            r.coverage_missing.len(),
-            if r.coverage_gated { "" } else { " (not gated)" }
-        );
-    }
+    verdict(&r)?;
     Ok(())
 }
 
@@ -194,12 +182,7 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         (Some(t), None) => PathBuf::from(format!("build/report/{t}/regress.json")),
         (None, None) => PathBuf::from("build/report/regress.json"),
     });
-    let dir = report.parent().map(PathBuf::from).unwrap_or_default();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(&report, serde_json::to_string_pretty(&r)?)?;
-    let html = dir.join("index.html");
-    std::fs::write(&html, crate::flows::regress::html(&r))?;
-    print_regress(&r);
+    let html = write_reports(&r, &report)?;
     println!(
         "regress {}: {} in {:.1} s; reports {} and {}",
         r.name,
@@ -208,18 +191,35 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         report.display(),
         html.display()
     );
-    if !r.passed {
-        let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
-        bail!(
-            "{failed} seed(s) failed{}",
-            if r.coverage_gated && !r.coverage_missing.is_empty() {
-                format!(", {} coverage bin(s) at zero", r.coverage_missing.len())
-            } else {
-                String::new()
-            }
-        );
-    }
+    verdict(&r)?;
     Ok(())
+}
+
+/// Writes the JSON report at `path` and the HTML beside it (returned), and prints the table.
+fn write_reports(r: &crate::flows::regress::RegressReport, path: &Path) -> Result<PathBuf> {
+    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(path, serde_json::to_string_pretty(r)?)?;
+    let html = dir.join("index.html");
+    std::fs::write(&html, crate::flows::regress::html(r))?;
+    print_regress(r);
+    Ok(html)
+}
+
+/// Fails a run that did not pass: its failed seeds, and its coverage bins at zero when gated.
+fn verdict(r: &crate::flows::regress::RegressReport) -> Result<()> {
+    if r.passed {
+        return Ok(());
+    }
+    let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
+    bail!(
+        "{failed} seed(s) failed{}",
+        if r.coverage_gated && !r.coverage_missing.is_empty() {
+            format!(", {} coverage bin(s) at zero", r.coverage_missing.len())
+        } else {
+            String::new()
+        }
+    );
 }
 
 /// The regression's table: a line a test, its page and memory-path totals, and the coverage.
