@@ -7,17 +7,21 @@
 //! arena's first free object).
 //!
 //! ```text
-//!  hot_data, hot_valid, ct_data ------->|          |----> rsp_valid, rsp_status, rsp_ptr
-//!  ex_op, ex_arg, ex_cls, ex_oversize ->|          |----> hot_wr_en, hot_wr_data
-//!  ex_stride, mrs, status_q, rsp_ready >| hoa_exec |----> miss, miss_state, miss_va
-//!  arena_off, slot, in_header, ------->|          |----> set_va, alloc_miss, use_pop
-//!  misaligned, past_end, ------------->|          |----> hot_base, next_bump, next_free
-//!  pop_bitmap, pop_hit ---------------->|          |
+//!  hot_data, hot_valid, ct_data -------->|          |----> rsp_valid, rsp_status, rsp_ptr
+//!  ex_op, ex_arg, ex_cls, ex_oversize -->|          |----> hot_wr_en, hot_wr_data
+//!  ex_stride, mrs, status_q, rsp_ready ->| hoa_exec |----> miss, miss_state, miss_va
+//!  arena_off, slot, in_header, --------->|          |----> set_va, alloc_miss, use_pop
+//!  misaligned, past_end, active -------->|          |----> hot_base, next_bump
+//!  miss_rsp_valid, miss_wr_en/data ----->|          |
+//!  pop_bitmap, pop_count, pop_va, pop_hit|          |
 //! ```
 //!
+//! Outside `Exec` (`active` low) the answer and the HOT write are the miss states', passed
+//! through, and in `PopHit` the HOT write is the popped arena's entry.
+//!
 //! - ALLOC: oversize is FALLBACK; a live entry with room answers its ready lowest free object
-//!   (`obj_off` of its `nxt`) and leaves the bitmap with that bit set, the count one higher and
-//!   `next_free` as its next; else the class's available list (`PopReq`) or a new arena at the
+//!   (`obj_offset` of its `nxt`) and leaves the bitmap with that bit set, the count one higher
+//!   and `lowest_free`'s next free object as its next; else the class's available list (`PopReq`) or a new arena at the
 //!   bump pointer (`NewReq`), after evicting a full dirty entry (`AllocEvict`); with neither, the
 //!   lane is full: FALLBACK.
 //! - FREE: a pointer outside the region, in a header, between objects, past the arena's end or

@@ -1,20 +1,20 @@
 //! The object allocator's header-line datapath: the header line a miss works on, as the header
 //! cache gave it (registered in `line_q`, in `FreeHit` and `PopHit`) or as the header port
 //! returns it, and what it becomes. Combinational; every input is a register of the allocator, a
-//! port, or an output of its class table, `slot_calc` or `lowest_free`.
+//! port, or an output of its class table or `slot_calc`.
 //!
 //! ```text
 //!  state, hdr_rdata, line_q ---->|          |----> rd_live, rd_full
 //!  slot, ct_data, src_va ------->| hoa_line |----> freed_line
-//!  next_free ------------------->|          |----> pop_hot, pop_ct, push_ct
+//!                                |          |----> pop_ct, push_ct
 //! ```
 //!
 //! - `rd_live`: the executing pointer's slot is taken in the line; `rd_full`: the line's arena
 //!   is FULL.
 //! - `freed_line`: the line after a free of that slot: the bit cleared, the count one lower, and
 //!   a FULL arena made AVAILABLE with the class's list head as its next.
-//! - `pop_hot`, `pop_ct`: a popped arena's HOT entry (at `src_va`, its next free object
-//!   `next_free`) and the class-table entry with the arena's next as the list's head.
+//! - `pop_ct`: a popped arena's class-table entry, with the arena's next as the list's head (its
+//!   HOT entry is `hoa_exec`'s, beside an alloc's).
 //! - `push_ct`: the class-table entry that puts the arena at `src_va` at the head of the list.
 //!
 //! Header line fields (bit offsets): bitmap 0, next 256, count 320, state 336 (AVAILABLE 1,

@@ -11,7 +11,7 @@
 //!  arena_req_ready, arena_rsp_valid, ------->| hoa_miss |      exit_valid
 //!  exit_ready, rsp_ready                     |          |----> hot_wr_*, hot_clear, ct_wr_*,
 //!  hdc_lk_hit, hdc_lk_line, hdc_victim_* --->|          |      ct_clear, hdc_*, reread
-//!  rd_live, rd_full, freed_line, pop_hot, -->|          |----> next_state, line_d,
+//!  rd_live, rd_full, freed_line, ---------->|          |----> next_state, line_d,
 //!  pop_ct, push_ct (hoa_line)                |          |      arena_sent_d, status_d
 //! ```
 //!

@@ -98,8 +98,8 @@ impl Payload for DramLines {
     type Data = [u8; 64];
     type Req = DramAccess;
 
-    fn put(dut: &mut Model, rdata: Port, data: Option<&[u8; 64]>) {
-        dut.poke_wide(rdata, &words(data.unwrap_or(&[0; 64])));
+    fn put(dut: &mut Model, rdata: Port, data: &[u8; 64]) {
+        dut.poke_wide(rdata, &words(data));
     }
 
     fn junk(rng: &mut ChaCha8Rng) -> [u8; 64] {
@@ -129,8 +129,7 @@ impl Payload for Records {
     type Data = (u64, bool);
     type Req = MetaAccess;
 
-    fn put(dut: &mut Model, rdata: Port, data: Option<&(u64, bool)>) {
-        let (fresh, dead) = data.copied().unwrap_or((0, false));
+    fn put(dut: &mut Model, rdata: Port, &(fresh, dead): &(u64, bool)) {
         dut.poke_wide(rdata, &record_words(fresh, dead));
     }
 

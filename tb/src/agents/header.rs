@@ -24,8 +24,8 @@ impl Payload for HeaderLines {
     type Data = [u32; 16];
     type Req = HeaderReq;
 
-    fn put(dut: &mut Model, rdata: Port, data: Option<&[u32; 16]>) {
-        dut.poke_wide(rdata, data.unwrap_or(&[0; 16]));
+    fn put(dut: &mut Model, rdata: Port, data: &[u32; 16]) {
+        dut.poke_wide(rdata, data);
     }
 
     fn junk(rng: &mut ChaCha8Rng) -> [u32; 16] {

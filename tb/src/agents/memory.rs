@@ -16,8 +16,8 @@ pub trait Payload {
     type Data;
     /// A request the design made.
     type Req;
-    /// Puts read data (or, with none on offer, zeros) on `rdata`.
-    fn put(dut: &mut Model, rdata: Port, data: Option<&Self::Data>);
+    /// Puts read data on `rdata`.
+    fn put(dut: &mut Model, rdata: Port, data: &Self::Data);
     /// Random read data, for the cycles no answer is on offer: the data lines mean nothing
     /// while `valid` is low, and a design that takes them then must not get zeros by luck.
     fn junk(rng: &mut ChaCha8Rng) -> Self::Data;
@@ -69,12 +69,12 @@ impl<P: Payload> MemoryAgent<P> {
         let item = self.rsp.offer(dut, rng, due);
         match &item {
             Some(data) => {
-                P::put(dut, self.rdata, Some(data));
+                P::put(dut, self.rdata, data);
                 self.junk_on = false;
             }
             // New junk once an answer is off the pins; it stays there until the next one.
             None if !self.junk_on => {
-                P::put(dut, self.rdata, Some(&P::junk(rng)));
+                P::put(dut, self.rdata, &P::junk(rng));
                 self.junk_on = true;
             }
             None => {}

@@ -16,8 +16,8 @@ impl Payload for TableEntries {
     type Data = u64;
     type Req = TableAccess;
 
-    fn put(dut: &mut Model, rdata: Port, data: Option<&u64>) {
-        dut.poke(rdata, data.copied().unwrap_or(0));
+    fn put(dut: &mut Model, rdata: Port, data: &u64) {
+        dut.poke(rdata, *data);
     }
 
     fn junk(rng: &mut ChaCha8Rng) -> u64 {

@@ -123,7 +123,6 @@ pub struct Program {
     side_rng: ChaCha8Rng,
     /// The first page of the last object written (mapped until the next exit).
     last_page: Option<u64>,
-    pub side_faults: u64,
 }
 
 type Check<T = ()> = Result<T, Box<Mismatch>>;
@@ -142,7 +141,6 @@ impl Program {
             side: None,
             side_rng: seed::rng(seed, 0x51de),
             last_page: None,
-            side_faults: 0,
         }
     }
 
@@ -324,7 +322,6 @@ impl Program {
                     due,
                     sent: false,
                 });
-                self.side_faults += 1;
             }
         }
         op
