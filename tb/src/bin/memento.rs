@@ -98,6 +98,9 @@ enum Cmd {
     /// DRAM traffic by kind and the ideal) and through glibc, jemalloc and mimalloc; writes
     /// bench.json and bench.html.
     Bench(cli::perf::BenchArgs),
+    /// Simulation speed: one design built several ways (tracing, evaluations a cycle, Verilator
+    /// version), each timed on the same seed against the baseline build in this process.
+    BenchSim(cli::perf::SimBenchArgs),
     /// Design-space sweep: the traces through memento_top at every point of tb/sweep.toml, with
     /// hit rates, cycles, traffic and Yosys area; writes sweep.json and sweep.html. Needs the
     /// sweep variants (`make sweep` builds them).
@@ -205,6 +208,7 @@ fn main() -> Result<()> {
         Cmd::Waves(a) => cli::regress::waves(a),
         Cmd::Bench(a) => cli::perf::bench(a),
         Cmd::Sweep(a) => cli::perf::sweep(a),
+        Cmd::BenchSim(a) => cli::perf::bench_sim(a),
         Cmd::Swbench {
             allocator,
             whole,

@@ -246,3 +246,80 @@ pub fn swbench(allocator: &str, whole: bool, trace: &std::path::Path) -> Result<
     }
     Ok(())
 }
+
+/// `memento bench-sim`'s arguments.
+#[derive(clap::Args)]
+pub struct SimBenchArgs {
+    /// Tests of tb/regressions.toml to time (one design each).
+    #[arg(long = "test", default_values_t = ["top".to_string(), "core_corner".to_string(), "hoa_pipelined".to_string()])]
+    pub tests: Vec<String>,
+    /// The seed every configuration runs (default: MEMENTO_SEED, else random).
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Commands of each run.
+    #[arg(long, default_value_t = 20_000)]
+    pub commands: u64,
+    /// Rounds; a configuration's time is its best round.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: u32,
+    /// Only these configurations (baseline, no-trace, 2-evals, wheel, linked); the baseline
+    /// always runs.
+    #[arg(long = "only")]
+    pub only: Vec<String>,
+    /// Directory for bench-sim.json.
+    #[arg(long, default_value = "build/report")]
+    pub out: PathBuf,
+}
+
+/// `memento bench-sim`: simulation speed of each build configuration against the baseline.
+pub fn bench_sim(a: SimBenchArgs) -> Result<()> {
+    use crate::flows::simbench;
+    let seed = seed_arg(a.seed)?;
+    if a.rounds == 0 {
+        bail!("--rounds 0: at least one round is needed");
+    }
+    let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    let mut tests = vec![];
+    for name in &a.tests {
+        let mut t = rl.test(name).map_err(anyhow::Error::msg)?.clone();
+        if t.design == Design::Bypass || t.design == Design::PageAlloc {
+            bail!(
+                "--test {name}: bench-sim times the command-driven designs (object_alloc, memento_core, memento_top); {name} is a {} test",
+                t.design.name()
+            );
+        }
+        t.ops = a.commands;
+        tests.push(t);
+    }
+    let mut configs = simbench::configs(&root())?;
+    for o in &a.only {
+        if !configs.iter().any(|c| &c.label == o) {
+            let known: Vec<&str> = configs.iter().map(|c| c.label.as_str()).collect();
+            bail!(
+                "--only {o}: no such configuration (known: {})",
+                known.join(", ")
+            );
+        }
+    }
+    if !a.only.is_empty() {
+        configs.retain(|c| c.label == "baseline" || a.only.contains(&c.label));
+    }
+    println!(
+        "bench-sim: seed {seed}, {} commands a run, {} rounds (replay: MEMENTO_SEED={seed} memento bench-sim ...)",
+        a.commands, a.rounds
+    );
+    let plan = simbench::SimBenchPlan {
+        tests,
+        seed,
+        rounds: a.rounds,
+        configs,
+    };
+    let b = simbench::run(&plan)?;
+    print!("{}", simbench::table(&b));
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let path = a.out.join("bench-sim.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&b)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("report: {}", path.display());
+    Ok(())
+}

@@ -10,6 +10,7 @@ pub mod formal;
 pub mod latency;
 pub mod mutate;
 pub mod regress;
+pub mod simbench;
 pub mod swbench;
 pub mod sweep;
 pub mod synth;

@@ -1026,8 +1026,23 @@ fn run_group(plan: &MutatePlan, g: &Group, built: &mut Built) -> Result<()> {
             dir.display()
         );
     }
-    let lib = memento_sim::dynamic::build(&built.top, &built.netlist, vt.ports, &dir, &runtime)
-        .map_err(anyhow::Error::msg)?;
+    // -O1: a mutant netlist runs a few seeds, so a faster C++ build pays.
+    let flavor = memento_sim::dynamic::Flavor {
+        verilator: memento_sim::dynamic::Verilator::on_path().map_err(anyhow::Error::msg)?,
+        trace: false,
+        evals: 2,
+        mutsel: true,
+        cxx_opt: 1,
+    };
+    let lib = memento_sim::dynamic::build(
+        &built.top,
+        &built.netlist,
+        vt.ports,
+        &dir,
+        &runtime,
+        &flavor,
+    )
+    .map_err(anyhow::Error::msg)?;
     let loaded =
         memento_sim::dynamic::load(&lib, &built.top, vt.ports).map_err(anyhow::Error::msg)?;
     let seed = plan.seed;

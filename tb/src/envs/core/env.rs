@@ -65,7 +65,7 @@ impl<'c> CoreEnv<'c> {
                 cfg.params
             )
         });
-        let mut dut = Model::new(vt);
+        let mut dut = Model::new(crate::envs::TraceWindow::table(&cfg.trace, vt));
         let mut mp = MemPath::of(vt, &cfg.params, cfg.llc.clone(), cfg.seed, tp.pte_stall);
         if let Some(m) = mp.as_mut() {
             m.dram_latency = cfg.dram_latency;
@@ -166,14 +166,7 @@ impl<'c> CoreEnv<'c> {
     }
 
     fn trace_window(&mut self, cycle: u64) {
-        if let Some(w) = &self.cfg.trace {
-            if cycle == w.from {
-                let _ = self.dut.trace_on(&w.path, w.format);
-            }
-            if cycle == w.to {
-                let _ = self.dut.trace_off();
-            }
-        }
+        crate::envs::TraceWindow::apply(&self.cfg.trace, &mut self.dut, cycle);
     }
 
     /// Writes HIGH, then LOW, on the config port once the refills after reset have settled,

@@ -53,7 +53,7 @@ impl ObjectAllocEnv {
                     cfg.params
                 )
             });
-        let mut dut = Model::new(vt);
+        let mut dut = Model::new(crate::envs::TraceWindow::table(&cfg.trace, vt));
         dut.reset();
         dut.configure(&[(0, cfg.mrs)]);
         let t = &cfg.timing;
@@ -106,14 +106,7 @@ impl ObjectAllocEnv {
     /// One cycle of every part; `Ok(true)` once the stimulus is done and every command answered.
     fn step(&mut self, stim: &mut dyn Stimulus, log: &mut Option<&mut dyn Write>) -> Check<bool> {
         let cycle = self.cycle();
-        if let Some(w) = &self.cfg.trace {
-            if cycle == w.from {
-                let _ = self.dut.trace_on(&w.path, w.format);
-            }
-            if cycle == w.to {
-                let _ = self.dut.trace_off();
-            }
-        }
+        crate::envs::TraceWindow::apply(&self.cfg.trace, &mut self.dut, cycle);
         if self.reset_due && self.cur.is_none() && self.sb.pending.is_empty() {
             self.reset_for_exit(stim);
             return Ok(false);

@@ -51,7 +51,7 @@ impl<'c> PageEnv<'c> {
     pub fn new(cfg: &'c PageRunConfig) -> Self {
         let t = &cfg.timing;
         let vt = &p::VTABLE;
-        let mut dut = Model::new(vt);
+        let mut dut = Model::new(crate::envs::TraceWindow::table(&cfg.trace, vt));
         let mut hpa = PageAllocModel::new(PoolGeometry::from((&cfg.params, cfg.mrs)), cfg.root);
         dut.reset();
         dut.configure(&[(0, cfg.mrs), (1, cfg.root)]);
@@ -88,14 +88,7 @@ impl<'c> PageEnv<'c> {
     /// One cycle of every part; `Ok(true)` once the stream is over and everything has settled.
     pub fn step(&mut self, stream: &mut dyn Iterator<Item = PageReq>) -> Check<bool> {
         let cycle = self.dut.cycle() - self.start;
-        if let Some(w) = &self.cfg.trace {
-            if cycle == w.from {
-                let _ = self.dut.trace_on(&w.path, w.format);
-            }
-            if cycle == w.to {
-                let _ = self.dut.trace_off();
-            }
-        }
+        crate::envs::TraceWindow::apply(&self.cfg.trace, &mut self.dut, cycle);
         self.pull(stream);
         if self.finished() {
             return Ok(true);
