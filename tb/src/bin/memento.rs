@@ -117,6 +117,9 @@ enum Cmd {
     },
     /// Randomized regression: the tests of a list in tb/regressions.toml, every seed in parallel.
     Regress(cli::regress::RegressArgs),
+    /// A soak: the list's mix scaled to a number of commands (default 10^9), with progress, then
+    /// the rate and the time 10^9 commands take on N nodes like this one.
+    Soak(cli::regress::SoakArgs),
     /// One report from the shards of a run (`memento regress --shard I/N`): coverage bins summed,
     /// failing seeds kept with their replay commands, the HTML written again.
     Merge {
@@ -215,6 +218,7 @@ fn main() -> Result<()> {
             trace,
         } => cli::perf::swbench(&allocator, whole, &trace),
         Cmd::Regress(a) => cli::regress::regress(a),
+        Cmd::Soak(a) => cli::regress::soak(a),
         Cmd::Merge { shards, out } => cli::regress::merge(&shards, &out),
         Cmd::Formal { only, fast } => cli::verify::formal(&only, fast),
         Cmd::Mutate {

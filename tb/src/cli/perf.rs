@@ -256,9 +256,9 @@ pub struct SimBenchArgs {
     /// The seed every configuration runs (default: MEMENTO_SEED, else random).
     #[arg(long)]
     pub seed: Option<String>,
-    /// Commands of each run.
-    #[arg(long, default_value_t = 20_000)]
-    pub commands: u64,
+    /// Commands of each run (default: the test's own, from the list).
+    #[arg(long)]
+    pub commands: Option<u64>,
     /// Rounds; a configuration's time is its best round.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
@@ -288,7 +288,7 @@ pub fn bench_sim(a: SimBenchArgs) -> Result<()> {
                 t.design.name()
             );
         }
-        t.ops = a.commands;
+        t.ops = a.commands.unwrap_or(t.ops);
         tests.push(t);
     }
     let mut configs = simbench::configs(&root())?;
@@ -304,9 +304,14 @@ pub fn bench_sim(a: SimBenchArgs) -> Result<()> {
     if !a.only.is_empty() {
         configs.retain(|c| c.label == "baseline" || a.only.contains(&c.label));
     }
+    let runs: Vec<String> = tests
+        .iter()
+        .map(|t| format!("{} {}", t.name, t.ops))
+        .collect();
     println!(
-        "bench-sim: seed {seed}, {} commands a run, {} rounds (replay: MEMENTO_SEED={seed} memento bench-sim ...)",
-        a.commands, a.rounds
+        "bench-sim: seed {seed}, {} rounds, commands a run: {}",
+        a.rounds,
+        runs.join(", ")
     );
     let plan = simbench::SimBenchPlan {
         tests,

@@ -21,6 +21,11 @@ pub struct RegressArgs {
     /// Seeds per test instead of the list's.
     #[arg(long)]
     pub seeds: Option<u64>,
+    /// At least this many commands in all: every test's seeds are multiplied by the smallest
+    /// factor that gets there, so the list's mix stays (a soak). Shards of one run compute the
+    /// same factor.
+    #[arg(long, conflicts_with = "seeds", value_parser = parse_count)]
+    pub commands: Option<u64>,
     /// Commands per seed instead of the list's.
     #[arg(long)]
     pub ops: Option<u64>,
@@ -115,6 +120,7 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         test,
         seed: s,
         seeds,
+        commands,
         ops,
         jobs,
         report,
@@ -147,6 +153,16 @@ pub fn regress(a: RegressArgs) -> Result<()> {
     for t in &mut tests {
         t.seeds = seeds.unwrap_or(t.seeds);
         t.ops = ops.unwrap_or(t.ops);
+    }
+    if let Some(n) = commands {
+        let k = soak_factor(&tests, n);
+        for t in &mut tests {
+            t.seeds *= k;
+        }
+        let total: u64 = tests.iter().map(|t| t.seeds * t.ops).sum();
+        println!(
+            "regress {name}: every test's seeds x {k} for at least {n} commands ({total} in all)"
+        );
     }
     if shard.is_some() && s.is_none() && std::env::var("MEMENTO_SEED").is_err() {
         bail!(
@@ -193,6 +209,34 @@ pub fn regress(a: RegressArgs) -> Result<()> {
     );
     verdict(&r)?;
     Ok(())
+}
+
+/// The smallest factor of every test's seeds that makes `tests` run at least `n` commands.
+pub fn soak_factor(tests: &[memento_runs::TestSpec], n: u64) -> u64 {
+    let once: u64 = tests.iter().map(|t| t.seeds * t.ops).sum::<u64>().max(1);
+    n.div_ceil(once).max(1)
+}
+
+/// A count as a user writes it: `100000000`, `1e8`, `100M` or `1G`.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let t = s.trim().replace('_', "");
+    let (num, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1e3),
+        Some('M') => (&t[..t.len() - 1], 1e6),
+        Some('G') => (&t[..t.len() - 1], 1e9),
+        _ => (t.as_str(), 1.0),
+    };
+    if let Ok(v) = num.parse::<u64>() {
+        return Ok(v * mult as u64);
+    }
+    match num.parse::<f64>() {
+        Ok(v) if v >= 0.0 && (v * mult).fract() == 0.0 && v * mult < 1.8e19 => {
+            Ok((v * mult) as u64)
+        }
+        _ => Err(format!(
+            "{s:?} is not a count (examples: 100000000, 1e8, 100M, 1G)"
+        )),
+    }
 }
 
 /// Writes the JSON report at `path` and the HTML beside it (returned), and prints the table.
@@ -397,4 +441,94 @@ pub fn coverage(dir: &Path, report: &Path) -> Result<()> {
     std::fs::write(report, serde_json::to_string_pretty(&blocks)?)?;
     println!("report: {}", report.display());
     Ok(())
+}
+
+/// `memento soak`'s arguments.
+#[derive(clap::Args)]
+pub struct SoakArgs {
+    /// Commands in all (`1e9`, `100M`, ...): the list's tests, seeds scaled so that the mix stays.
+    #[arg(long, default_value = "1e9", value_parser = parse_count)]
+    pub commands: u64,
+    /// The list whose mix the soak runs.
+    #[arg(long, default_value = "default")]
+    pub list: String,
+    /// First seed (default: MEMENTO_SEED, else random; a shard needs it fixed).
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Parallel jobs (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Run only shard I of N of the soak (a Slurm array task runs one).
+    #[arg(long)]
+    pub shard: Option<crate::flows::regress::Shard>,
+    /// Where to write the JSON report (index.html beside it); default build/report/soak/ (a
+    /// shard: build/report/soak/shard-I-of-N/).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+}
+
+/// A duration as a person reads it.
+fn human_secs(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else if s < 2.0 * 3600.0 {
+        format!("{:.0} min", s / 60.0)
+    } else {
+        format!("{:.1} h", s / 3600.0)
+    }
+}
+
+/// `memento soak`: a long regression of the list's mix, then its rate and what 10^9 commands
+/// take on this node and on N like it.
+pub fn soak(a: SoakArgs) -> Result<()> {
+    let jobs = jobs_arg(a.jobs);
+    let report = a.report.unwrap_or_else(|| match a.shard {
+        Some(s) => PathBuf::from(format!(
+            "build/report/soak/shard-{}-of-{}/regress.json",
+            s.index, s.count
+        )),
+        None => PathBuf::from("build/report/soak/regress.json"),
+    });
+    let _ = std::fs::remove_file(&report);
+    let outcome = regress(RegressArgs {
+        list: a.list,
+        test: None,
+        seed: a.seed,
+        seeds: None,
+        commands: Some(a.commands),
+        ops: None,
+        jobs: Some(jobs),
+        report: Some(report.clone()),
+        shrink_secs: 300,
+        script: None,
+        shard: a.shard,
+    });
+    let text = std::fs::read_to_string(&report)
+        .with_context(|| format!("the soak wrote no report at {}", report.display()))?;
+    let r: crate::flows::regress::RegressReport = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a regression report", report.display()))?;
+    let commands: u64 = r.tests.iter().map(|t| t.commands).sum();
+    let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
+    let seeds: u64 = r.tests.iter().map(|t| t.seeds).sum();
+    let rate = commands as f64 / r.seconds.max(1e-9);
+    println!(
+        "soak: {commands} commands ({seeds} seeds) in {} with {jobs} jobs: {rate:.0} commands/s, {failed} failed seeds",
+        human_secs(r.seconds)
+    );
+    let one = 1e9 / rate;
+    let nodes: Vec<String> = [1u32, 4, 16, 64]
+        .iter()
+        .map(|&n| {
+            format!(
+                "{n} node{}: {}",
+                if n == 1 { "" } else { "s" },
+                human_secs(one / n as f64)
+            )
+        })
+        .collect();
+    println!(
+        "soak: 10^9 commands of this mix at this rate (nodes like this one, {jobs} jobs each, one shard a node): {}",
+        nodes.join(", ")
+    );
+    outcome
 }

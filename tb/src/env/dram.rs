@@ -1,13 +1,13 @@
 //! DRAM below the bypass: real contents, latency, and stale garbage where never written.
 
+use super::FastMap;
 use super::ReadPipe;
 use crate::seed;
-use std::collections::HashMap;
 
 /// DRAM with latency and stalls that keeps real contents. A line never written reads as stale
 /// garbage derived from the seed.
 pub struct Dram {
-    lines: HashMap<u64, [u8; 64]>,
+    lines: FastMap<u64, [u8; 64]>,
     stale: u64,
     reads: ReadPipe<[u8; 64]>,
     pub reads_done: u64,
@@ -17,7 +17,7 @@ pub struct Dram {
 impl Dram {
     pub fn new(seed: u64) -> Self {
         Dram {
-            lines: HashMap::new(),
+            lines: FastMap::default(),
             stale: seed::mix(seed ^ 0xd7a),
             reads: ReadPipe::default(),
             reads_done: 0,

@@ -1,12 +1,12 @@
 //! Header memory: the lines the object allocator's header port reads and writes.
 
+use super::FastMap;
 use super::ReadPipe;
-use std::collections::HashMap;
 
 /// Header memory: sparse 64-byte lines, zero where never written, with a read pipeline.
 #[derive(Default)]
 pub struct HeaderMemory {
-    lines: HashMap<u64, [u32; 16]>,
+    lines: FastMap<u64, [u32; 16]>,
     reads: ReadPipe<[u32; 16]>,
 }
 

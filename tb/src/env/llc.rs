@@ -5,7 +5,7 @@
 //! When the page allocator maps a frame, the cache drops that frame's lines without writing them
 //! back: whatever a previous function left there is dead, and the frame must read as zero.
 
-use std::collections::HashMap;
+use super::FastMap;
 
 #[derive(Clone, Debug)]
 struct CacheLine {
@@ -36,7 +36,7 @@ pub struct Llc {
     cfg: LlcConfig,
     sets: u64,
     /// Per set: line address to line.
-    lines: Vec<HashMap<u64, CacheLine>>,
+    lines: Vec<FastMap<u64, CacheLine>>,
     tick: u64,
     /// Accesses that found their line (misses are counted by whoever fetches the line).
     pub hits: u64,
@@ -52,7 +52,7 @@ impl Llc {
             cfg.ways
         );
         Llc {
-            lines: vec![HashMap::new(); sets as usize],
+            lines: vec![FastMap::default(); sets as usize],
             sets,
             cfg,
             tick: 0,

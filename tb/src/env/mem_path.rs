@@ -24,6 +24,7 @@
 //! Every DRAM access is counted by the kind of line it moves ([`Kind`]), and an [`Ideal`] ledger
 //! follows the cache's requests to count the traffic that no bypass can avoid.
 
+use super::{FastMap, FastSet};
 use crate::agents::bypass::{CacheAgent, Counters, DramAgent, EventTap, LineReq, MetaAgent};
 use crate::env::llc::{Llc, LlcConfig};
 pub use crate::env::traffic::{Ideal, Kind, Traffic};
@@ -35,7 +36,7 @@ use crate::scoreboard::{take_expected, Diff};
 use memento_sim::{Model, VTable};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Where the OS puts the bypass's records: frame `f`'s is the 16 bytes at `META_BASE + 16 f`
 /// (fresh mask little-endian, then a byte whose bit 0 is dead). Above every physical address.
@@ -120,21 +121,21 @@ pub struct MemPath {
     /// The kind of each DRAM access `model.expected_dram` holds, in the same order.
     expected_kinds: VecDeque<Kind>,
     /// The kind of each line the cache has seen.
-    kinds: HashMap<u64, Kind>,
+    kinds: FastMap<u64, Kind>,
     ideal: Ideal,
     /// The OS zeroes mapped pages through this cache (the `off` baseline).
     os_zero: bool,
     /// Requests for the bypass's cache port: (write, line address, data, kind).
     out: VecDeque<(bool, u64, [u8; 64], Kind)>,
-    pending: HashSet<u64>,
-    merges: HashMap<u64, Vec<Merge>>,
+    pending: FastSet<u64>,
+    merges: FastMap<u64, Vec<Merge>>,
     table_reads: VecDeque<TableRead>,
     /// The record read in flight, and what the metadata port offers this cycle.
     record_read: Option<RecordRead>,
     record_offer: Option<(u64, bool)>,
     /// The record region's lines in DRAM (zero until written), and their fills in flight:
     /// (line, due cycle).
-    meta_mem: HashMap<u64, [u8; 64]>,
+    meta_mem: FastMap<u64, [u8; 64]>,
     meta_fills: VecDeque<(u64, u64)>,
     /// Latency of a cache hit on the metadata port, uniform in this range.
     pub meta_latency: (u64, u64),
@@ -175,16 +176,16 @@ impl MemPath {
             dram: Dram::new(seed),
             model: BypassModel::new(params),
             expected_kinds: VecDeque::new(),
-            kinds: HashMap::new(),
+            kinds: FastMap::default(),
             ideal: Ideal::default(),
             os_zero: !params.bypass_on && !params.dram_zero,
             out: VecDeque::new(),
-            pending: HashSet::new(),
-            merges: HashMap::new(),
+            pending: FastSet::default(),
+            merges: FastMap::default(),
             table_reads: VecDeque::new(),
             record_read: None,
             record_offer: None,
-            meta_mem: HashMap::new(),
+            meta_mem: FastMap::default(),
             meta_fills: VecDeque::new(),
             meta_latency: (10, 10),
             now: 0,

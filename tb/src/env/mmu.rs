@@ -3,13 +3,13 @@
 //! of the table the hardware built from a virtual address to its frame. A frame reads as zero
 //! from the moment a table entry maps it.
 
+use super::FastMap;
 use super::TableMemory;
-use std::collections::HashMap;
 
 #[derive(Default)]
 pub struct PhysMem {
     pub tables: TableMemory,
-    data: HashMap<u64, Box<[u8; 4096]>>,
+    data: FastMap<u64, Box<[u8; 4096]>>,
     root: u64,
 }
 

@@ -1,14 +1,14 @@
 //! Table memory: the page-table entries the page allocator's table port reads and writes.
 
+use super::FastMap;
 use super::ReadPipe;
-use std::collections::HashMap;
 
 /// Physical memory as the page allocator's table port sees it: 8-byte entries, zero where never
 /// written, with a read pipeline. A frame that a table entry starts pointing at reads as zero
 /// from then on, as the bypass guarantees for a freshly mapped frame.
 #[derive(Default)]
 pub struct TableMemory {
-    frames: HashMap<u64, Box<[u64; 512]>>,
+    frames: FastMap<u64, Box<[u64; 512]>>,
     reads: ReadPipe<u64>,
 }
 

@@ -1,7 +1,7 @@
 //! DRAM traffic as SPEC section 6 counts it: by the kind of line moved, for each way of running
 //! the memory path ([`Mode`]), beside the ceiling of what any bypass could save ([`Ideal`]).
 
-use std::collections::HashSet;
+use super::FastSet;
 
 /// How the memory path runs: the bypass on, or one of the two baselines.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -152,8 +152,8 @@ impl Traffic {
 /// requests are the same as the run's; only what reaches DRAM is what could not be avoided.
 #[derive(Default)]
 pub struct Ideal {
-    written: HashSet<u64>,
-    dead: HashSet<u64>,
+    written: FastSet<u64>,
+    dead: FastSet<u64>,
     pub traffic: Traffic,
 }
 

@@ -22,6 +22,7 @@ use memento_sim::WaveFormat;
 use rand::Rng as _;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -486,6 +487,8 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
     let done = AtomicUsize::new(0);
     let test_done: Vec<AtomicUsize> = plan.tests.iter().map(|_| AtomicUsize::new(0)).collect();
     let failed = AtomicUsize::new(0);
+    // Without a terminal (a CI log, a Slurm job's output) the bar is not drawn: a line a minute.
+    let lines = Ticker::new(plan.progress && !std::io::stderr().is_terminal(), total);
     let shrinking: Vec<AtomicBool> = plan.tests.iter().map(|_| AtomicBool::new(false)).collect();
     std::thread::scope(|s| {
         for _ in 0..plan.jobs.max(1) {
@@ -514,6 +517,7 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
                         }
                     }
                     bar.inc(t.ops);
+                    lines.add(t.ops, started);
                     if test_done[i].fetch_add(1, Ordering::SeqCst) + 1 == runs[i] as usize {
                         // A line per finished test, also when no progress bar can be drawn (CI logs).
                         let r = results[i].lock().unwrap();
@@ -626,6 +630,51 @@ pub fn merge_shards(shards: Vec<(String, RegressReport)>) -> Result<RegressRepor
     out.passed = out.tests.iter().all(|t| t.failed == 0)
         && (!out.coverage_gated || out.coverage_missing.is_empty());
     Ok(out)
+}
+
+/// Progress as lines of text, at most one a minute, for runs whose stderr is not a terminal.
+struct Ticker {
+    on: bool,
+    total: u64,
+    done: std::sync::atomic::AtomicU64,
+    last: std::sync::atomic::AtomicU64,
+}
+
+impl Ticker {
+    fn new(on: bool, total: u64) -> Self {
+        Ticker {
+            on,
+            total,
+            done: 0.into(),
+            last: 0.into(),
+        }
+    }
+
+    /// `ops` more commands done; prints a line when a minute has passed since the last.
+    fn add(&self, ops: u64, started: std::time::Instant) {
+        let done = self.done.fetch_add(ops, Ordering::SeqCst) + ops;
+        if !self.on {
+            return;
+        }
+        let secs = started.elapsed().as_secs();
+        let last = self.last.load(Ordering::SeqCst);
+        if secs < last + 60
+            || self
+                .last
+                .compare_exchange(last, secs, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+        {
+            return;
+        }
+        let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+        let eta = (self.total.saturating_sub(done)) as f64 / rate.max(1e-9);
+        eprintln!(
+            "[{secs:>6} s] {done}/{} commands ({:.1}%), {rate:.0} commands/s, about {:.0} s to go",
+            self.total,
+            100.0 * done as f64 / self.total.max(1) as f64,
+            eta
+        );
+    }
 }
 
 /// The regression's progress bar over `total` commands (hidden without `show`).

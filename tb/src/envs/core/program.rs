@@ -7,6 +7,7 @@
 use crate::agents::chance;
 use crate::env::mem_path::{Kind, MemPath};
 use crate::env::mmu::PhysMem;
+use crate::env::FastMap;
 use crate::model::object_alloc::{Effects, Op, Path, Response, Status};
 use crate::model::page_alloc::MapAnswer;
 use crate::scoreboard::fmt_op;
@@ -17,7 +18,6 @@ use crate::stimulus::{Next, Stimulus};
 use memento_hw::Params;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashMap;
 
 /// How often a page's first touch is preceded by a fault outside the region.
 const STRAY_FAULT: f64 = 0.03;
@@ -107,7 +107,7 @@ pub enum Idle {
 pub struct Program {
     phase: Phase,
     /// Live objects: pointer to (length, pattern tag).
-    objects: HashMap<u64, (u64, u64)>,
+    objects: FastMap<u64, (u64, u64)>,
     /// Commands answered.
     pub index: u64,
     stim_done: bool,
@@ -131,7 +131,7 @@ impl Program {
     pub fn new(final_exit: bool, cached: bool, seed: u64) -> Self {
         Program {
             phase: Phase::Idle,
-            objects: HashMap::new(),
+            objects: FastMap::default(),
             index: 0,
             stim_done: false,
             exited_last: false,
