@@ -128,9 +128,22 @@ pub fn variants() -> Vec<Variant> {
     ]
 }
 
-/// Generates the Verilog of a variant, its top module named after it.
+/// Generates the Verilog of a variant, its top module named after it, in the forms Verilator
+/// evaluates a word at a time ([`crate::sim_forms`]).
 pub fn variant_verilog(v: &Variant) -> Result<String, ParamError> {
-    Ok(rename_top(&raw_verilog(v.design, &v.params)?, &v.name))
+    variant_verilog_as(v, true)
+}
+
+/// The Verilog of a variant, with or without the [`crate::sim_forms`] rewrites (without: as
+/// rust-hdl writes it; `memento bench-sim` times both).
+pub fn variant_verilog_as(v: &Variant, sim_forms: bool) -> Result<String, ParamError> {
+    let raw = raw_verilog(v.design, &v.params)?;
+    let text = if sim_forms {
+        crate::sim_forms::rewrite(&raw)
+    } else {
+        raw
+    };
+    Ok(rename_top(&text, &v.name))
 }
 
 fn raw_verilog(design: Design, params: &Params) -> Result<String, ParamError> {

@@ -33,6 +33,7 @@ pub mod page_pool;
 pub mod params;
 pub mod reclaim_cursor;
 pub mod reclaim_step;
+pub mod sim_forms;
 pub mod size_class;
 pub mod slot_calc;
 

@@ -111,10 +111,17 @@ fn tree_verilog(objs: usize) -> String {
         v,
         "// Free bits below OBJS = {objs}; node n of level l sits at bit n << l."
     );
+    // The bit `set_index` as one 32-bit word placed by the index's upper bits: a variable shift
+    // of the whole 256-bit vector costs Verilator a loop over all its words (see sim_forms).
     let _ = writeln!(
         v,
-        "wire [255:0] taken = bitmap | ({{255'd0, set_en}} << set_index);"
+        "wire [31:0] set_word = {{31'd0, set_en}} << set_index[4:0];"
     );
+    let words: Vec<String> = (0..8)
+        .rev()
+        .map(|w| format!("(set_index[7:5] == 3'd{w}) ? set_word : 32'd0"))
+        .collect();
+    let _ = writeln!(v, "wire [255:0] taken = bitmap | {{{}}};", words.join(", "));
     let _ = writeln!(v, "wire [255:0] src = use_alt ? alt : taken;");
     if objs == 256 {
         let _ = writeln!(v, "wire [255:0] f0 = ~src;");

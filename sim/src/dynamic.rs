@@ -131,6 +131,9 @@ pub struct Flavor {
     pub mutsel: bool,
     /// The C++ compiler's optimisation level (`-O<n>`).
     pub cxx_opt: u32,
+    /// The design's Verilog with `memento_hw::sim_forms`' rewrites (as the linked models are),
+    /// or as rust-hdl writes it. A mutant netlist is given as it is.
+    pub sim_forms: bool,
 }
 
 impl Flavor {
@@ -181,7 +184,7 @@ impl Flavor {
             self.verilator_flags().join(" ").as_bytes(),
             self.defines().join(" ").as_bytes(),
             SHIM.as_bytes(),
-            format!("O{}", self.cxx_opt).as_bytes(),
+            format!("O{} forms {}", self.cxx_opt, self.sim_forms).as_bytes(),
         ])
     }
 }

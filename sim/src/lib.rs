@@ -118,7 +118,8 @@ pub fn build_flavor(
     if let Some((_, l)) = built.iter().find(|(k, _)| *k == key) {
         return Ok(*l);
     }
-    let text = memento_hw::emit::variant_verilog(&variant).map_err(|e| e.to_string())?;
+    let text = memento_hw::emit::variant_verilog_as(&variant, flavor.sim_forms)
+        .map_err(|e| e.to_string())?;
     let base = Path::new(PROJECT_ROOT).join("build/sim/dyn");
     let dir = base.join(format!(
         "{}-{}",
@@ -149,6 +150,7 @@ pub fn with_tracing(vt: &'static VTable) -> Result<&'static VTable, String> {
         evals: 3,
         mutsel: false,
         cxx_opt: 1,
+        sim_forms: true,
     };
     build_flavor(vt, &flavor).map(|l| l.vt)
 }
@@ -388,25 +390,40 @@ fn strip_fst_date(path: &Path) -> std::io::Result<()> {
     f.write_all(&date)
 }
 
-/// Where a `--coverage` build writes each model's points when the model is dropped.
+/// Where a `--coverage` build writes each model's points when the model is dropped, unless
+/// [`set_coverage_dir`] says elsewhere.
 pub const COVERAGE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../build/coverage");
+
+static COVERAGE_TO: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Models dropped from now on write their coverage points (a `--coverage` build) to `dir`
+/// instead of [`COVERAGE_DIR`]: a shard of a regression keeps its own beside its report.
+pub fn set_coverage_dir(dir: &Path) {
+    *COVERAGE_TO.lock().unwrap_or_else(|e| e.into_inner()) = Some(dir.to_path_buf());
+}
+
+/// Where coverage points go now.
+pub fn coverage_dir() -> PathBuf {
+    COVERAGE_TO
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(COVERAGE_DIR))
+}
 
 impl Model {
     /// A `--coverage` build (`make coverage`) writes this model's coverage points to
-    /// `COVERAGE_DIR/<design>-<pid>-<n>.dat`; other builds do nothing.
+    /// `<coverage_dir()>/<design>-<pid>-<n>.dat`; other builds do nothing.
     fn write_coverage(&mut self) {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         if !cfg!(feature = "coverage") {
             return;
         }
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let _ = std::fs::create_dir_all(COVERAGE_DIR);
-        let path = format!(
-            "{COVERAGE_DIR}/{}-{}-{n}.dat",
-            self.vt.name,
-            std::process::id()
-        );
-        let c = CString::new(path).expect("path without NUL");
+        let dir = coverage_dir();
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("{}-{}-{n}.dat", self.vt.name, std::process::id()));
+        let c = CString::new(path.to_string_lossy().as_bytes()).expect("path without NUL");
         unsafe { (self.vt.coverage_write)(self.raw, c.as_ptr()) };
     }
 }

@@ -262,7 +262,7 @@ pub struct SimBenchArgs {
     /// Rounds; a configuration's time is its best round.
     #[arg(long, default_value_t = 3)]
     pub rounds: u32,
-    /// Only these configurations (baseline, no-trace, 2-evals, wheel, linked); the baseline
+    /// Only these configurations (baseline, no-trace, 2-evals, word-forms, wheel, linked); the baseline
     /// always runs.
     #[arg(long = "only")]
     pub only: Vec<String>,

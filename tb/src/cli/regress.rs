@@ -74,6 +74,7 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
     let n = reports.len();
     let r = crate::flows::regress::merge_shards(reports).map_err(anyhow::Error::msg)?;
     let html = write_reports(&r, out)?;
+    merge_code_coverage(shards, out)?;
     println!(
         "merge {}: {n} shards, {} (longest shard {:.1} s); reports {} and {}",
         r.name,
@@ -83,6 +84,49 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<()> {
         html.display()
     );
     verdict(&r)?;
+    Ok(())
+}
+
+/// The shards' code coverage points (a coverage build's shards keep them in `coverage/` beside
+/// their reports), merged by `verilator_coverage` into `coverage/` beside the merged report, with
+/// the table per block and `coverage.json`. Nothing when no shard has any.
+fn merge_code_coverage(shards: &[PathBuf], out: &Path) -> Result<()> {
+    let mut inputs = vec![];
+    let mut with = 0;
+    for s in shards {
+        let dir = if s.is_dir() {
+            s.clone()
+        } else {
+            s.parent().map(PathBuf::from).unwrap_or_default()
+        };
+        let files =
+            crate::flows::code_coverage::dat_files(&dir.join("coverage")).unwrap_or_default();
+        with += usize::from(!files.is_empty());
+        inputs.extend(files);
+    }
+    if inputs.is_empty() {
+        return Ok(());
+    }
+    if with < shards.len() {
+        println!(
+            "code coverage: only {with} of {} shards have points (a shard of a build without --coverage has none)",
+            shards.len()
+        );
+    }
+    let dir = out.parent().unwrap_or(Path::new(".")).join("coverage");
+    let merged = crate::flows::code_coverage::merge_files(&inputs, &dir)?;
+    let blocks = crate::flows::code_coverage::per_block(&merged)?;
+    println!(
+        "code coverage of {} files from {with} shards ({}; annotated sources in {}):",
+        inputs.len(),
+        merged.display(),
+        dir.join("annotated").display()
+    );
+    print_blocks(&blocks);
+    let json = out.parent().unwrap_or(Path::new(".")).join("coverage.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&blocks)?)
+        .with_context(|| format!("writing {}", json.display()))?;
+    println!("code coverage report: {}", json.display());
     Ok(())
 }
 
@@ -179,6 +223,23 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         "regress {name}{part}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs",
         tests.len()
     );
+    let report = report.unwrap_or_else(|| match (&test, shard) {
+        (_, Some(s)) => PathBuf::from(format!(
+            "build/report/shard-{}-of-{}/regress.json",
+            s.index, s.count
+        )),
+        (Some(t), None) => PathBuf::from(format!("build/report/{t}/regress.json")),
+        (None, None) => PathBuf::from("build/report/regress.json"),
+    });
+    if memento_sim::LINKED.coverage && shard.is_some() {
+        // A coverage build's shard keeps its points beside its report, for `memento merge`.
+        let dir = report.parent().unwrap_or(Path::new(".")).join("coverage");
+        for old in crate::flows::code_coverage::dat_files(&dir).unwrap_or_default() {
+            let _ = std::fs::remove_file(old);
+        }
+        println!("code coverage points of this shard: {}", dir.display());
+        memento_sim::set_coverage_dir(&dir);
+    }
     let plan = crate::flows::regress::Plan {
         name,
         tests,
@@ -190,14 +251,6 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         shard,
     };
     let r = crate::flows::regress::regress(&plan, &root());
-    let report = report.unwrap_or_else(|| match (&test, shard) {
-        (_, Some(s)) => PathBuf::from(format!(
-            "build/report/shard-{}-of-{}/regress.json",
-            s.index, s.count
-        )),
-        (Some(t), None) => PathBuf::from(format!("build/report/{t}/regress.json")),
-        (None, None) => PathBuf::from("build/report/regress.json"),
-    });
     let html = write_reports(&r, &report)?;
     println!(
         "regress {}: {} in {:.1} s; reports {} and {}",
@@ -419,11 +472,22 @@ pub fn coverage(dir: &Path, report: &Path) -> Result<()> {
         merged.display(),
         dir.join("annotated").display()
     );
+    print_blocks(&blocks);
+    if let Some(d) = report.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    std::fs::write(report, serde_json::to_string_pretty(&blocks)?)?;
+    println!("report: {}", report.display());
+    Ok(())
+}
+
+/// The line and toggle coverage of each block, as a table.
+fn print_blocks(blocks: &[crate::flows::code_coverage::BlockCoverage]) {
     println!(
         "  {:<44} {:>8} {:>8} {:>7} {:>9} {:>9} {:>7}",
         "block", "lines", "hit", "line %", "toggles", "hit", "tgl %"
     );
-    for b in &blocks {
+    for b in blocks {
         println!(
             "  {:<44} {:>8} {:>8} {:>6.1}% {:>9} {:>9} {:>6.1}%",
             b.block,
@@ -435,12 +499,6 @@ pub fn coverage(dir: &Path, report: &Path) -> Result<()> {
             b.toggle_pct()
         );
     }
-    if let Some(d) = report.parent() {
-        std::fs::create_dir_all(d)?;
-    }
-    std::fs::write(report, serde_json::to_string_pretty(&blocks)?)?;
-    println!("report: {}", report.display());
-    Ok(())
 }
 
 /// `memento soak`'s arguments.

