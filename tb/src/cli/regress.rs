@@ -516,6 +516,9 @@ pub struct SoakArgs {
     /// Parallel jobs (default: all cores).
     #[arg(long)]
     pub jobs: Option<usize>,
+    /// Commands per seed instead of the list's (a short soak to try the flow).
+    #[arg(long)]
+    pub ops: Option<u64>,
     /// Run only shard I of N of the soak (a Slurm array task runs one).
     #[arg(long)]
     pub shard: Option<crate::flows::regress::Shard>,
@@ -523,6 +526,16 @@ pub struct SoakArgs {
     /// shard: build/report/soak/shard-I-of-N/).
     #[arg(long)]
     pub report: Option<PathBuf>,
+}
+
+/// CPU seconds this process has used, user and system, all its threads.
+fn cpu_seconds() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return 0.0;
+    }
+    let t = |v: libc::timeval| v.tv_sec as f64 + v.tv_usec as f64 * 1e-6;
+    t(u.ru_utime) + t(u.ru_stime)
 }
 
 /// A duration as a person reads it.
@@ -548,13 +561,14 @@ pub fn soak(a: SoakArgs) -> Result<()> {
         None => PathBuf::from("build/report/soak/regress.json"),
     });
     let _ = std::fs::remove_file(&report);
+    let cpu_before = cpu_seconds();
     let outcome = regress(RegressArgs {
         list: a.list,
         test: None,
         seed: a.seed,
         seeds: None,
         commands: Some(a.commands),
-        ops: None,
+        ops: a.ops,
         jobs: Some(jobs),
         report: Some(report.clone()),
         shrink_secs: 300,
@@ -569,24 +583,32 @@ pub fn soak(a: SoakArgs) -> Result<()> {
     let failed: u64 = r.tests.iter().map(|t| t.failed).sum();
     let seeds: u64 = r.tests.iter().map(|t| t.seeds).sum();
     let rate = commands as f64 / r.seconds.max(1e-9);
+    let cpu = cpu_seconds() - cpu_before;
+    let cpu_rate = commands as f64 / cpu.max(1e-9);
     println!(
-        "soak: {commands} commands ({seeds} seeds) in {} with {jobs} jobs: {rate:.0} commands/s, {failed} failed seeds",
-        human_secs(r.seconds)
+        "soak: {commands} commands ({seeds} seeds) in {} with {jobs} jobs, {} of CPU: {rate:.0} commands/s, \
+         {cpu_rate:.0} commands per CPU-second; {failed} failed seeds",
+        human_secs(r.seconds),
+        human_secs(cpu)
     );
-    let one = 1e9 / rate;
-    let nodes: Vec<String> = [1u32, 4, 16, 64]
-        .iter()
-        .map(|&n| {
-            format!(
-                "{n} node{}: {}",
-                if n == 1 { "" } else { "s" },
-                human_secs(one / n as f64)
-            )
-        })
-        .collect();
+    let nodes = |per_node: f64| -> String {
+        [1u32, 4, 16, 64]
+            .iter()
+            .map(|&n| {
+                let s = 1e9 / per_node / n as f64;
+                format!(
+                    "{n} node{}: {}",
+                    if n == 1 { "" } else { "s" },
+                    human_secs(s)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!(
-        "soak: 10^9 commands of this mix at this rate (nodes like this one, {jobs} jobs each, one shard a node): {}",
-        nodes.join(", ")
+        "soak: 10^9 commands of this mix, one shard a node like this one ({jobs} jobs):\n  at this run's wall-clock rate: {}\n  with the node's {jobs} cores given to it alone (CPU rate x {jobs}): {}",
+        nodes(rate),
+        nodes(cpu_rate * jobs as f64)
     );
     outcome
 }
