@@ -10,24 +10,13 @@ use shim_cases::ShimPort;
 
 use memento_hw::emit::{variant_verilog, Variant};
 use memento_runs::{sweep_variants, variants_with, workspace_list, workspace_sweep};
-use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const FLAGS: &[&str] = &[
-    "--cc",
-    "-O3",
-    "--x-assign",
-    "fast",
-    "--x-initial",
-    "fast",
-    "--noassert",
-    "-Wno-fatal",
-    "-Wno-WIDTH",
-];
-/// Verilator flags of a build whose models write waveforms themselves (`--features trace`).
-const TRACE_FLAGS: &[&str] = &["--trace-fst", "--trace-structs"];
+#[path = "src/common.rs"]
+mod common;
+use common::{hash_hex as hash, TRACE_FLAGS, VERILATOR_FLAGS as FLAGS};
 const SHIM_TEMPLATE: &str = include_str!("src/shim.cpp.in");
 
 struct PortDecl {
@@ -215,18 +204,6 @@ fn run_capture(cmd: &mut Command) -> Result<String, String> {
         return Err(String::from_utf8_lossy(&out.stderr).into_owned());
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn hash(parts: &[&[u8]]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    h.finalize().iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 /// The Verilator runtime (verilated.cpp, the FST writer when tracing), built once per Verilator

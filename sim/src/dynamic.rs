@@ -139,23 +139,13 @@ pub struct Flavor {
 impl Flavor {
     /// The Verilator flags of this flavor (those of the linked models, plus tracing).
     pub fn verilator_flags(&self) -> Vec<&'static str> {
-        let mut f = vec![
-            "--cc",
-            "-O3",
-            "--x-assign",
-            "fast",
-            "--x-initial",
-            "fast",
-            "--noassert",
-            "-Wno-fatal",
-            "-Wno-WIDTH",
-        ];
+        let mut f = crate::common::VERILATOR_FLAGS.to_vec();
         if self.mutsel {
             // Yosys netlists have combinational loops through their cells that are not loops.
             f.push("-Wno-UNOPTFLAT");
         }
         if self.trace {
-            f.extend(["--trace-fst", "--trace-structs"]);
+            f.extend(crate::common::TRACE_FLAGS);
         }
         f
     }

@@ -66,26 +66,14 @@ pub struct LinkedBuild {
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
+mod common;
 pub mod dynamic;
 mod shim_cases;
 
 /// The project this crate was built in: run-time builds cache under its `build/sim/`.
 pub const PROJECT_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
-/// SHA-256 of length-prefixed parts, in hex: the cache keys of run-time builds.
-pub fn hash_hex(parts: &[&[u8]]) -> String {
-    use sha2::{Digest, Sha256};
-    use std::fmt::Write as _;
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p);
-    }
-    h.finalize().iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub use common::hash_hex;
 
 /// The linked model called `name`: its design and parameters.
 fn linked_variant(name: &str) -> Option<memento_hw::emit::Variant> {
