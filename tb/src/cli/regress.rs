@@ -177,37 +177,7 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         let t = rl.test(t).map_err(anyhow::Error::msg)?;
         return play_script(t, seed_arg(s)?, path);
     }
-    let (name, mut tests, gate) = match &test {
-        Some(t) => (
-            t.clone(),
-            vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
-            false,
-        ),
-        None => (
-            list.clone(),
-            rl.list(&list)
-                .map_err(anyhow::Error::msg)?
-                .into_iter()
-                .cloned()
-                .collect(),
-            // The default list is the complete one: it must hit every bin. Others only report.
-            list == "default",
-        ),
-    };
-    for t in &mut tests {
-        t.seeds = seeds.unwrap_or(t.seeds);
-        t.ops = ops.unwrap_or(t.ops);
-    }
-    if let Some(n) = commands {
-        let k = soak_factor(&tests, n);
-        for t in &mut tests {
-            t.seeds *= k;
-        }
-        let total: u64 = tests.iter().map(|t| t.seeds * t.ops).sum();
-        println!(
-            "regress {name}: every test's seeds x {k} for at least {n} commands ({total} in all)"
-        );
-    }
+    let (name, tests, gate) = chosen_tests(&rl, &list, test.as_deref(), (seeds, ops, commands))?;
     if shard.is_some() && s.is_none() && std::env::var("MEMENTO_SEED").is_err() {
         bail!(
             "--shard needs --seed (or MEMENTO_SEED): every shard must draw the same seeds, or \
@@ -223,22 +193,9 @@ pub fn regress(a: RegressArgs) -> Result<()> {
         "regress {name}{part}: {} tests, {runs} seeds in all, first seed {first_seed}, {jobs} jobs",
         tests.len()
     );
-    let report = report.unwrap_or_else(|| match (&test, shard) {
-        (_, Some(s)) => PathBuf::from(format!(
-            "build/report/shard-{}-of-{}/regress.json",
-            s.index, s.count
-        )),
-        (Some(t), None) => PathBuf::from(format!("build/report/{t}/regress.json")),
-        (None, None) => PathBuf::from("build/report/regress.json"),
-    });
+    let report = report.unwrap_or_else(|| default_report(test.as_deref(), shard));
     if memento_sim::LINKED.coverage && shard.is_some() {
-        // A coverage build's shard keeps its points beside its report, for `memento merge`.
-        let dir = report.parent().unwrap_or(Path::new(".")).join("coverage");
-        for old in crate::flows::code_coverage::dat_files(&dir).unwrap_or_default() {
-            let _ = std::fs::remove_file(old);
-        }
-        println!("code coverage points of this shard: {}", dir.display());
-        memento_sim::set_coverage_dir(&dir);
+        shard_coverage_beside(&report);
     }
     let plan = crate::flows::regress::Plan {
         name,
@@ -262,6 +219,71 @@ pub fn regress(a: RegressArgs) -> Result<()> {
     );
     verdict(&r)?;
     Ok(())
+}
+
+/// The tests a run takes: one (`--test`) or a list's, with `--seeds`, `--ops` and `--commands`
+/// applied. Also the run's name and whether its coverage is gated (the default list only: it
+/// is the complete one, and must hit every bin).
+fn chosen_tests(
+    rl: &memento_runs::RegressionList,
+    list: &str,
+    test: Option<&str>,
+    (seeds, ops, commands): (Option<u64>, Option<u64>, Option<u64>),
+) -> Result<(String, Vec<memento_runs::TestSpec>, bool)> {
+    let (name, mut tests, gate) = match test {
+        Some(t) => (
+            t.to_string(),
+            vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
+            false,
+        ),
+        None => (
+            list.to_string(),
+            rl.list(list)
+                .map_err(anyhow::Error::msg)?
+                .into_iter()
+                .cloned()
+                .collect(),
+            list == "default",
+        ),
+    };
+    for t in &mut tests {
+        t.seeds = seeds.unwrap_or(t.seeds);
+        t.ops = ops.unwrap_or(t.ops);
+    }
+    if let Some(n) = commands {
+        let k = soak_factor(&tests, n);
+        for t in &mut tests {
+            t.seeds *= k;
+        }
+        let total: u64 = tests.iter().map(|t| t.seeds * t.ops).sum();
+        println!(
+            "regress {name}: every test's seeds x {k} for at least {n} commands ({total} in all)"
+        );
+    }
+    Ok((name, tests, gate))
+}
+
+/// Where a run's JSON report goes when `--report` does not say.
+fn default_report(test: Option<&str>, shard: Option<crate::flows::regress::Shard>) -> PathBuf {
+    match (test, shard) {
+        (_, Some(s)) => PathBuf::from(format!(
+            "build/report/shard-{}-of-{}/regress.json",
+            s.index, s.count
+        )),
+        (Some(t), None) => PathBuf::from(format!("build/report/{t}/regress.json")),
+        (None, None) => PathBuf::from("build/report/regress.json"),
+    }
+}
+
+/// A coverage build's shard keeps its points in `coverage/` beside its report (an earlier run's
+/// removed), for `memento merge`.
+fn shard_coverage_beside(report: &Path) {
+    let dir = report.parent().unwrap_or(Path::new(".")).join("coverage");
+    for old in crate::flows::code_coverage::dat_files(&dir).unwrap_or_default() {
+        let _ = std::fs::remove_file(old);
+    }
+    println!("code coverage points of this shard: {}", dir.display());
+    memento_sim::set_coverage_dir(&dir);
 }
 
 /// The smallest factor of every test's seeds that makes `tests` run at least `n` commands.

