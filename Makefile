@@ -6,7 +6,7 @@ LIST ?= default
 JOBS ?= $(shell nproc)
 TOOLS := verilator yosys iverilog z3 gtkwave g++ make
 
-.PHONY: all deps build verilog lint synth timing regress coverage test replay bench sweep bench-latency bench-sim soak slurm-regress slurm-soak slurm-selftest mutate formal clean
+.PHONY: all deps build verilog lint synth timing regress coverage test replay bench capture sweep bench-latency bench-sim soak slurm-regress slurm-soak slurm-selftest mutate formal clean
 
 all: regress
 
@@ -70,6 +70,12 @@ PROFILE ?= default
 BENCH_PARAMS ?= default
 bench: build
 	$(MEMENTO) bench traces/*.rep.gz --profile $(PROFILE) --params $(BENCH_PARAMS) --out build/report
+
+# A program's allocations (docs/capture.md): make capture CMD='perl -e ...' [OUT=build/capture/x.rep]
+# writes a trace per process and its JSON; `memento bench` on the trace estimates the saving.
+capture: build
+	@if [ -z "$(CMD)" ]; then echo "make capture CMD='program args' [OUT=build/capture/x.rep]"; exit 2; fi
+	$(MEMENTO) capture $(if $(OUT),--out $(OUT)) -- $(CMD)
 
 # Design-space sweep: every point of tb/sweep.toml (a memento_top each, verilated in its own target
 # directory and model cache entries) over the traces, with Yosys area. Writes

@@ -55,6 +55,8 @@ fn bench_runs_a_new_plain_trace_and_writes_both_reports() {
         levels_root: None,
         progress: false,
         exe: env!("CARGO_BIN_EXE_memento").into(),
+        clock_hz: None,
+        pricing: Default::default(),
     };
     let r = bench(&plan).unwrap_or_else(|e| {
         panic!("seed {s}: {e:#}\n  replay: MEMENTO_SEED={s} cargo test --release -p memento-tb --test bench")

@@ -98,6 +98,10 @@ enum Cmd {
     /// DRAM traffic by kind and the ideal) and through glibc, jemalloc and mimalloc; writes
     /// bench.json and bench.html.
     Bench(cli::perf::BenchArgs),
+    /// Run a program with an allocation interposer preloaded: one malloc-lab trace per process
+    /// and a JSON of what the run cost (wall time, TSC cycles, cycles inside the allocator, page
+    /// faults); `memento bench` on the trace estimates what Memento would save it.
+    Capture(cli::capture::CaptureArgs),
     /// Simulation speed: one design built several ways (tracing, evaluations a cycle, Verilator
     /// version), each timed on the same seed against the baseline build in this process.
     BenchSim(cli::perf::SimBenchArgs),
@@ -210,6 +214,13 @@ fn main() -> Result<()> {
         Cmd::Coverage { dir, report } => cli::regress::coverage(&dir, &report),
         Cmd::Waves(a) => cli::regress::waves(a),
         Cmd::Bench(a) => cli::perf::bench(a),
+        Cmd::Capture(a) => {
+            let code = cli::capture::capture(a)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+            Ok(())
+        }
         Cmd::Sweep(a) => cli::perf::sweep(a),
         Cmd::BenchSim(a) => cli::perf::bench_sim(a),
         Cmd::Swbench {

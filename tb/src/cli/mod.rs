@@ -2,6 +2,7 @@
 //! prints what a person reads and writes the reports. The binary (`src/bin/memento.rs`) only
 //! parses the arguments and calls one of these.
 
+pub mod capture;
 pub mod hw;
 pub mod perf;
 pub mod regress;

@@ -33,6 +33,22 @@ pub struct BenchArgs {
     /// Directory for bench.json and bench.html.
     #[arg(long, default_value = "build/report")]
     pub out: PathBuf,
+    /// For captured traces: the hardware's clock in GHz (default: the capture machine's TSC
+    /// rate, its core's nominal clock).
+    #[arg(long)]
+    pub clock_ghz: Option<f64>,
+    /// For captured traces: the function's memory in MB under the per-use price.
+    #[arg(long, default_value_t = 128.0)]
+    pub memory_mb: f64,
+    /// Dollars per GB-second (default: x86 AWS Lambda).
+    #[arg(long, default_value_t = 0.0000166667)]
+    pub price_gb_second: f64,
+    /// Dollars per million requests.
+    #[arg(long, default_value_t = 0.20)]
+    pub price_per_million: f64,
+    /// Billing granularity in milliseconds (the duration is rounded up to it).
+    #[arg(long, default_value_t = 1.0)]
+    pub billing_ms: f64,
 }
 
 /// `memento sweep`'s arguments.
@@ -117,9 +133,29 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         params,
         jobs,
         out,
+        clock_ghz,
+        memory_mb,
+        price_gb_second,
+        price_per_million,
+        billing_ms,
     } = a;
 
     use crate::flows::bench::{bench, BenchPlan, Profile};
+    for (flag, v) in [
+        ("--memory-mb", memory_mb),
+        ("--billing-ms", billing_ms),
+        ("--clock-ghz", clock_ghz.unwrap_or(1.0)),
+    ] {
+        if !(v > 0.0 && v.is_finite()) {
+            bail!("{flag} {v}: must be a positive number");
+        }
+    }
+    if !(price_gb_second >= 0.0 && price_per_million >= 0.0) {
+        bail!("--price-gb-second and --price-per-million must not be negative");
+    }
+    for t in &traces {
+        crate::flows::bench::capture_summary(t)?;
+    }
     let list = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
     let Some(set) = list.params.get(&params) else {
         bail!(
@@ -153,6 +189,13 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         progress: true,
         exe: std::env::current_exe().context("finding the memento executable")?,
         levels_root: Some(root()),
+        clock_hz: clock_ghz.map(|g| g * 1e9),
+        pricing: crate::flows::estimate::Pricing {
+            gb_second: price_gb_second,
+            per_million_requests: price_per_million,
+            billing_ms,
+            memory_mb,
+        },
     };
     println!(
         "bench: {} traces, profile {}, seed {seed}",

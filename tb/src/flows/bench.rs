@@ -240,6 +240,8 @@ pub struct TraceResult {
     /// The share of the ideal saving the bypass reaches (none when the ideal saves nothing).
     pub ideal_share: Option<f64>,
     pub software: Vec<SwResult>,
+    /// For a trace `memento capture` wrote (its JSON beside it): what Memento would save it.
+    pub estimate: Option<crate::flows::estimate::Estimate>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -367,6 +369,7 @@ impl TraceResult {
             hw_on,
             hw_off,
             hw_off_dram,
+            estimate: None,
         }
     }
 }
@@ -450,6 +453,23 @@ pub struct BenchPlan {
     /// The workspace, to measure the designs' gate levels per cycle (`make timing`'s method and
     /// cache); `None` leaves them unmeasured.
     pub levels_root: Option<std::path::PathBuf>,
+    /// For captured traces: the hardware's clock (`None`: the capture machine's TSC rate) and
+    /// the price.
+    pub clock_hz: Option<f64>,
+    pub pricing: crate::flows::estimate::Pricing,
+}
+
+/// The capture summary beside a trace, if `memento capture` wrote one.
+pub fn capture_summary(
+    trace: &std::path::Path,
+) -> Result<Option<(std::path::PathBuf, memento_capture::Summary)>> {
+    let json = memento_capture::json_path_for(trace);
+    if !json.exists() {
+        return Ok(None);
+    }
+    let s = memento_capture::Summary::read(&json)
+        .with_context(|| format!("the capture summary beside {}", trace.display()))?;
+    Ok(Some((json, s)))
 }
 
 /// Runs the hardware replays (in parallel), then the software ones (one at a time, so they do
@@ -526,13 +546,25 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
                 });
             }
         }
-        out.push(TraceResult::new(
+        let mut r = TraceResult::new(
             name,
             &plan.traces[i].display().to_string(),
             t.ops.len() as u64,
             [&hw[3 * i], &hw[3 * i + 1], &hw[3 * i + 2]],
             sw,
-        ));
+        );
+        if let Some((json, s)) = capture_summary(&plan.traces[i])? {
+            let on = &hw[3 * i];
+            let cycles = on.hoa.latency_all.sum + on.walk_latency.sum;
+            r.estimate = Some(crate::flows::estimate::estimate(
+                &s,
+                &json.display().to_string(),
+                cycles,
+                plan.clock_hz,
+                &plan.pricing,
+            ));
+        }
+        out.push(r);
     }
     bar.finish_and_clear();
     Ok(BenchReport {

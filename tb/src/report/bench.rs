@@ -94,6 +94,9 @@ pub fn text(r: &BenchReport) -> String {
                 s.cold.all.p50
             );
         }
+        if let Some(e) = &t.estimate {
+            o.push_str(&crate::report::estimate::text(e));
+        }
     }
     o
 }
@@ -363,6 +366,11 @@ fn latency_histogram(t: &TraceResult, cap: usize) -> Result<String> {
     Ok(svg)
 }
 
+/// HTML-escaped text, for the other report sections.
+pub fn esc_pub(s: &str) -> String {
+    esc(s)
+}
+
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -589,6 +597,7 @@ fn traffic_section(r: &BenchReport) -> Result<String> {
 
 fn html_page(r: &BenchReport, sweep: Option<&SweepReport>) -> Result<String> {
     let mut o = intro(r);
+    o.push_str(&crate::report::estimate::html(r));
     o.push_str(&hardware_tables(r));
     o.push_str(&software_table(r));
     o.push_str(&cycles_chart(r)?);
