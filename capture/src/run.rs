@@ -145,11 +145,17 @@ fn ended_text(status: i32) -> (String, i32) {
 }
 
 fn shell_words(command: &[OsString]) -> String {
-    command
+    let all = command
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ")
+        .replace('\n', "; ");
+    // A long inline script is named by its start.
+    match all.char_indices().nth(100) {
+        Some((at, _)) => format!("{}...", &all[..at]),
+        None => all,
+    }
 }
 
 /// Runs the command under the interposer, then writes a trace and a summary per process.

@@ -107,7 +107,10 @@ pub fn estimate(
     let (before_seconds, before_source) = match &s.baseline {
         Some(b) => (
             b.median,
-            format!("median of {} plain runs (no interposer)", b.seconds.len()),
+            format!(
+                "median of {} plain runs without the interposer",
+                b.seconds.len()
+            ),
         ),
         None => {
             notes.push(

@@ -33,16 +33,16 @@ pub fn text(e: &Estimate) -> String {
     );
     let _ = writeln!(
         o,
-        "    {:<14} {:>10.4} s {:>26}",
+        "    {:<14} {:>12} {:>26}",
         "today",
-        e.before_seconds,
+        ms(e.before_seconds),
         format!("${:.4}", e.cost_before)
     );
     let _ = writeln!(
         o,
-        "    {:<14} {:>10.4} s {:>26}",
+        "    {:<14} {:>12} {:>26}",
         "with Memento",
-        e.after_seconds,
+        ms(e.after_seconds),
         format!("${:.4}", e.cost_after)
     );
     let _ = writeln!(
@@ -61,16 +61,16 @@ pub fn text(e: &Estimate) -> String {
     );
     let _ = writeln!(
         o,
-        "    T {:.4} s ({}) - A {:.4} s (allocator calls the hardware answers, {:.1}% of calls, \
-         faults out) - F*c {:.4} s ({} faults x {:.0} cycles) + H/f {:.4} s ({} cycles)",
-        e.start_seconds,
+        "    T {} ({}) - A {} (allocator calls the hardware answers, {:.1}% of calls, \
+         faults out) - F*c {} ({} faults x {:.0} cycles) + H/f {} ({} cycles)",
+        ms(e.start_seconds),
         e.start_source,
-        e.allocator_seconds,
+        ms(e.allocator_seconds),
         100.0 * e.served_share,
-        e.fault_seconds,
+        ms(e.fault_seconds),
         e.faults,
         e.fault_cycles_each,
-        e.hardware_seconds,
+        ms(e.hardware_seconds),
         e.hardware_cycles
     );
     let _ = writeln!(o, "    price: {}", pricing_text(e));
@@ -80,58 +80,75 @@ pub fn text(e: &Estimate) -> String {
     o
 }
 
-/// Two bars, today and with Memento, split into the parts of the estimate.
+/// Milliseconds, as the tables show them.
+fn ms(seconds: f64) -> String {
+    format!("{:.2} ms", seconds * 1e3)
+}
+
+/// Bars of the program today, as captured (when `--env` changed it) and with Memento, split into
+/// the parts of the estimate.
 fn bars(e: &Estimate) -> String {
-    let width = 560.0;
-    let scale = width / e.before_seconds.max(e.after_seconds).max(1e-12);
+    let width = 520.0;
+    let scale = width / e.before_seconds.max(e.start_seconds).max(1e-12);
     let rest = (e.start_seconds - e.allocator_seconds - e.fault_seconds).max(0.0);
-    let today = if e.start_seconds == e.before_seconds {
+    let split = vec![
+        ("rest of the program", rest, "#9bb7d4"),
+        (
+            "allocator calls the hardware answers (A)",
+            e.allocator_seconds,
+            "#d9534f",
+        ),
+        ("page faults inside them (F*c)", e.fault_seconds, "#f0ad4e"),
+    ];
+    let mut rows = vec![];
+    if e.start_seconds == e.before_seconds {
+        rows.push(("today".to_string(), split));
+    } else {
+        rows.push((
+            "today".to_string(),
+            vec![("the program as it is", e.before_seconds, "#9bb7d4")],
+        ));
+        rows.push(("as captured".to_string(), split));
+    }
+    rows.push((
+        "with Memento".to_string(),
         vec![
             ("rest of the program", rest, "#9bb7d4"),
-            ("allocator (A)", e.allocator_seconds, "#d9534f"),
-            ("faults in it (F*c)", e.fault_seconds, "#f0ad4e"),
-        ]
-    } else {
-        vec![("the program as it is", e.before_seconds, "#9bb7d4")]
-    };
-    let with = vec![
-        ("rest of the program", rest, "#9bb7d4"),
-        ("hardware (H/f)", e.hardware_seconds, "#5cb85c"),
-    ];
+            ("the hardware (H/f)", e.hardware_seconds, "#5cb85c"),
+        ],
+    ));
+    let height = 40.0 * rows.len() as f64 + 30.0;
     let mut o = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"118\" font-family=\"sans-serif\" font-size=\"12\">",
-        width + 140.0
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">",
+        width + 220.0
     );
-    for (row, (label, parts)) in [("today", today), ("with Memento", with)]
-        .into_iter()
-        .enumerate()
-    {
+    for (row, (label, parts)) in rows.iter().enumerate() {
         let y = 8.0 + row as f64 * 40.0;
         let _ = write!(o, "<text x=\"0\" y=\"{}\">{label}</text>", y + 18.0);
         let mut x = 110.0;
+        let mut total = 0.0;
         for (name, secs, colour) in parts {
             let w = secs * scale;
             let _ = write!(
                 o,
-                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"26\" fill=\"{colour}\"><title>{name}: {secs:.4} s</title></rect>"
+                "<rect x=\"{x:.1}\" y=\"{y}\" width=\"{w:.1}\" height=\"26\" fill=\"{colour}\"><title>{name}: {}</title></rect>",
+                ms(*secs)
             );
             x += w;
+            total += secs;
         }
-        let total: f64 = if row == 0 {
-            e.before_seconds
-        } else {
-            e.after_seconds
-        };
         let _ = write!(
             o,
-            "<text x=\"{:.1}\" y=\"{}\">{total:.4} s</text>",
+            "<text x=\"{:.1}\" y=\"{}\">{}</text>",
             x + 6.0,
-            y + 18.0
+            y + 18.0,
+            ms(total)
         );
     }
     let _ = write!(
         o,
-        "<text x=\"110\" y=\"106\" fill=\"#555\">blue: the rest of the program; red: allocator calls the hardware answers; orange: their page faults; green: the hardware</text></svg>"
+        "<text x=\"110\" y=\"{}\" fill=\"#555\">blue: the rest of the program; red: A; orange: F*c; green: H/f</text></svg>",
+        height - 8.0
     );
     o
 }
@@ -158,17 +175,17 @@ pub fn html(r: &BenchReport) -> String {
     for (t, e) in &captured {
         let _ = write!(
             o,
-            "<tr><td>{}</td><td>{:.4} s</td><td>{:.4} s</td><td>{}</td><td>{}</td><td>${:.4}</td><td>${:.4}</td><td>{}</td><td>{}</td><td>{:.4} s</td><td>{} &times; {:.0} cycles</td><td>{} cycles</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>${:.4}</td><td>${:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{} &times; {:.0} cycles</td><td>{} cycles</td></tr>",
             super::bench::esc_pub(&t.trace),
-            e.before_seconds,
-            e.after_seconds,
+            ms(e.before_seconds),
+            ms(e.after_seconds),
             signed_pct(e.time_change),
             signed_pct(e.paper_time),
             e.cost_before,
             e.cost_after,
             signed_pct(e.cost_change),
             signed_pct(e.paper_cost),
-            e.allocator_seconds,
+            ms(e.allocator_seconds),
             e.faults,
             e.fault_cycles_each,
             e.hardware_cycles
