@@ -170,10 +170,13 @@ always @(*) begin
    end
    lk_index = {lk_ext};
    rr_index = {rr_ext};
+   // An entry's fields read as zero while it is not valid: reset clears only the valid bits, and
+   // no output may depend on storage never written since power-up (an event-driven simulator
+   // shows it as X; `memento xsim`).
    rr_valid = valid[rr];
-   rr_dead = dead[rr];
-   rr_frame = frame[rr];
-   rr_fresh = fresh[rr];
+   rr_dead = valid[rr] & dead[rr];
+   rr_frame = {{40{{valid[rr]}}}} & frame[rr];
+   rr_fresh = {{64{{valid[rr]}}}} & fresh[rr];
 end
 
 always @(posedge clock) begin

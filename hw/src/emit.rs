@@ -135,7 +135,8 @@ pub fn variant_verilog(v: &Variant) -> Result<String, ParamError> {
 }
 
 /// The Verilog of a variant, with or without the [`crate::sim_forms`] rewrites (without: as
-/// rust-hdl writes it; `memento bench-sim` times both).
+/// rust-hdl writes it; `memento bench-sim` times both). Constant-only `always @(*)` blocks are
+/// continuous assignments either way ([`crate::portable::constant_always`]).
 pub fn variant_verilog_as(v: &Variant, sim_forms: bool) -> Result<String, ParamError> {
     let raw = raw_verilog(v.design, &v.params)?;
     let text = if sim_forms {
@@ -143,7 +144,33 @@ pub fn variant_verilog_as(v: &Variant, sim_forms: bool) -> Result<String, ParamE
     } else {
         raw
     };
-    Ok(rename_top(&text, &v.name))
+    Ok(crate::portable::constant_always(&rename_top(
+        &text, &v.name,
+    )))
+}
+
+/// How `memento emit` names the modules of a variant: `prefix` before every module name, and
+/// with `flat`, `__` for rust-hdl's `$` ([`crate::portable::rename_modules`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Naming {
+    pub prefix: String,
+    pub flat: bool,
+}
+
+impl Naming {
+    /// The name the variant's top module gets.
+    pub fn top(&self, v: &Variant) -> String {
+        format!("{}{}", self.prefix, v.name)
+    }
+}
+
+/// The Verilog of a variant with its modules named as `naming` says.
+pub fn variant_verilog_named(v: &Variant, naming: &Naming) -> Result<String, String> {
+    let text = variant_verilog(v).map_err(|e| e.to_string())?;
+    if naming == &Naming::default() {
+        return Ok(text);
+    }
+    crate::portable::rename_modules(&text, &naming.prefix, naming.flat)
 }
 
 fn raw_verilog(design: Design, params: &Params) -> Result<String, ParamError> {

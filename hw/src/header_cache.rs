@@ -309,14 +309,16 @@ always @(*) begin
    victim_line_p = {lw}'d0;
    for (i = 0; i < {depth}; i = i + 1) begin
       lk_line_p = lk_line_p | ({{{lw}{{lk_match[i]}}}} & line[i]);
-      victim_tag_p = victim_tag_p | ({{{tw}{{oldest[i]}}}} & tag[i]);
-      victim_line_p = victim_line_p | ({{{lw}{{oldest[i]}}}} & line[i]);
+      victim_tag_p = victim_tag_p | ({{{tw}{{oldest[i]}}}} & ({{{tw}{{valid[i]}}}} & tag[i]));
+      victim_line_p = victim_line_p | ({{{lw}{{oldest[i]}}}} & ({{{lw}{{valid[i]}}}} & line[i]));
    end
    lk_line = {{{lk_line}}};
    victim_tag = {{{victim_tag}}};
    victim_line = {{{victim_line}}};
-   // While the victim is not valid its tag and line are nobody's: the oldest entry's, whatever it
-   // holds.
+   // While the victim is not valid its tag and line are nobody's, but never an entry that was not
+   // written since power-up: reset clears only the valid bits, and an output that depends on
+   // storage never written is X in an event-driven simulator (`memento xsim`). The extra AND is
+   // with a register, beside the `oldest` tree, so the path is no deeper.
 end
 
 // The entry an insert or an update uses becomes the most recently used. A block of its own: the

@@ -31,6 +31,7 @@ pub mod page_alloc;
 pub mod page_mapper;
 pub mod page_pool;
 pub mod params;
+pub mod portable;
 pub mod reclaim_cursor;
 pub mod reclaim_step;
 pub mod sim_forms;

@@ -68,6 +68,7 @@ include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
 mod common;
 pub mod dynamic;
+pub mod record;
 mod shim_cases;
 
 /// The project this crate was built in: run-time builds cache under its `build/sim/`.
@@ -188,6 +189,7 @@ pub struct Model {
     vt: &'static VTable,
     cycle: u64,
     tracing: Option<Tracing>,
+    recorder: Option<Box<record::Recorder>>,
 }
 
 // The Verilated instance has its own context and is only touched through `&mut self`.
@@ -205,6 +207,7 @@ impl Model {
             vt,
             cycle: 0,
             tracing: None,
+            recorder: record::take_arm().map(|n| Box::new(record::Recorder::new(vt, n))),
         }
     }
 
@@ -303,6 +306,14 @@ impl Model {
 
     /// One rising clock edge.
     pub fn step(&mut self) {
+        if self.recorder.as_ref().is_some_and(|r| r.wants_more()) {
+            // The inputs as the harness left them, and the outputs they settle to.
+            self.settle();
+            let (vt, raw) = (self.vt, self.raw);
+            if let Some(r) = self.recorder.as_mut() {
+                r.sample(|p, w| unsafe { (vt.peek)(raw, p.id, w.as_mut_ptr()) });
+            }
+        }
         unsafe { (self.vt.step)(self.raw) }
         self.cycle += 1;
     }
@@ -418,6 +429,9 @@ impl Model {
 
 impl Drop for Model {
     fn drop(&mut self) {
+        if let Some(r) = self.recorder.take() {
+            record::finished(r.rec);
+        }
         let _ = self.trace_off();
         self.write_coverage();
         unsafe { (self.vt.free)(self.raw) }

@@ -22,11 +22,16 @@ enum Cmd {
     Emit {
         #[arg(long, default_value = "build/verilog")]
         out: PathBuf,
+        #[command(flatten)]
+        naming: cli::hw::NamingArgs,
     },
     /// Run `verilator --lint-only -Wall` on the emitted Verilog with the project's waivers.
     Lint {
         #[arg(long, default_value = "build/verilog")]
         dir: PathBuf,
+        /// How the Verilog in `dir` was emitted.
+        #[command(flatten)]
+        naming: cli::hw::NamingArgs,
     },
     /// Yosys `synth` of every design: cells, flip-flops and memory bits per block.
     Synth {
@@ -134,6 +139,9 @@ enum Cmd {
         #[arg(long, default_value = "build/report/merged/regress.json")]
         out: std::path::PathBuf,
     },
+    /// Cross-simulation: each test's seed recorded port by port from Verilator and played on the
+    /// same emitted Verilog under Icarus; every output compared on every cycle, no X after reset.
+    Xsim(cli::verify::XsimArgs),
     /// Formal checks: each block's properties (hw/formal/) under yosys-smtbmc and z3, BMC to
     /// the check's depth then k-induction; proven, bounded or failed with a counterexample VCD.
     /// Writes build/report/formal.json.
@@ -178,8 +186,8 @@ enum Cmd {
 
 fn main() -> Result<()> {
     match Cli::parse().cmd {
-        Cmd::Emit { out } => cli::hw::emit(&out),
-        Cmd::Lint { dir } => cli::hw::lint(&dir),
+        Cmd::Emit { out, naming } => cli::hw::emit(&out, &naming.naming()),
+        Cmd::Lint { dir, naming } => cli::hw::lint(&dir, &naming.naming()),
         Cmd::Synth { dir, report, only } => cli::hw::synth(&dir, &report, only),
         Cmd::Timing {
             dir,
@@ -231,6 +239,7 @@ fn main() -> Result<()> {
         Cmd::Regress(a) => cli::regress::regress(a),
         Cmd::Soak(a) => cli::regress::soak(a),
         Cmd::Merge { shards, out } => cli::regress::merge(&shards, &out),
+        Cmd::Xsim(a) => cli::verify::xsim(a),
         Cmd::Formal { only, fast } => cli::verify::formal(&only, fast),
         Cmd::Mutate {
             block,

@@ -2,15 +2,37 @@
 
 use super::{all_variants, root};
 use anyhow::{bail, Context, Result};
-use memento_hw::emit::variant_verilog;
+use memento_hw::emit::{variant_verilog_named, Naming};
 use std::path::Path;
 
+/// How `memento emit` names modules (and how `memento lint` and `memento xsim` find them).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct NamingArgs {
+    /// Put this before every module name (two variants, or a variant and your own modules, in
+    /// one design without clashes).
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Write `top__child__grandchild` instead of `top$child$grandchild` (for tools that
+    /// mishandle `$` in identifiers).
+    #[arg(long)]
+    pub flat_names: bool,
+}
+
+impl NamingArgs {
+    pub fn naming(&self) -> Naming {
+        Naming {
+            prefix: self.prefix.clone(),
+            flat: self.flat_names,
+        }
+    }
+}
+
 /// `memento emit`: the Verilog of every variant.
-pub fn emit(out: &Path) -> Result<()> {
+pub fn emit(out: &Path, naming: &Naming) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     for v in all_variants()? {
-        let text = variant_verilog(&v)?;
-        let path = out.join(format!("{}.v", v.name));
+        let text = variant_verilog_named(&v, naming).map_err(anyhow::Error::msg)?;
+        let path = out.join(format!("{}.v", naming.top(&v)));
         std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
@@ -18,15 +40,20 @@ pub fn emit(out: &Path) -> Result<()> {
 }
 
 /// `memento lint`: Verilator's lint of every variant with the project's waivers.
-pub fn lint(dir: &Path) -> Result<()> {
+pub fn lint(dir: &Path, naming: &Naming) -> Result<()> {
     let waivers = root().join("hw/lint/waivers.vlt");
     for variant in all_variants()? {
-        let v = dir.join(format!("{}.v", variant.name));
+        let v = dir.join(format!("{}.v", naming.top(&variant)));
         if !v.exists() {
             bail!("{} does not exist: run `make verilog` first", v.display());
         }
         let st = std::process::Command::new("verilator")
-            .args(["--lint-only", "-Wall", "--top-module", &variant.name])
+            .args([
+                "--lint-only",
+                "-Wall",
+                "--top-module",
+                &naming.top(&variant),
+            ])
             .arg(&waivers)
             .arg(&v)
             .status()

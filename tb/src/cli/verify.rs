@@ -96,3 +96,118 @@ pub fn mutate(
     );
     Ok(())
 }
+
+/// `memento xsim`'s arguments.
+#[derive(clap::Args)]
+pub struct XsimArgs {
+    /// The list of tests (tb/regressions.toml) whose variants to cross-simulate.
+    #[arg(long, default_value = "default")]
+    pub list: String,
+    /// Only this test.
+    #[arg(long)]
+    pub test: Option<String>,
+    /// The seed of every test's run (default: MEMENTO_SEED, else random).
+    #[arg(long)]
+    pub seed: Option<String>,
+    /// Cycles recorded and compared per test.
+    #[arg(long, default_value_t = 5000)]
+    pub cycles: usize,
+    /// Tests run in parallel (default: all cores).
+    #[arg(long)]
+    pub jobs: Option<usize>,
+    /// Where the files of each test go (`<dir>/<test>/`), and the report (`<dir>/xsim.json`).
+    #[arg(long, default_value = "build/xsim")]
+    pub dir: std::path::PathBuf,
+    #[command(flatten)]
+    pub naming: super::hw::NamingArgs,
+}
+
+/// The `--prefix` / `--flat-names` flags that give `naming`.
+fn naming_flags(naming: &memento_hw::emit::Naming) -> String {
+    let mut f = String::new();
+    if !naming.prefix.is_empty() {
+        f += &format!(" --prefix {}", naming.prefix);
+    }
+    if naming.flat {
+        f += " --flat-names";
+    }
+    f
+}
+
+/// `memento xsim`: each test's recorded run through Icarus, every output compared every cycle;
+/// build/report/xsim.json; fails naming every test that differs.
+pub fn xsim(a: XsimArgs) -> Result<()> {
+    use crate::flows::xsim;
+    let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
+    let tests: Vec<memento_runs::TestSpec> = match &a.test {
+        Some(t) => vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
+        None => rl
+            .list(&a.list)
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .cloned()
+            .collect(),
+    };
+    if a.cycles < 16 {
+        bail!(
+            "--cycles {}: at least 16 (reset and configuration come first)",
+            a.cycles
+        );
+    }
+    let seed = super::seed_arg(a.seed.clone())?;
+    let naming = a.naming.naming();
+    println!(
+        "xsim: {} tests, {} cycles each, seed {seed}, Verilator against Icarus ({})",
+        tests.len(),
+        a.cycles,
+        if naming == Default::default() {
+            "module names as emitted".to_string()
+        } else {
+            format!("prefix {:?}, flat names {}", naming.prefix, naming.flat)
+        }
+    );
+    let bar = crate::flows::bench::progress_bar(tests.len() as u64, true);
+    let results = crate::flows::bench::parallel(jobs_arg(a.jobs), &tests, |t| {
+        bar.set_message(t.name.clone());
+        let r = xsim::xsim_test(t, seed, a.cycles, &naming, &a.dir.join(&t.name));
+        bar.inc(1);
+        r
+    });
+    bar.finish_and_clear();
+    let mut done = vec![];
+    let mut failed = vec![];
+    for (t, r) in tests.iter().zip(results) {
+        match r {
+            Ok(r) => {
+                println!("{}", xsim::summary(&r));
+                if !r.passed() {
+                    failed.push(t.name.clone());
+                }
+                done.push(r);
+            }
+            Err(e) => {
+                println!("{:<22} ERROR: {e:#}", t.name);
+                failed.push(t.name.clone());
+            }
+        }
+    }
+    let report = a.dir.join("xsim.json");
+    std::fs::create_dir_all(&a.dir)?;
+    std::fs::write(&report, serde_json::to_string_pretty(&done)?)?;
+    println!("report: {}", report.display());
+    if !failed.is_empty() {
+        bail!(
+            "xsim: {} differ or failed: {} (replay one: memento xsim --test {} --seed {seed} --cycles {}{})",
+            failed.len(),
+            failed.join(", "),
+            failed[0],
+            a.cycles,
+            naming_flags(&naming)
+        );
+    }
+    println!(
+        "xsim: PASSED, every output equal on every cycle in {} tests",
+        done.len()
+    );
+    Ok(())
+}

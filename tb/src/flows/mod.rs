@@ -18,3 +18,4 @@ pub mod synth;
 pub mod timing;
 pub mod timing_graph;
 pub mod waves;
+pub mod xsim;

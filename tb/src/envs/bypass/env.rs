@@ -221,6 +221,12 @@ impl<'k> BypassEnv<'k> {
         if self.issued >= self.events || !(all_free || overlap) || chance(&mut self.gaps, k.gap) {
             return;
         }
+        // A reset is due: nothing new until the unit drains to a quiet point (an episode in
+        // progress finishes first). Without this, overlapping traffic can keep it from ever
+        // being quiet, and a run meant to reset every `reset_every` events resets once or never.
+        if k.reset_every > 0 && self.issued >= self.next_reset && self.plan.is_empty() {
+            return;
+        }
         if all_free
             && self.plan.is_empty()
             && k.lone_every > 0
