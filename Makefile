@@ -61,11 +61,11 @@ lint-flat: build
 # Cross-simulation (docs/verification.md): one seed of every test of the list recorded port by
 # port from Verilator and played on the same emitted Verilog under Icarus; every output compared
 # on every cycle after reset, no X on any output, no port inside the design X on every cycle.
-# Both as emitted and with prefixed, flat names. Reports: build/xsim/xsim.json, build/xsim-flat/.
+# Both as emitted and with prefixed, flat names (SEED= fixes the seed). Reports: build/xsim/xsim.json, build/xsim-flat/.
 XSIM_CYCLES ?= 5000
 xsim: build
-	$(MEMENTO) xsim --list $(LIST) --cycles $(XSIM_CYCLES) --jobs $(JOBS)
-	$(MEMENTO) xsim --list $(LIST) --cycles $(XSIM_CYCLES) --jobs $(JOBS) --prefix soc_ --flat-names --dir build/xsim-flat
+	$(MEMENTO) xsim --list $(LIST) --cycles $(XSIM_CYCLES) --jobs $(JOBS) $(if $(SEED),--seed $(SEED))
+	$(MEMENTO) xsim --list $(LIST) --cycles $(XSIM_CYCLES) --jobs $(JOBS) $(if $(SEED),--seed $(SEED)) --prefix soc_ --flat-names --dir build/xsim-flat
 
 replay: build
 	@for t in traces/*.rep.gz; do \
