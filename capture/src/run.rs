@@ -199,7 +199,13 @@ pub fn capture(o: &Options, mut say: impl FnMut(&str)) -> Result<Outcome> {
         cmd.stdout(std::fs::File::create(f).with_context(|| format!("creating {}", f.display()))?);
     }
     say(&format!("capture: running {what}"));
-    let fin = run_and_wait(cmd, &what)?;
+    let fin = match run_and_wait(cmd, &what) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&raw_dir);
+            return Err(e);
+        }
+    };
     let (ended, code) = ended_text(fin.status);
     say(&format!(
         "capture: {what}: {ended} after {:.3} s",
