@@ -141,6 +141,11 @@ pub struct Summary {
 impl Summary {
     pub const FORMAT: &'static str = "memento-capture/1";
 
+    /// The share of the recorded calls the hardware would answer.
+    pub fn served_share(&self) -> f64 {
+        self.served.calls as f64 / self.calls.values().map(|k| k.calls).sum::<u64>().max(1) as f64
+    }
+
     pub fn read(path: &Path) -> Result<Summary> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

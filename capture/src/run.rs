@@ -160,44 +160,13 @@ fn shell_words(command: &[OsString]) -> String {
 
 /// Runs the command under the interposer, then writes a trace and a summary per process.
 pub fn capture(o: &Options, mut say: impl FnMut(&str)) -> Result<Outcome> {
-    let Some(program) = o.command.first() else {
+    if o.command.is_empty() {
         bail!("no command to capture (memento capture [options] -- CMD ARGS...)");
-    };
+    }
     let what = shell_words(&o.command);
     let lib = crate::install(&o.lib_dir)?;
-    let dir = o
-        .out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let raw_dir = dir.join(format!(
-        ".{}.raw-{}",
-        crate::stem(&o.out),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&raw_dir);
-    std::fs::create_dir_all(&raw_dir).with_context(|| format!("creating {}", raw_dir.display()))?;
-
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(&o.command[1..]);
-    let preload = match std::env::var("LD_PRELOAD") {
-        Ok(old) if !old.is_empty() => format!("{}:{old}", lib.display()),
-        _ => lib.display().to_string(),
-    };
-    cmd.env("LD_PRELOAD", preload)
-        .env("MEMENTO_CAPTURE_DIR", raw_dir.canonicalize()?)
-        .env("MEMENTO_CAPTURE_LIB", &lib)
-        .env(
-            "MEMENTO_CAPTURE_FOLLOW_EXEC",
-            if o.follow_exec { "1" } else { "0" },
-        );
-    for (k, v) in &o.env {
-        cmd.env(k, v);
-    }
-    if let Some(f) = &o.stdout {
-        cmd.stdout(std::fs::File::create(f).with_context(|| format!("creating {}", f.display()))?);
-    }
+    let raw_dir = fresh_raw_dir(&o.out)?;
+    let cmd = preloaded(o, &lib, &raw_dir)?;
     say(&format!("capture: running {what}"));
     let fin = match run_and_wait(cmd, &what) {
         Ok(f) => f,
@@ -211,67 +180,21 @@ pub fn capture(o: &Options, mut say: impl FnMut(&str)) -> Result<Outcome> {
         "capture: {what}: {ended} after {:.3} s",
         fin.seconds
     ));
-
-    let mut logs = vec![];
-    let mut skipped = vec![];
-    let mut names: Vec<_> = std::fs::read_dir(&raw_dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "raw"))
-        .collect();
-    names.sort();
-    for p in names {
-        match RawLog::read(&p) {
-            Ok(l) => logs.push(l),
-            Err(e) => skipped.push(format!("{e:#}")),
-        }
-    }
-    let main_pid = main_pid(&logs, &raw_dir, &o.command)?;
-    let main_gen = logs
-        .iter()
-        .filter(|l| Some(l.pid()) == main_pid)
-        .map(|l| l.generation())
-        .max();
-    let hz_measured = tsc_hz();
-    let fault_cost = crate::fault_cycles();
-    let mut traces = vec![];
-    for log in &logs {
-        let main = Some(log.pid()) == main_pid && Some(log.generation()) == main_gen;
-        if log.records.is_empty() && !main {
-            skipped.push(format!(
-                "process {} ({}) made no allocation call while captured",
-                log.pid(),
-                log.comm()
-            ));
-            continue;
-        }
-        let path = trace_path(&o.out, o.gzip, main, log);
-        let ctx = RunFacts {
-            command: &o.command,
-            env: &o.env,
-            main,
-            fin: &fin,
-            ended: &ended,
-            hz_measured,
-            fault_cost,
-        };
-        traces.push(write_one(log, &path, &ctx)?);
-    }
-    if let (Some(runs), Some(main)) = (
-        (o.baseline_runs > 0 && code == 0).then_some(o.baseline_runs),
+    let (logs, mut skipped) = read_logs(&raw_dir)?;
+    let facts = RunFacts {
+        command: &o.command,
+        env: &o.env,
+        fin: &fin,
+        ended: &ended,
+        hz_measured: tsc_hz(),
+        fault_cost: crate::fault_cycles(),
+    };
+    let mut traces = write_traces(o, &logs, &raw_dir, &facts, &mut skipped)?;
+    if let (true, Some(main)) = (
+        o.baseline_runs > 0 && code == 0,
         traces.iter_mut().find(|t| t.summary.main),
     ) {
-        say(&format!(
-            "capture: timing {runs} plain runs of {what} (no interposer) for the baseline"
-        ));
-        main.summary.baseline = Some(baseline(&o.command, &[], runs)?);
-        if !o.env.is_empty() {
-            say(&format!(
-                "capture: timing {runs} plain runs with {} (no interposer)",
-                main.summary.env.join(" ")
-            ));
-            main.summary.baseline_with_env = Some(baseline(&o.command, &o.env, runs)?);
-        }
-        write_json(&main.json, &main.summary)?;
+        add_baselines(o, main, &mut say)?;
     }
     if !o.keep_raw {
         let _ = std::fs::remove_dir_all(&raw_dir);
@@ -283,6 +206,109 @@ pub fn capture(o: &Options, mut say: impl FnMut(&str)) -> Result<Outcome> {
         code,
         raw_dir,
     })
+}
+
+/// An empty folder for the logs, beside the trace: `.<stem>.raw-<our pid>`.
+fn fresh_raw_dir(out: &Path) -> Result<PathBuf> {
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let raw_dir = dir.join(format!(".{}.raw-{}", crate::stem(out), std::process::id()));
+    let _ = std::fs::remove_dir_all(&raw_dir);
+    std::fs::create_dir_all(&raw_dir).with_context(|| format!("creating {}", raw_dir.display()))?;
+    Ok(raw_dir)
+}
+
+/// The command with the interposer preloaded, logging into `raw_dir`, and `--env` set.
+fn preloaded(o: &Options, lib: &Path, raw_dir: &Path) -> Result<std::process::Command> {
+    let mut cmd = std::process::Command::new(&o.command[0]);
+    cmd.args(&o.command[1..]);
+    let preload = match std::env::var("LD_PRELOAD") {
+        Ok(old) if !old.is_empty() => format!("{}:{old}", lib.display()),
+        _ => lib.display().to_string(),
+    };
+    cmd.env("LD_PRELOAD", preload)
+        .env("MEMENTO_CAPTURE_DIR", raw_dir.canonicalize()?)
+        .env("MEMENTO_CAPTURE_LIB", lib)
+        .env(
+            "MEMENTO_CAPTURE_FOLLOW_EXEC",
+            if o.follow_exec { "1" } else { "0" },
+        );
+    for (k, v) in &o.env {
+        cmd.env(k, v);
+    }
+    if let Some(f) = &o.stdout {
+        cmd.stdout(std::fs::File::create(f).with_context(|| format!("creating {}", f.display()))?);
+    }
+    Ok(cmd)
+}
+
+/// Every log in `raw_dir`, in name order, and why each unreadable one made no trace.
+fn read_logs(raw_dir: &Path) -> Result<(Vec<RawLog>, Vec<String>)> {
+    let mut names: Vec<_> = std::fs::read_dir(raw_dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "raw"))
+        .collect();
+    names.sort();
+    let (mut logs, mut skipped) = (vec![], vec![]);
+    for p in names {
+        match RawLog::read(&p) {
+            Ok(l) => logs.push(l),
+            Err(e) => skipped.push(format!("{e:#}")),
+        }
+    }
+    Ok((logs, skipped))
+}
+
+/// A trace and a summary for the main process (the last image of the pid we started) and for
+/// every other process that made an allocation call; the others go to `skipped`.
+fn write_traces(
+    o: &Options,
+    logs: &[RawLog],
+    raw_dir: &Path,
+    facts: &RunFacts,
+    skipped: &mut Vec<String>,
+) -> Result<Vec<Captured>> {
+    let main_pid = main_pid(logs, raw_dir, &o.command)?;
+    let main_gen = logs
+        .iter()
+        .filter(|l| Some(l.pid()) == main_pid)
+        .map(|l| l.generation())
+        .max();
+    let mut traces = vec![];
+    for log in logs {
+        let main = Some(log.pid()) == main_pid && Some(log.generation()) == main_gen;
+        if log.records.is_empty() && !main {
+            skipped.push(format!(
+                "process {} ({}) made no allocation call while captured",
+                log.pid(),
+                log.comm()
+            ));
+            continue;
+        }
+        let path = trace_path(&o.out, o.gzip, main, log);
+        traces.push(write_one(log, &path, main, facts)?);
+    }
+    Ok(traces)
+}
+
+/// The plain runs of the command (and, with `--env`, with it set) into the main summary.
+fn add_baselines(o: &Options, main: &mut Captured, say: &mut impl FnMut(&str)) -> Result<()> {
+    let (what, runs) = (shell_words(&o.command), o.baseline_runs);
+    say(&format!(
+        "capture: timing {runs} plain runs of {what} (no interposer) for the baseline"
+    ));
+    main.summary.baseline = Some(baseline(&o.command, &[], runs)?);
+    if !o.env.is_empty() {
+        say(&format!(
+            "capture: timing {runs} plain runs with {} (no interposer)",
+            main.summary.env.join(" ")
+        ));
+        main.summary.baseline_with_env = Some(baseline(&o.command, &o.env, runs)?);
+    }
+    write_json(&main.json, &main.summary)
 }
 
 /// The pid of the process the capture started: the log of the process whose parent is us.
@@ -321,17 +347,16 @@ fn trace_path(out: &Path, gzip: bool, main: bool, log: &RawLog) -> PathBuf {
 struct RunFacts<'a> {
     command: &'a [OsString],
     env: &'a [(String, String)],
-    main: bool,
     fin: &'a Finished,
     ended: &'a str,
     hz_measured: f64,
     fault_cost: f64,
 }
 
-fn write_one(log: &RawLog, path: &Path, c: &RunFacts) -> Result<Captured> {
+fn write_one(log: &RawLog, path: &Path, main: bool, c: &RunFacts) -> Result<Captured> {
     let t = to_trace(log)?;
     write_trace(path, &t.text)?;
-    let summary = summarise(log, &t, path, c);
+    let summary = summarise(log, &t, path, main, c);
     let json = crate::json_path_for(path);
     write_json(&json, &summary)?;
     Ok(Captured {
@@ -360,35 +385,44 @@ fn write_json(path: &Path, s: &Summary) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-fn summarise(log: &RawLog, t: &crate::raw::TraceText, path: &Path, c: &RunFacts) -> Summary {
+/// The TSC's rate over the run: from the log's own start and end when the exit handlers ran
+/// (and the run lasted over 1 ms), else as measured by this process.
+fn tsc_rate(log: &RawLog, measured: f64) -> f64 {
     let g = |f| log.get(f);
-    let exited = log.exited();
-    let hz = if exited && g(field::END_NS) > g(field::START_NS) + 1_000_000 {
+    if log.exited() && g(field::END_NS) > g(field::START_NS) + 1_000_000 {
         (g(field::END_TSC) - g(field::START_TSC)) as f64 * 1e9
             / (g(field::END_NS) - g(field::START_NS)) as f64
     } else {
-        c.hz_measured
-    };
-    let end = if exited {
-        g(field::END_TSC).max(g(field::LAST_TSC))
+        measured
+    }
+}
+
+/// TSC cycles from the interposer's start to the exit, or to the last call.
+fn run_cycles(log: &RawLog) -> u64 {
+    let last = log.get(field::LAST_TSC);
+    let end = if log.exited() {
+        log.get(field::END_TSC).max(last)
     } else {
-        g(field::LAST_TSC)
+        last
     };
-    let tsc_cycles = end.saturating_sub(g(field::START_TSC));
-    let wall = tsc_cycles as f64 / hz;
-    let process_wall = c.main.then_some(c.fin.seconds);
-    let overhead = g(field::OVERHEAD_CYCLES);
-    let program_seconds = (process_wall.unwrap_or(wall) - overhead as f64 / hz).max(0.0);
-    let own = g(field::CAPTURE_FAULTS);
-    let total = if exited {
-        Some(g(field::MINFLT_END).saturating_sub(own))
-    } else if c.main {
-        Some(c.fin.minflt.saturating_sub(own))
+    end.saturating_sub(log.get(field::START_TSC))
+}
+
+/// The process's minor faults less the capture's own: from its exit handler, else (the main
+/// process) from `wait4`, else unknown.
+fn faults_total(log: &RawLog, main: bool, fin: &Finished) -> Option<u64> {
+    let own = log.get(field::CAPTURE_FAULTS);
+    if log.exited() {
+        Some(log.get(field::MINFLT_END).saturating_sub(own))
+    } else if main {
+        Some(fin.minflt.saturating_sub(own))
     } else {
         None
-    };
-    let calls: std::collections::BTreeMap<String, Calls> = log
-        .per_kind()
+    }
+}
+
+fn calls_by_kind(log: &RawLog) -> std::collections::BTreeMap<String, Calls> {
+    log.per_kind()
         .into_iter()
         .map(|(k, calls, cycles, faults)| {
             (
@@ -400,21 +434,39 @@ fn summarise(log: &RawLog, t: &crate::raw::TraceText, path: &Path, c: &RunFacts)
                 },
             )
         })
-        .collect();
-    let ended = if c.main {
-        let mut e = c.ended.to_string();
-        if !exited && e.starts_with("exit") {
-            e.push_str(
-                ", but its exit handlers did not run: it called _exit, or exec'd a program \
-                 (captured only with --follow-exec)",
-            );
+        .collect()
+}
+
+/// How the process ended: the wait status for the main process (with a word when it exited
+/// without its exit handlers), else what its log says.
+fn ended_of(log: &RawLog, main: bool, status: &str) -> String {
+    match (main, log.exited()) {
+        (true, false) if status.starts_with("exit") => format!(
+            "{status}, but its exit handlers did not run: it called _exit, or exec'd a program \
+             (captured only with --follow-exec)"
+        ),
+        (true, _) => status.to_string(),
+        (false, true) => "exit (its exit handlers ran)".into(),
+        (false, false) => {
+            "ended without running its exit handlers (a signal, _exit or an exec)".into()
         }
-        e
-    } else if exited {
-        "exit (its exit handlers ran)".into()
-    } else {
-        "ended without running its exit handlers (a signal, _exit or an exec)".into()
-    };
+    }
+}
+
+fn summarise(
+    log: &RawLog,
+    t: &crate::raw::TraceText,
+    path: &Path,
+    main: bool,
+    c: &RunFacts,
+) -> Summary {
+    let g = |f| log.get(f);
+    let hz = tsc_rate(log, c.hz_measured);
+    let tsc_cycles = run_cycles(log);
+    let wall = tsc_cycles as f64 / hz;
+    let process_wall = main.then_some(c.fin.seconds);
+    let overhead = g(field::OVERHEAD_CYCLES);
+    let calls = calls_by_kind(log);
     Summary {
         format: Summary::FORMAT.into(),
         command: c
@@ -426,8 +478,8 @@ fn summarise(log: &RawLog, t: &crate::raw::TraceText, path: &Path, c: &RunFacts)
         pid: log.pid(),
         ppid: g(field::PPID) as u32,
         process: log.comm(),
-        main: c.main,
-        ended,
+        main,
+        ended: ended_of(log, main, c.ended),
         trace: path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -443,14 +495,14 @@ fn summarise(log: &RawLog, t: &crate::raw::TraceText, path: &Path, c: &RunFacts)
         wall_seconds: wall,
         process_wall_seconds: process_wall,
         overhead_cycles: overhead,
-        program_seconds,
+        program_seconds: (process_wall.unwrap_or(wall) - overhead as f64 / hz).max(0.0),
         threads: g(field::THREADS),
         allocator_cycles: calls.values().map(|k| k.cycles).sum(),
         faults: Faults {
-            total,
+            total: faults_total(log, main, c.fin),
             in_calls: calls.values().map(|k| k.faults).sum(),
             in_served_calls: g(field::SERVED_FAULTS),
-            capture: own,
+            capture: g(field::CAPTURE_FAULTS),
             cycles_each: c.fault_cost,
         },
         calls,

@@ -81,11 +81,9 @@ impl Recorder {
         }
     }
 
-    /// Appends the ports' values now (the model has just settled).
+    /// Appends the ports' values now (the model has just settled); the caller asks
+    /// [`Recorder::wants_more`] first.
     pub(crate) fn sample(&mut self, mut peek: impl FnMut(Port, &mut [u32])) {
-        if self.rec.cycles >= self.limit {
-            return;
-        }
         let mut buf = vec![0u32; 2];
         for (ports, out) in [
             (&self.rec.inputs, &mut self.rec.input_words),

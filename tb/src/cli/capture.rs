@@ -120,8 +120,6 @@ pub fn capture(a: CaptureArgs) -> Result<i32> {
 
 fn summary_text(c: &memento_capture::run::Captured) -> String {
     let s = &c.summary;
-    let small =
-        s.served.calls as f64 / s.calls.values().map(|k| k.calls).sum::<u64>().max(1) as f64;
     let mut o = format!(
         "{}{} (pid {}, {}): {} operations ({} allocs, {} frees, {} reallocs, {} live at exit), {}\n",
         c.trace.display(),
@@ -151,7 +149,7 @@ fn summary_text(c: &memento_capture::run::Captured) -> String {
         "  allocator calls {:.4} s ({} cycles); the hardware's share ({:.1}% of calls): {:.4} s\n",
         s.allocator_cycles as f64 / hz,
         s.allocator_cycles,
-        100.0 * small,
+        100.0 * s.served_share(),
         s.served.cycles as f64 / hz
     );
     o += &format!(

@@ -23,6 +23,23 @@ pub fn all_variants() -> Result<Vec<memento_hw::emit::Variant>> {
     Ok(memento_runs::variants_with(&list))
 }
 
+/// `--test T` as one test, else the tests of `--list`, from tb/regressions.toml.
+pub fn tests_of(
+    rl: &memento_runs::RegressionList,
+    list: &str,
+    test: Option<&str>,
+) -> Result<Vec<memento_runs::TestSpec>> {
+    Ok(match test {
+        Some(t) => vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
+        None => rl
+            .list(list)
+            .map_err(anyhow::Error::msg)?
+            .into_iter()
+            .cloned()
+            .collect(),
+    })
+}
+
 /// `--seed`, else `MEMENTO_SEED`, else a fresh one.
 pub fn seed_arg(s: Option<String>) -> Result<u64> {
     match s {

@@ -230,21 +230,10 @@ fn chosen_tests(
     test: Option<&str>,
     (seeds, ops, commands): (Option<u64>, Option<u64>, Option<u64>),
 ) -> Result<(String, Vec<memento_runs::TestSpec>, bool)> {
-    let (name, mut tests, gate) = match test {
-        Some(t) => (
-            t.to_string(),
-            vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
-            false,
-        ),
-        None => (
-            list.to_string(),
-            rl.list(list)
-                .map_err(anyhow::Error::msg)?
-                .into_iter()
-                .cloned()
-                .collect(),
-            list == "default",
-        ),
+    let mut tests = super::tests_of(rl, list, test)?;
+    let (name, gate) = match test {
+        Some(t) => (t.to_string(), false),
+        None => (list.to_string(), list == "default"),
     };
     for t in &mut tests {
         t.seeds = seeds.unwrap_or(t.seeds);

@@ -139,15 +139,7 @@ fn naming_flags(naming: &memento_hw::emit::Naming) -> String {
 pub fn xsim(a: XsimArgs) -> Result<()> {
     use crate::flows::xsim;
     let rl = memento_runs::workspace_list(&root()).map_err(anyhow::Error::msg)?;
-    let tests: Vec<memento_runs::TestSpec> = match &a.test {
-        Some(t) => vec![rl.test(t).map_err(anyhow::Error::msg)?.clone()],
-        None => rl
-            .list(&a.list)
-            .map_err(anyhow::Error::msg)?
-            .into_iter()
-            .cloned()
-            .collect(),
-    };
+    let tests = super::tests_of(&rl, &a.list, a.test.as_deref())?;
     if a.cycles < 16 {
         bail!(
             "--cycles {}: at least 16 (reset and configuration come first)",

@@ -472,6 +472,105 @@ pub fn capture_summary(
     Ok(Some((json, s)))
 }
 
+/// Every trace through `memento_top` in each memory mode, in parallel: three runs a trace, in
+/// the order of `Mode::ALL`.
+fn hw_runs(
+    plan: &BenchPlan,
+    traces: &[(String, Trace)],
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<CoreRunStats>> {
+    let work: Vec<(usize, Mode)> = (0..traces.len())
+        .flat_map(|i| Mode::ALL.map(|m| (i, m)))
+        .collect();
+    let results = parallel(plan.jobs, &work, |&(i, mode)| {
+        let (name, t) = &traces[i];
+        bar.set_message(format!("hardware: {name}, bypass {}", mode.name()));
+        let r = hw_replay(t, name, &plan.profile, &plan.params, mode, plan.seed);
+        bar.inc(1);
+        r
+    });
+    results.into_iter().collect()
+}
+
+/// The gate levels per cycle of the measured design, bypass on and off (when asked for).
+fn bench_levels(plan: &BenchPlan, bar: &indicatif::ProgressBar) -> Result<Option<Levels>> {
+    let Some(root) = &plan.levels_root else {
+        return Ok(None);
+    };
+    bar.set_message("gate levels per cycle of both designs (Yosys)");
+    let designs: Vec<_> = [true, false]
+        .into_iter()
+        .map(|on| {
+            let name = format!("bench_{}", if on { "on" } else { "off" });
+            let params = Params {
+                bypass_on: on,
+                ..plan.params.clone()
+            };
+            (name, Design::MementoTop, params)
+        })
+        .collect();
+    let l = crate::flows::timing::design_levels(&designs, root, plan.jobs)?;
+    Ok(Some(Levels {
+        bypass_on: l[0],
+        bypass_off: l[1],
+        budget: memento_hw::params::STAGE_LEVELS,
+    }))
+}
+
+/// Trace `i` through every software allocator, warm and cold, whole replays and per call.
+fn software(
+    plan: &BenchPlan,
+    i: usize,
+    (name, t): (&str, &Trace),
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<SwMeasured>> {
+    use crate::flows::swbench;
+    let mut sw = vec![];
+    for a in swbench::ALLOCATORS {
+        let step = |what: &str| {
+            bar.set_message(format!("software: {name}, {} {what}", a.name()));
+        };
+        step("warm, whole replays");
+        let warm_whole = swbench::warm_whole(t, a, plan.reps)?;
+        bar.inc(1);
+        step("cold, whole replays");
+        let cold_whole = swbench::cold_whole(&plan.exe, &plan.traces[i], a, plan.reps)?;
+        bar.inc(1);
+        step("warm, per call");
+        let warm = swbench::warm(t, a, plan.reps)?;
+        bar.inc(1);
+        step("cold, per call");
+        let cold = swbench::cold(&plan.exe, &plan.traces[i], a)?;
+        bar.inc(1);
+        sw.push(SwMeasured {
+            warm_whole,
+            cold_whole,
+            warm,
+            cold,
+        });
+    }
+    Ok(sw)
+}
+
+/// What Memento would save trace `i`, if `memento capture` wrote it: `on` is its bypass-on run,
+/// whose command latencies and first-touch walks are the hardware's cycles.
+fn estimate_for(
+    plan: &BenchPlan,
+    i: usize,
+    on: &CoreRunStats,
+) -> Result<Option<crate::flows::estimate::Estimate>> {
+    let Some((json, s)) = capture_summary(&plan.traces[i])? else {
+        return Ok(None);
+    };
+    Ok(Some(crate::flows::estimate::estimate(
+        &s,
+        &json.display().to_string(),
+        on.hoa.latency_all.sum + on.walk_latency.sum,
+        plan.clock_hz,
+        &plan.pricing,
+    )))
+}
+
 /// Runs the hardware replays (in parallel), then the software ones (one at a time, so they do
 /// not share the machine with anything of ours).
 pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
@@ -483,69 +582,15 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
         0
     };
     let bar = progress_bar((traces.len() * (3 + sw_runs)) as u64, plan.progress);
-    let work: Vec<(usize, Mode)> = (0..traces.len())
-        .flat_map(|i| Mode::ALL.map(|m| (i, m)))
-        .collect();
-    let results = parallel(plan.jobs, &work, |&(i, mode)| {
-        let (name, t) = &traces[i];
-        bar.set_message(format!("hardware: {name}, bypass {}", mode.name()));
-        let r = hw_replay(t, name, &plan.profile, &plan.params, mode, plan.seed);
-        bar.inc(1);
-        r
-    });
-    let hw: Vec<CoreRunStats> = results.into_iter().collect::<Result<_>>()?;
-    let levels = match &plan.levels_root {
-        Some(root) => {
-            bar.set_message("gate levels per cycle of both designs (Yosys)");
-            let designs: Vec<_> = [true, false]
-                .into_iter()
-                .map(|on| {
-                    let name = format!("bench_{}", if on { "on" } else { "off" });
-                    let params = Params {
-                        bypass_on: on,
-                        ..plan.params.clone()
-                    };
-                    (name, Design::MementoTop, params)
-                })
-                .collect();
-            let l = crate::flows::timing::design_levels(&designs, root, plan.jobs)?;
-            Some(Levels {
-                bypass_on: l[0],
-                bypass_off: l[1],
-                budget: memento_hw::params::STAGE_LEVELS,
-            })
-        }
-        None => None,
-    };
+    let hw = hw_runs(plan, &traces, &bar)?;
+    let levels = bench_levels(plan, &bar)?;
     let mut out = vec![];
     for (i, (name, t)) in traces.iter().enumerate() {
-        let mut sw = vec![];
-        if plan.reps > 0 {
-            for a in crate::flows::swbench::ALLOCATORS {
-                let step = |what: &str| {
-                    bar.set_message(format!("software: {name}, {} {what}", a.name()));
-                };
-                step("warm, whole replays");
-                let warm_whole = crate::flows::swbench::warm_whole(t, a, plan.reps)?;
-                bar.inc(1);
-                step("cold, whole replays");
-                let cold_whole =
-                    crate::flows::swbench::cold_whole(&plan.exe, &plan.traces[i], a, plan.reps)?;
-                bar.inc(1);
-                step("warm, per call");
-                let warm = crate::flows::swbench::warm(t, a, plan.reps)?;
-                bar.inc(1);
-                step("cold, per call");
-                let cold = crate::flows::swbench::cold(&plan.exe, &plan.traces[i], a)?;
-                bar.inc(1);
-                sw.push(SwMeasured {
-                    warm_whole,
-                    cold_whole,
-                    warm,
-                    cold,
-                });
-            }
-        }
+        let sw = if plan.reps > 0 {
+            software(plan, i, (name, t), &bar)?
+        } else {
+            vec![]
+        };
         let mut r = TraceResult::new(
             name,
             &plan.traces[i].display().to_string(),
@@ -553,17 +598,7 @@ pub fn bench(plan: &BenchPlan) -> Result<BenchReport> {
             [&hw[3 * i], &hw[3 * i + 1], &hw[3 * i + 2]],
             sw,
         );
-        if let Some((json, s)) = capture_summary(&plan.traces[i])? {
-            let on = &hw[3 * i];
-            let cycles = on.hoa.latency_all.sum + on.walk_latency.sum;
-            r.estimate = Some(crate::flows::estimate::estimate(
-                &s,
-                &json.display().to_string(),
-                cycles,
-                plan.clock_hz,
-                &plan.pricing,
-            ));
-        }
+        r.estimate = estimate_for(plan, i, &hw[3 * i])?;
         out.push(r);
     }
     bar.finish_and_clear();

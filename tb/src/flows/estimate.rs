@@ -86,69 +86,65 @@ pub struct Estimate {
     pub notes: Vec<String>,
 }
 
-/// The estimate of a capture whose stream took the hardware `hardware_cycles`; `clock_hz` is the
-/// hardware's clock (default: the capture machine's TSC rate).
-pub fn estimate(
-    s: &Summary,
-    summary_path: &str,
-    hardware_cycles: u64,
-    clock_hz: Option<f64>,
-    pricing: &Pricing,
-) -> Estimate {
-    let hz = s.tsc_hz;
-    let (clock_hz, clock_source) = match clock_hz {
-        Some(f) => (f, "--clock-ghz".to_string()),
-        None => (
-            hz,
-            "the capture machine's TSC rate (its core's nominal clock)".into(),
-        ),
+/// A time and where it comes from.
+struct Timed {
+    seconds: f64,
+    source: String,
+}
+
+/// The program's time today (the plain runs as it is) and the time the subtraction starts from
+/// (the plain runs of the program as it was captured, with `--env`), with the notes they need.
+fn times(s: &Summary, notes: &mut Vec<String>) -> (Timed, Timed) {
+    let captured = || Timed {
+        seconds: s.program_seconds,
+        source: "the captured run less the capture's overhead".into(),
     };
-    let mut notes = vec![];
-    let (before_seconds, before_source) = match &s.baseline {
-        Some(b) => (
-            b.median,
-            format!(
+    let before = match &s.baseline {
+        Some(b) => Timed {
+            seconds: b.median,
+            source: format!(
                 "median of {} plain runs without the interposer",
                 b.seconds.len()
             ),
-        ),
+        },
         None => {
             notes.push(
                 "no plain runs: the time before is the captured run's less the capture's \
                  overhead"
                     .into(),
             );
-            (
-                s.program_seconds,
-                "the captured run less the capture's overhead".into(),
-            )
+            captured()
         }
     };
-    // The subtraction starts from the program as it was captured, without the interposer.
-    let (start_seconds, start_source) = match (&s.baseline_with_env, &s.baseline) {
-        (Some(b), _) => (
-            b.median,
-            format!(
+    let start = match (&s.baseline_with_env, &s.baseline) {
+        (Some(b), _) => Timed {
+            seconds: b.median,
+            source: format!(
                 "median of {} plain runs with {}",
                 b.seconds.len(),
                 s.env.join(" ")
             ),
-        ),
-        (None, Some(b)) if s.env.is_empty() => (b.median, before_source.clone()),
-        _ => (
-            s.program_seconds,
-            "the captured run less the capture's overhead".into(),
-        ),
+        },
+        (None, Some(_)) if s.env.is_empty() => Timed {
+            seconds: before.seconds,
+            source: before.source.clone(),
+        },
+        _ => captured(),
     };
     if !s.env.is_empty() {
         notes.push(format!(
             "the captured run set {}: the saving is taken from that program ({:.4} s) and set \
              against the program as it is ({:.4} s)",
             s.env.join(" "),
-            start_seconds,
-            before_seconds
+            start.seconds,
+            before.seconds
         ));
     }
+    (before, start)
+}
+
+/// The served calls' cycles split into A and F*c, in seconds: A + F*c is their measured time.
+fn served_split(s: &Summary, notes: &mut Vec<String>) -> (f64, f64) {
     let c = s.faults.cycles_each;
     let fault_cycles = s.served.faults as f64 * c;
     let net = s.served.cycles as f64 - fault_cycles;
@@ -158,10 +154,14 @@ pub fn estimate(
              allocator time is taken as 0"
         ));
     }
-    let allocator_seconds = net.max(0.0) / hz;
-    let fault_seconds = (s.served.cycles as f64).min(fault_cycles) / hz;
-    let hardware_seconds = hardware_cycles as f64 / clock_hz;
-    let after_seconds = start_seconds - allocator_seconds - fault_seconds + hardware_seconds;
+    (
+        net.max(0.0) / s.tsc_hz,
+        (s.served.cycles as f64).min(fault_cycles) / s.tsc_hz,
+    )
+}
+
+/// Caveats of the run itself: threads, and an end that was not a normal exit.
+fn run_notes(s: &Summary, notes: &mut Vec<String>) {
     if s.threads > 1 {
         notes.push(format!(
             "{} threads made allocator calls: A, F and H are summed over them, so where they ran \
@@ -175,32 +175,55 @@ pub fn estimate(
             s.ended
         ));
     }
-    let cost_before = pricing.per_million(before_seconds);
+}
+
+/// The estimate of a capture whose stream took the hardware `hardware_cycles`; `clock_hz` is the
+/// hardware's clock (default: the capture machine's TSC rate).
+pub fn estimate(
+    s: &Summary,
+    summary_path: &str,
+    hardware_cycles: u64,
+    clock_hz: Option<f64>,
+    pricing: &Pricing,
+) -> Estimate {
+    let (clock_hz, clock_source) = match clock_hz {
+        Some(f) => (f, "--clock-ghz".to_string()),
+        None => (
+            s.tsc_hz,
+            "the capture machine's TSC rate (its core's nominal clock)".into(),
+        ),
+    };
+    let mut notes = vec![];
+    let (before, start) = times(s, &mut notes);
+    let (allocator_seconds, fault_seconds) = served_split(s, &mut notes);
+    run_notes(s, &mut notes);
+    let hardware_seconds = hardware_cycles as f64 / clock_hz;
+    let after_seconds = start.seconds - allocator_seconds - fault_seconds + hardware_seconds;
+    let cost_before = pricing.per_million(before.seconds);
     let cost_after = pricing.per_million(after_seconds);
     Estimate {
         summary: summary_path.into(),
         pricing: pricing.clone(),
         clock_hz,
         clock_source,
-        before_seconds,
-        before_source,
-        start_seconds,
-        start_source,
+        before_seconds: before.seconds,
+        before_source: before.source,
+        start_seconds: start.seconds,
+        start_source: start.source,
         allocator_seconds,
         faults: s.served.faults,
-        fault_cycles_each: c,
+        fault_cycles_each: s.faults.cycles_each,
         fault_seconds,
         hardware_cycles,
         hardware_seconds,
         after_seconds,
-        time_change: after_seconds / before_seconds - 1.0,
+        time_change: after_seconds / before.seconds - 1.0,
         cost_before,
         cost_after,
         cost_change: cost_after / cost_before - 1.0,
         paper_time: PAPER_TIME,
         paper_cost: PAPER_COST,
-        served_share: s.served.calls as f64
-            / s.calls.values().map(|k| k.calls).sum::<u64>().max(1) as f64,
+        served_share: s.served_share(),
         notes,
     }
 }

@@ -12,7 +12,8 @@ fn pct(x: f64) -> String {
     format!("{:.2}%", 100.0 * x)
 }
 
-fn signed_pct(x: f64) -> String {
+/// A change in percent with its sign (`+1.2%`).
+pub fn signed_pct(x: f64) -> String {
     format!("{:+.1}%", 100.0 * x)
 }
 
@@ -366,12 +367,8 @@ fn latency_histogram(t: &TraceResult, cap: usize) -> Result<String> {
     Ok(svg)
 }
 
-/// HTML-escaped text, for the other report sections.
-pub fn esc_pub(s: &str) -> String {
-    esc(s)
-}
-
-fn esc(s: &str) -> String {
+/// HTML-escaped text (also for the other report sections).
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -1,12 +1,9 @@
 //! The bench's section for captured traces: the function's time and cost today and with Memento.
 
+use super::bench::signed_pct;
 use crate::flows::bench::BenchReport;
 use crate::flows::estimate::Estimate;
 use std::fmt::Write as _;
-
-fn signed_pct(x: f64) -> String {
-    format!("{:+.1}%", 100.0 * x)
-}
 
 fn pricing_text(e: &Estimate) -> String {
     let p = &e.pricing;
@@ -176,7 +173,7 @@ pub fn html(r: &BenchReport) -> String {
         let _ = write!(
             o,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>${:.4}</td><td>${:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{} &times; {:.0} cycles</td><td>{} cycles</td></tr>",
-            super::bench::esc_pub(&t.trace),
+            super::bench::esc(&t.trace),
             ms(e.before_seconds),
             ms(e.after_seconds),
             signed_pct(e.time_change),
@@ -196,14 +193,14 @@ pub fn html(r: &BenchReport) -> String {
         let _ = write!(
             o,
             "<h3>{}</h3><p class=note>Price: {}. Hardware at {:.2} GHz ({}).</p>{}",
-            super::bench::esc_pub(&t.trace),
-            super::bench::esc_pub(&pricing_text(e)),
+            super::bench::esc(&t.trace),
+            super::bench::esc(&pricing_text(e)),
             e.clock_hz / 1e9,
-            super::bench::esc_pub(&e.clock_source),
+            super::bench::esc(&e.clock_source),
             bars(e)
         );
         for n in &e.notes {
-            let _ = write!(o, "<p class=note>{}</p>", super::bench::esc_pub(n));
+            let _ = write!(o, "<p class=note>{}</p>", super::bench::esc(n));
         }
     }
     o
